@@ -1,0 +1,3 @@
+from ghcapture.cli import main
+
+main()
