@@ -1,0 +1,1 @@
+"""Fixtures that start the GitHub simulator (filled in with the simulator)."""
