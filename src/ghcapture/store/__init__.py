@@ -1,0 +1,1 @@
+"""The store: SQL tables, migrations, upserts and checkpoints. It knows SQL, not HTTP."""

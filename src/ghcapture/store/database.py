@@ -1,0 +1,190 @@
+"""Engines, connection checks and schema migrations for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.pool import StaticPool
+
+from ghcapture.errors import ConfigError, GhcaptureError
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Its own name, so a database shared with other Alembic users keeps the two histories apart.
+VERSION_TABLE = "ghcapture_alembic_version"
+# pg_advisory_xact_lock key serialising concurrent upgrades (the bytes of "ghcaptur" as an int64).
+_UPGRADE_LOCK_KEY = 0x6768636170747572
+_SQLITE_BUSY_TIMEOUT_S = 30
+_POSTGRES_DRIVERS = {"postgres", "postgresql", "postgresql+psycopg"}
+_SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite"}
+_URL_EXAMPLES = "sqlite:///ghcapture.db or postgresql://user:password@host:5432/database"
+
+
+class DatabaseUnavailableError(GhcaptureError):
+    """The database cannot be reached or opened."""
+
+
+class SchemaError(GhcaptureError):
+    """The database's schema revision is one this version of ghcapture does not know."""
+
+
+def redact_url(url: str | URL) -> str:
+    """The URL with any password replaced by ***, fit for messages and logs."""
+    raw = url if isinstance(url, str) else url.render_as_string(hide_password=False)
+    try:
+        shown = make_url(raw).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        shown = re.sub(r"(://[^/@:]*:)[^@]*@", r"\1***@", raw)
+    # libpq also accepts the password as a query parameter.
+    return re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", shown)
+
+
+def _parse(url: str) -> URL:
+    try:
+        parsed = make_url(url.strip())
+    except (ArgumentError, ValueError):
+        raise ConfigError(
+            f"GHCAPTURE_DATABASE_URL: not a database URL: {redact_url(url)!r} (expected {_URL_EXAMPLES})"
+        ) from None
+    if parsed.drivername in _POSTGRES_DRIVERS:
+        return parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername in _SQLITE_DRIVERS:
+        return parsed.set(drivername="sqlite+pysqlite")
+    raise ConfigError(
+        f"GHCAPTURE_DATABASE_URL: unsupported database {parsed.drivername!r} (expected {_URL_EXAMPLES})"
+    )
+
+
+def create_engine_for(url: str) -> Engine:
+    """An engine for a sqlite:/// or postgresql:// (postgres://, postgresql+psycopg://) URL.
+
+    SQLite gets WAL, a 30 s busy timeout, enforced foreign keys and its directory created.
+    """
+    parsed = _parse(url)
+    if parsed.drivername == "postgresql+psycopg":
+        return create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    database = parsed.database or ""
+    if database in ("", ":memory:"):
+        engine = create_engine(
+            parsed, poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    else:
+        directory = Path(database).expanduser().parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnavailableError(
+                f"cannot create directory {directory} for SQLite database {database}: {exc.strerror}"
+            ) from None
+        engine = create_engine(parsed, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S})
+    _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # SQLAlchemy emits BEGIN itself (below), so DDL and savepoints are transactional too.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_S * 1000}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so a transaction that
+        # reads before it writes never fails on a lock upgrade when another writer got in between.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _describe(engine: Engine) -> str:
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return f"SQLite database {url.database or ':memory:'}"
+    host = url.host or "localhost"
+    port = f":{url.port}" if url.port else ""
+    return f"PostgreSQL database {url.database or '(default)'!s} at {host}{port}"
+
+
+def _reason(exc: DBAPIError, engine: Engine) -> str:
+    original = str(exc.orig or exc).strip()
+    lines = [line.strip() for line in original.splitlines() if line.strip()]
+    reason = lines[0] if lines else type(exc.orig or exc).__name__
+    password = engine.url.password
+    if password:
+        reason = reason.replace(str(password), "***")
+    return reason
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once; an unreachable or refused database raises DatabaseUnavailableError (one line)."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except DBAPIError as exc:
+        raise DatabaseUnavailableError(f"cannot open {_describe(engine)}: {_reason(exc, engine)}") from None
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("version_table", VERSION_TABLE)
+    return config
+
+
+def head_revision() -> str:
+    """The latest revision this version of ghcapture knows."""
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None, "the migrations directory holds no revision"
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The database's schema revision, or None if it has never been migrated."""
+    with engine.connect() as connection:
+        return _current_revision(connection)
+
+
+def _current_revision(connection: Connection) -> str | None:
+    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    return context.get_current_revision()
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every migration the database lacks, in one transaction; safe to run concurrently."""
+    config = _alembic_config()
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Held to commit: a second process waits here, then finds the schema current.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK_KEY})
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except CommandError as exc:
+        raise SchemaError(
+            f"{_describe(engine)}: cannot migrate ({exc}); is it from a newer ghcapture?"
+        ) from None
+    except DBAPIError as exc:
+        raise DatabaseUnavailableError(
+            f"cannot migrate {_describe(engine)}: {_reason(exc, engine)}"
+        ) from None
+
+
+def open_database(url: str, *, migrate: bool = True) -> Engine:
+    """An engine on a reachable database whose schema is current (migrated here if it is behind)."""
+    engine = create_engine_for(url)
+    check_connection(engine)
+    if migrate and current_revision(engine) != head_revision():
+        upgrade(engine)
+    return engine

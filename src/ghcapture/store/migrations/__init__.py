@@ -1,0 +1,1 @@
+"""Alembic migrations of the ghcapture schema, run by `ghcapture.store.database.upgrade`."""

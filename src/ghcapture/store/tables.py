@@ -1,0 +1,243 @@
+"""The schema: SQLAlchemy Core tables, identical on SQLite and PostgreSQL.
+
+GitHub's ids are the natural keys and the foreign keys, so the database reads without code.
+`author_id` and `merged_by_id` columns hold a contributor's GitHub id; NULL means the ghost user or unknown.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import DateTime, TypeDecorator
+
+GHOST_LOGIN = "ghost"
+
+# Deterministic constraint names, so later migrations (and SQLite batch mode) can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always read back as an aware UTC datetime, on both dialects."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given; pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        # SQLite stores no offset; the value is UTC by construction.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    """The current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def _github_id(**kwargs: Any) -> Column[int]:
+    # autoincrement=False: GitHub assigns these, and PostgreSQL must not make them BIGSERIAL.
+    return Column("github_id", BigInteger, primary_key=True, autoincrement=False, **kwargs)
+
+
+repositories = Table(
+    "repositories",
+    metadata,
+    _github_id(),
+    Column("node_id", String),
+    Column("owner", String, nullable=False),
+    Column("name", String, nullable=False),
+    Column("full_name", String, nullable=False, unique=True),
+    Column("default_branch", String),
+    Column("github_pr_total", Integer),
+    Column("last_synced_at", UTCDateTime),
+)
+
+contributors = Table(
+    "contributors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("github_id", BigInteger, unique=True),
+    Column("node_id", String),
+    Column("login", String, nullable=False),
+    Column("type", String),
+    Column("name", String),
+    Column("avatar_url", String),
+    # At most one ghost row: the deleted user has no GitHub id, so UNIQUE(github_id) cannot catch it.
+    Index(
+        "uq_contributors_ghost_login",
+        "login",
+        unique=True,
+        sqlite_where=text("github_id IS NULL"),
+        postgresql_where=text("github_id IS NULL"),
+    ),
+)
+
+pull_requests = Table(
+    "pull_requests",
+    metadata,
+    _github_id(),
+    Column("node_id", String),
+    Column("repository_id", BigInteger, ForeignKey("repositories.github_id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("title", Text),
+    Column("body", Text),
+    Column("state", String),
+    Column("draft", Boolean),
+    Column("merged", Boolean),
+    Column("merged_at", UTCDateTime),
+    Column("merged_by_id", BigInteger),
+    Column("author_id", BigInteger),
+    Column("base_ref", String),
+    Column("head_ref", String),
+    Column("created_at", UTCDateTime),
+    Column("updated_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("additions", Integer),
+    Column("deletions", Integer),
+    Column("changed_files", Integer),
+    Column("commits_count", Integer),
+    Column("html_url", String),
+    UniqueConstraint("repository_id", "number"),
+    Index(None, "repository_id", "updated_at"),
+)
+
+reviews = Table(
+    "reviews",
+    metadata,
+    _github_id(),
+    Column("node_id", String),
+    Column("pull_request_id", BigInteger, ForeignKey("pull_requests.github_id"), nullable=False),
+    Column("author_id", BigInteger),
+    Column("state", String),
+    Column("body", Text),
+    Column("submitted_at", UTCDateTime),
+    Column("commit_id", String),
+    Index(None, "pull_request_id"),
+)
+
+comments = Table(
+    "comments",
+    metadata,
+    _github_id(),
+    Column("node_id", String),
+    Column("pull_request_id", BigInteger, ForeignKey("pull_requests.github_id"), nullable=False),
+    Column("author_id", BigInteger),
+    Column("kind", String, nullable=False),  # 'issue_comment' or 'review_comment'
+    Column("body", Text),
+    Column("path", Text),
+    Column("line", Integer),
+    Column("diff_hunk", Text),
+    Column("in_reply_to_id", BigInteger),
+    Column("review_id", BigInteger),
+    Column("created_at", UTCDateTime),
+    Column("updated_at", UTCDateTime),
+    Index(None, "pull_request_id", "kind"),
+)
+
+pr_files = Table(
+    "pr_files",
+    metadata,
+    Column("pull_request_id", BigInteger, ForeignKey("pull_requests.github_id"), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("previous_path", Text),
+    Column("change_type", String),
+    Column("additions", Integer),
+    Column("deletions", Integer),
+    PrimaryKeyConstraint("pull_request_id", "path"),
+)
+
+capture_checkpoints = Table(
+    "capture_checkpoints",
+    metadata,
+    Column("repository", String, nullable=False),
+    Column("entity", String, nullable=False),
+    Column("scope", String, nullable=False),
+    Column("cursor", Text),
+    Column("watermark", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False, default=utc_now),
+    PrimaryKeyConstraint("repository", "entity", "scope"),
+)
+
+progressive_capture_jobs = Table(
+    "progressive_capture_jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String, nullable=False),
+    Column("repository", String),
+    Column("lane", String),  # realtime | bulk
+    Column("processor", String),  # local | github_actions
+    Column("route_reason", Text),
+    Column("trigger", String),  # manual | scheduled | automatic | webhook
+    Column("params", JSON),
+    # pending | queued | running | completed | failed | cancelled
+    Column("status", String, nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("max_attempts", Integer, nullable=False, server_default="3"),
+    Column("error", Text),
+    Column("items_total", Integer),
+    Column("items_done", Integer, nullable=False, server_default="0"),
+    Column("items_failed", Integer, nullable=False, server_default="0"),
+    Column("points_used", Integer, nullable=False, server_default="0"),
+    Column("requests_made", Integer, nullable=False, server_default="0"),
+    Column("workflow_run_id", BigInteger),
+    Column("run_url", String),
+    Column("billable_ms", BigInteger),
+    Column("cost_usd", Float),
+    Column("created_at", UTCDateTime, nullable=False, default=utc_now),
+    Column("started_at", UTCDateTime),
+    Column("heartbeat_at", UTCDateTime),
+    Column("completed_at", UTCDateTime),
+    Index(None, "status"),
+    Index(None, "repository", "kind"),
+)
+
+job_events = Table(
+    "job_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(36), ForeignKey("progressive_capture_jobs.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False, default=utc_now),
+    Column("type", String, nullable=False),
+    Column("message", Text),
+    Index(None, "job_id"),
+)
+
+# What a capture stores, as opposed to the bookkeeping about captures.
+DATA_TABLES: tuple[Table, ...] = (repositories, contributors, pull_requests, reviews, comments, pr_files)
