@@ -74,9 +74,7 @@ def create_engine_for(url: str) -> Engine:
         return create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
     database = parsed.database or ""
     if database in ("", ":memory:"):
-        engine = create_engine(
-            parsed, poolclass=StaticPool, connect_args={"check_same_thread": False}
-        )
+        engine = create_engine(parsed, poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
         directory = Path(database).expanduser().parent
         try:

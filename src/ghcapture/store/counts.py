@@ -1,0 +1,58 @@
+"""How much is stored: rows per table, and per repository."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, Connection, Table, func, inspect, select, union
+
+from ghcapture.store.tables import DATA_TABLES, comments, pr_files, pull_requests, repositories, reviews
+
+
+def table_counts(conn: Connection, tables: Iterable[Table] = DATA_TABLES) -> dict[str, int]:
+    """Rows in each table that exists (by default the tables a capture fills), by table name."""
+    existing = set(inspect(conn).get_table_names())
+    return {
+        table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+        for table in tables
+        if table.name in existing
+    }
+
+
+def repository_counts(conn: Connection, full_name: str) -> dict[str, int]:
+    """What is stored for one repository (all zero if it is not stored):
+    pull_requests, reviews, review_comments, issue_comments, pr_files, contributors (distinct people
+    who authored, reviewed, commented on or merged one of its pull requests)."""
+    pr_ids = (
+        select(pull_requests.c.github_id)
+        .join(repositories, repositories.c.github_id == pull_requests.c.repository_id)
+        .where(repositories.c.full_name == full_name)
+        .scalar_subquery()
+    )
+
+    def count(table: Table, *conditions: ColumnElement[bool]) -> int:
+        query = (
+            select(func.count()).select_from(table).where(table.c.pull_request_id.in_(pr_ids), *conditions)
+        )
+        return int(conn.execute(query).scalar_one())
+
+    people = union(
+        select(pull_requests.c.author_id.label("github_id")).where(pull_requests.c.github_id.in_(pr_ids)),
+        select(pull_requests.c.merged_by_id).where(pull_requests.c.github_id.in_(pr_ids)),
+        select(reviews.c.author_id).where(reviews.c.pull_request_id.in_(pr_ids)),
+        select(comments.c.author_id).where(comments.c.pull_request_id.in_(pr_ids)),
+    ).subquery()
+    contributors_involved = conn.execute(
+        select(func.count()).select_from(people).where(people.c.github_id.is_not(None))
+    ).scalar_one()
+    pull_request_total = conn.execute(
+        select(func.count()).select_from(pull_requests).where(pull_requests.c.github_id.in_(pr_ids))
+    ).scalar_one()
+    return {
+        "pull_requests": int(pull_request_total),
+        "reviews": count(reviews),
+        "review_comments": count(comments, comments.c.kind == "review_comment"),
+        "issue_comments": count(comments, comments.c.kind == "issue_comment"),
+        "pr_files": count(pr_files),
+        "contributors": int(contributors_involved),
+    }
