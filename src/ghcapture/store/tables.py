@@ -241,3 +241,4 @@ job_events = Table(
 
 # What a capture stores, as opposed to the bookkeeping about captures.
 DATA_TABLES: tuple[Table, ...] = (repositories, contributors, pull_requests, reviews, comments, pr_files)
+ALL_TABLES: tuple[Table, ...] = (*DATA_TABLES, capture_checkpoints, progressive_capture_jobs, job_events)
