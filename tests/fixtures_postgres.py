@@ -11,7 +11,10 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+
+from ghcapture.store.database import open_database
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -62,3 +65,13 @@ def database_url(request: pytest.FixtureRequest) -> str:
     if request.param == "postgres":
         return str(request.getfixturevalue("postgres_url"))
     return str(request.getfixturevalue("sqlite_url"))
+
+
+@pytest.fixture
+def store_engine(database_url: str) -> Iterator[Engine]:
+    """A migrated database on each dialect."""
+    engine = open_database(database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
