@@ -1,0 +1,116 @@
+"""GraphQL paging that adapts to GitHub's 10-second limit, and the query documents shipped with ghcapture."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, TypeVar
+
+from ghcapture.errors import GhcaptureError
+from ghcapture.github.errors import GraphQLTimeoutError
+
+if TYPE_CHECKING:
+    from ghcapture.github.http import GitHubClient
+
+log = logging.getLogger("ghcapture.github")
+
+T = TypeVar("T")
+
+# GitHub's bounds for `first`/`last`.
+MIN_PAGE_SIZE = 1
+MAX_PAGE_SIZE = 100
+_QUERY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+class AdaptivePageSize:
+    """Page size per key (a repository): halved on a timeout, grown by half after a run of successes."""
+
+    def __init__(
+        self,
+        initial: int = 50,
+        *,
+        minimum: int = MIN_PAGE_SIZE,
+        maximum: int = MAX_PAGE_SIZE,
+        grow_after: int = 3,
+        grow_factor: float = 1.5,
+    ) -> None:
+        if not 1 <= minimum <= maximum:
+            raise ValueError("page size bounds must satisfy 1 <= minimum <= maximum")
+        self.minimum = minimum
+        self.maximum = maximum
+        self.initial = min(max(initial, minimum), maximum)
+        self.grow_after = max(grow_after, 1)
+        self.grow_factor = grow_factor
+        self._sizes: dict[str, int] = {}
+        self._successes: dict[str, int] = {}
+
+    def size(self, key: str) -> int:
+        return self._sizes.get(key, self.initial)
+
+    def shrink(self, key: str) -> int:
+        """A timeout: halve the page for this key (not below the minimum) and restart the success count."""
+        new = max(self.size(key) // 2, self.minimum)
+        self._sizes[key] = new
+        self._successes[key] = 0
+        return new
+
+    def grow(self, key: str) -> int:
+        """A success: after `grow_after` in a row, grow the page by `grow_factor` (up to the maximum)."""
+        streak = self._successes.get(key, 0) + 1
+        size = self.size(key)
+        if streak >= self.grow_after:
+            # At least one more, so a page of 1 can grow at all.
+            size = min(max(int(size * self.grow_factor), size + 1), self.maximum)
+            self._sizes[key] = size
+            streak = 0
+        self._successes[key] = streak
+        return size
+
+
+async def execute_paged(
+    client: GitHubClient | None,
+    key: str,
+    run: Callable[[int], Awaitable[T]],
+    *,
+    pager: AdaptivePageSize,
+    max_shrinks: int = 8,
+) -> T:
+    """Call `run(page_size)`; on a GraphQL timeout shrink the page and call again.
+
+    Gives up with the last timeout once the page is at its minimum and has still failed `max_shrinks` times.
+    """
+    failures_at_minimum = 0
+    while True:
+        size = pager.size(key)
+        try:
+            result = await run(size)
+        except GraphQLTimeoutError as exc:
+            if client is not None:
+                client.stats.count("page_shrink")
+            if size <= pager.minimum:
+                failures_at_minimum += 1
+                if failures_at_minimum >= max_shrinks:
+                    raise
+            new_size = pager.shrink(key)
+            log.warning(
+                "%s: GraphQL timeout at page size %d, retrying with %d (%s)", key, size, new_size, exc
+            )
+            continue
+        pager.grow(key)
+        return result
+
+
+@cache
+def load_query(name: str) -> str:
+    """The text of src/ghcapture/github/queries/{name}.graphql."""
+    if not _QUERY_NAME.match(name):
+        raise GhcaptureError(f"not a GraphQL query name: {name!r}")
+    stem = name.removesuffix(".graphql")
+    document = resources.files("ghcapture.github").joinpath("queries", f"{stem}.graphql")
+    try:
+        return document.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GhcaptureError(f"no GraphQL query named {stem!r} in ghcapture/github/queries") from None
