@@ -1,0 +1,1 @@
+"""Conformance with GitHub's published API descriptions (fetched from npm, cached)."""
