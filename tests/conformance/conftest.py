@@ -30,11 +30,13 @@ NPM_TIMEOUT_SECONDS = 300
 
 def cache_dir() -> Path:
     configured = os.environ.get("GHCAPTURE_CONFORMANCE_CACHE")
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "ghcapture" / "conformance"
+    return (
+        Path(configured).expanduser() if configured else Path.home() / ".cache" / "ghcapture" / "conformance"
+    )
 
 
 def npm_package_file(package: str, version: str, member: str) -> Path:
-    """One file of an npm package, from the cache or else fetched with `npm pack`; skips the test if neither."""
+    """One file of an npm package, cached, else fetched with `npm pack`; skips the test if neither works."""
     target = cache_dir() / f"{package.strip('@').replace('/', '__')}-{version}" / member
     if target.is_file():
         return target
@@ -52,7 +54,9 @@ def npm_package_file(package: str, version: str, member: str) -> Path:
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            pytest.skip(f"npm pack {package}@{version} took over {NPM_TIMEOUT_SECONDS} s (registry unreachable?)")
+            pytest.skip(
+                f"npm pack {package}@{version} took over {NPM_TIMEOUT_SECONDS} s (registry unreachable?)"
+            )
         tarballs = list(Path(scratch).glob("*.tgz"))
         if packed.returncode != 0 or not tarballs:
             reason = (packed.stderr.strip().splitlines() or ["no tarball"])[-1]

@@ -37,7 +37,9 @@ def assert_schema_subset(ours: GraphQLSchema, github: GraphQLSchema) -> None:
         ours_root = getattr(ours, f"{operation}_type")
         github_root = getattr(github, f"{operation}_type")
         if ours_root is not None and (github_root is None or github_root.name != ours_root.name):
-            mismatches.append(f"schema {operation}: ours is {ours_root.name}, GitHub's is {_name(github_root)}")
+            mismatches.append(
+                f"schema {operation}: ours is {ours_root.name}, GitHub's is {_name(github_root)}"
+            )
     if mismatches:
         raise AssertionError(
             f"{len(mismatches)} difference(s) from GitHub's schema:\n  " + "\n  ".join(mismatches)
@@ -64,7 +66,9 @@ def _compare(ours: GraphQLNamedType, theirs: GraphQLNamedType) -> list[str]:
     elif isinstance(ours, GraphQLEnumType):
         assert isinstance(theirs, GraphQLEnumType)
         mismatches.extend(
-            f"{name}.{value}: GitHub's enum has no such value" for value in ours.values if value not in theirs.values
+            f"{name}.{value}: GitHub's enum has no such value"
+            for value in ours.values
+            if value not in theirs.values
         )
     elif isinstance(ours, GraphQLUnionType):
         assert isinstance(theirs, GraphQLUnionType)
@@ -82,7 +86,9 @@ def _compare_field(where: str, ours: GraphQLField, theirs: GraphQLField | None) 
         return [f"{where}: GitHub has no such field"]
     mismatches = _compare_typed(where, ours, theirs)
     for argument_name, argument in ours.args.items():
-        mismatches.extend(_compare_typed(f"{where}({argument_name}:)", argument, theirs.args.get(argument_name)))
+        mismatches.extend(
+            _compare_typed(f"{where}({argument_name}:)", argument, theirs.args.get(argument_name))
+        )
     return mismatches
 
 

@@ -19,11 +19,13 @@ _SCHEMA_MAP_KEYS = frozenset({"properties", "patternProperties"})
 # OpenAPI annotations that JSON Schema either lacks or must not see.
 _DROPPED_KEYS = frozenset({"nullable", "discriminator", "xml", "externalDocs", "example", "format"})
 
-# id(openapi document) -> (the document, its components converted); the document is kept alive so ids stay unique.
+# id(document) -> (document, its converted components); holding the document keeps its id unique.
 _converted: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
 
 
-def validate_response(openapi: dict[str, Any], method: str, path_template: str, status: int, body: Any) -> None:
+def validate_response(
+    openapi: dict[str, Any], method: str, path_template: str, status: int, body: Any
+) -> None:
     """Raise AssertionError listing every way `body` differs from GitHub's documented response."""
     operation = openapi["paths"].get(path_template, {}).get(method.lower())
     if operation is None:
@@ -101,7 +103,7 @@ def _json_schema_of(response: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def resolve_reference(openapi: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    """What a local `$ref` in GitHub's document names (e.g. `#/components/examples/...`); the node itself if none."""
+    """What a local `$ref` (e.g. `#/components/examples/...`) names; the node itself if it is none."""
     seen: set[str] = set()
     while "$ref" in node:
         reference = node["$ref"]

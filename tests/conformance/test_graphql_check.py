@@ -26,7 +26,9 @@ GITHUB = build_schema(
     union IssueOrPullRequest = Issue | PullRequest
     type Repository implements Node {
       id: ID!
-      pullRequests(first: Int, orderBy: PullRequestOrder, states: [PullRequestState!]): PullRequestReviewConnection!
+      pullRequests(
+        first: Int, orderBy: PullRequestOrder, states: [PullRequestState!]
+      ): PullRequestReviewConnection!
       issueOrPullRequest(number: Int!): IssueOrPullRequest
     }
     type Query { repository(owner: String!, name: String!): Repository node(id: ID!): Node }
@@ -52,10 +54,7 @@ def test_a_subset_passes() -> None:
 
 
 def test_a_field_of_another_type_fails() -> None:
-    ours = build_schema(
-        "type PullRequest { number: String! }\n"
-        "type Query { node(id: ID!): PullRequest }"
-    )
+    ours = build_schema("type PullRequest { number: String! }\ntype Query { node(id: ID!): PullRequest }")
 
     with pytest.raises(AssertionError) as raised:
         assert_schema_subset(ours, GITHUB)
@@ -107,5 +106,7 @@ def test_every_difference_is_reported_at_once() -> None:
 def test_a_type_of_another_kind_fails() -> None:
     ours = build_schema("scalar PullRequest\ntype Query { pr: PullRequest }")
 
-    with pytest.raises(AssertionError, match="type PullRequest: ours is a scalar, GitHub's is an object type"):
+    with pytest.raises(
+        AssertionError, match="type PullRequest: ours is a scalar, GitHub's is an object type"
+    ):
         assert_schema_subset(ours, GITHUB)

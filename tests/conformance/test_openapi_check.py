@@ -83,7 +83,9 @@ def test_nullable_fields_accept_null(github_openapi: dict[str, Any]) -> None:
     validate_response(github_openapi, "GET", PULL, 200, pull)
 
 
-def test_githubs_description_calls_a_deleted_forks_head_repo_not_nullable(github_openapi: dict[str, Any]) -> None:
+def test_githubs_description_calls_a_deleted_forks_head_repo_not_nullable(
+    github_openapi: dict[str, Any],
+) -> None:
     # Real answers carry `head.repo: null` once a fork is deleted; the description does not allow it,
     # so a check of such an answer has to expect exactly this complaint.
     pull = pull_example(github_openapi)

@@ -22,7 +22,10 @@ needs_queries = pytest.mark.skipif(not QUERIES, reason="src/ghcapture/github/que
 
 
 def errors_against(schema: GraphQLSchema, path: Path) -> list[str]:
-    return [f"{path.name}: {error.message} {error.locations}" for error in validate(schema, parse(path.read_text()))]
+    return [
+        f"{path.name}: {error.message} {error.locations}"
+        for error in validate(schema, parse(path.read_text()))
+    ]
 
 
 @needs_queries
