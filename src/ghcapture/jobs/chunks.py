@@ -108,7 +108,8 @@ def max_parallel_for(budget_per_hour: float, points_per_chunk_hour: float) -> in
     """How many chunks can run at once and together spend no more than `budget_per_hour` (1 to 256)."""
     if points_per_chunk_hour <= 0:
         return MAX_MATRIX_JOBS
-    return max(1, min(MAX_MATRIX_JOBS, math.floor(budget_per_hour / points_per_chunk_hour)))
+    # Clamp before flooring: a tiny per-chunk cost makes the quotient overflow to infinity.
+    return max(1, math.floor(min(MAX_MATRIX_JOBS, budget_per_hour / points_per_chunk_hour)))
 
 
 def _split_numbers(first: int, last: int, parts: int) -> list[tuple[int, int]]:
@@ -137,7 +138,8 @@ def plan_chunks(
     max_chunks: int = MAX_MATRIX_JOBS,
     min_chunks: int = 1,
 ) -> list[Chunk]:
-    """Splits a backfill into the fewest chunks (at least `min_chunks`, for parallelism) that each fit a job.
+    """Splits a backfill into the fewest chunks that each fit a job, and at least `min_chunks` (for
+    parallelism) where `max_chunks` and the scope allow that many.
 
     `pr_numbers_range` is inclusive; `time_range` is `[since, until)` with timezone-aware ends. Raises
     BackfillTooLarge when even `max_chunks` chunks would leave one too large for a job.
@@ -146,8 +148,10 @@ def plan_chunks(
         raise InputError("give exactly one of a pull-request number range and a time range")
     if estimated_prs < 0 or points_per_pr < 0 or seconds_per_pr <= 0 or hourly_budget <= 0:
         raise InputError("estimates must not be negative, and seconds per PR and the hourly budget positive")
-    if max_job_seconds <= 0 or not 1 <= min_chunks <= max_chunks <= MAX_MATRIX_JOBS:
-        raise InputError(f"need max_job_seconds > 0 and 1 <= min_chunks <= max_chunks <= {MAX_MATRIX_JOBS}")
+    if max_job_seconds <= 0 or min_chunks < 1 or not 1 <= max_chunks <= MAX_MATRIX_JOBS:
+        raise InputError(
+            f"need max_job_seconds > 0, min_chunks >= 1 and 1 <= max_chunks <= {MAX_MATRIX_JOBS}"
+        )
 
     # A job spending points faster than the hourly budget allows waits for resets, so it runs at that pace.
     seconds_each = max(seconds_per_pr, 3600 * points_per_pr / hourly_budget)
