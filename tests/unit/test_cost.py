@@ -12,10 +12,13 @@ from hypothesis import strategies as st
 from ghcapture.github.cost import QueryCost, QueryLimitError, points_for, query_cost
 
 
-def connection(item: str) -> str:
+def connection(item: str, name: str = "") -> str:
+    edge = f"type {item}Edge {{ cursor: String! node: {item} }}" if not name else ""
     return f"""
-    type {item}Connection {{ totalCount: Int! edges: [{item}Edge] nodes: [{item}] pageInfo: PageInfo! }}
-    type {item}Edge {{ cursor: String! node: {item} }}
+    type {name or item + "Connection"} {{
+      totalCount: Int! edges: [{item}Edge] nodes: [{item}] pageInfo: PageInfo!
+    }}
+    {edge}
     """
 
 
@@ -23,22 +26,23 @@ PAGE = "first: Int, last: Int, after: String, before: String"
 # The slice of GitHub's schema that the rate-limit page's examples touch, field for field.
 SCHEMA = build_schema(
     f"""
+    scalar HTML
+    scalar DateTime
     interface Node {{ id: ID! }}
     type PageInfo {{ hasNextPage: Boolean! endCursor: String }}
-    type RateLimit {{ cost: Int! remaining: Int! resetAt: String! }}
+    type RateLimit {{ cost: Int! remaining: Int! resetAt: DateTime! }}
     type User implements Node {{
       id: ID! login: String!
       repositories({PAGE}): RepositoryConnection!
-      followers({PAGE}): UserConnection!
+      followers({PAGE}): FollowerConnection!
     }}
     type Repository implements Node {{
       id: ID! name: String!
-      owner: User!
       issues({PAGE}): IssueConnection!
       pullRequests({PAGE}): PullRequestConnection!
     }}
     type Issue implements Node {{
-      id: ID! title: String! bodyHTML: String!
+      id: ID! title: String! bodyHTML: HTML!
       labels({PAGE}): LabelConnection
       comments({PAGE}): IssueCommentConnection!
     }}
@@ -49,14 +53,16 @@ SCHEMA = build_schema(
       files({PAGE}): PullRequestChangedFileConnection
     }}
     type Label implements Node {{ id: ID! name: String! }}
-    type IssueComment implements Node {{ id: ID! bodyHTML: String! }}
-    type PullRequestReview implements Node {{ id: ID! comments({PAGE}): IssueCommentConnection! }}
+    type IssueComment implements Node {{ id: ID! bodyHTML: HTML! }}
+    type PullRequestReview implements Node {{ id: ID! comments({PAGE}): PullRequestReviewCommentConnection! }}
+    type PullRequestReviewComment implements Node {{ id: ID! }}
     type PullRequestChangedFile {{ path: String! }}
     union SearchResultItem = Issue | PullRequest
     type SearchResultItemConnection {{ issueCount: Int! nodes: [SearchResultItem] pageInfo: PageInfo! }}
-    {connection("User")}{connection("Repository")}{connection("Issue")}{connection("PullRequest")}
+    {connection("User")}{connection("User", "FollowerConnection")}
+    {connection("Repository")}{connection("Issue")}{connection("PullRequest")}
     {connection("Label")}{connection("IssueComment")}{connection("PullRequestReview")}
-    {connection("PullRequestChangedFile")}
+    {connection("PullRequestChangedFile")}{connection("PullRequestReviewComment")}
     type Query {{
       viewer: User!
       repository(owner: String!, name: String!): Repository
