@@ -6,7 +6,7 @@ import random
 from datetime import UTC, datetime
 
 import pytest
-from test_github_support import START, FakeClock, anyio_backend, clock  # noqa: F401
+from test_github_support import START, FakeClock, anyio_backend, clock_fixture  # noqa: F401
 
 from ghcapture.github.ratelimit import RateLimitMonitor
 
@@ -17,7 +17,9 @@ def monitor_for(clock: FakeClock, **kwargs: float) -> RateLimitMonitor:
     return RateLimitMonitor(clock=clock, sleep=clock.sleep, rng=random.Random(7), **kwargs)
 
 
-def headers(remaining: int, *, limit: int = 5000, reset_in: float = 1800, resource: str = "core") -> dict[str, str]:
+def headers(
+    remaining: int, *, limit: int = 5000, reset_in: float = 1800, resource: str = "core"
+) -> dict[str, str]:
     return {
         "x-ratelimit-limit": str(limit),
         "x-ratelimit-remaining": str(remaining),
@@ -92,7 +94,9 @@ async def test_repeated_secondary_limits_back_off_exponentially_with_a_cap(clock
 async def test_graphql_rate_limited_waits_until_reset_at(clock: FakeClock) -> None:
     monitor = monitor_for(clock)
     reset_at = START + 1234
-    monitor.observe_graphql({"cost": 1, "limit": 5000, "remaining": 0, "used": 5000, "resetAt": iso(reset_at)})
+    monitor.observe_graphql(
+        {"cost": 1, "limit": 5000, "remaining": 0, "used": 5000, "resetAt": iso(reset_at)}
+    )
     monitor.note_primary_limit("graphql")
     await monitor.acquire("graphql", cost=3)
     assert clock.now >= reset_at

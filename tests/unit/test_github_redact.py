@@ -17,7 +17,7 @@ SECRETS = {
     "user-to-server token": "ghu_16C7e42F292c6912E7710c838347Ae178B4a",
     "installation token": "ghs_16C7e42F292c6912E7710c838347Ae178B4a",
     "refresh token": "ghr_1B4a2e77838347a7E420ce178F2E7c6912E169246c34E1ccbF66C46812d16D5B1A9Dc86A1498",
-    "fine-grained token": "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012",
+    "fine-grained token": "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW",
     "old installation token": "v1.1f699f1069f60aaa4c0e2cda8b9d7f0fe1ab4b3e",
     "jwt": "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiIxMjM0NSJ9.c2lnbmF0dXJlLXBhcnQtaGVyZQ",
 }
@@ -39,7 +39,10 @@ def test_github_token_kinds_are_masked(kind: str) -> None:
         ("sent token 0123456789abcdef to GitHub", "sent token *** to GitHub"),
         ("Bearer 9f8e7d6c5b4a39281706", "Bearer ***"),
         ("postgresql://capture:hunter2@db.example:5432/gh", "postgresql://capture:***@db.example:5432/gh"),
-        ("https://x-access-token:abc@github.com/acme/widgets.git", "https://x-access-token:***@github.com/acme/widgets.git"),
+        (
+            "https://x-access-token:abc@github.com/acme/widgets.git",
+            "https://x-access-token:***@github.com/acme/widgets.git",
+        ),
     ],
 )
 def test_header_scheme_and_url_credentials_are_masked(text: str, expected: str) -> None:

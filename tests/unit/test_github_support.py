@@ -38,7 +38,7 @@ Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
 
 
 class ScriptedGitHub:
-    """A MockTransport handler answering requests in order from a script; records each request and its time."""
+    """A MockTransport handler that answers from a script, in order, and records each request and its time."""
 
     def __init__(self, clock: FakeClock, *answers: Answer) -> None:
         self.clock = clock
@@ -68,7 +68,9 @@ class ScriptedGitHub:
         return [r.url.path for r in self.requests]
 
 
-def reply(status: int = 200, body: Any = None, headers: dict[str, str] | None = None, text: str | None = None) -> httpx.Response:
+def reply(
+    status: int = 200, body: Any = None, headers: dict[str, str] | None = None, text: str | None = None
+) -> httpx.Response:
     """A GitHub-shaped answer with JSON body (or raw text)."""
     content = text.encode() if text is not None else (b"" if body is None else json.dumps(body).encode())
     all_headers = {"content-type": "application/json; charset=utf-8", **(headers or {})}
@@ -89,7 +91,9 @@ def settings(**overrides: Any) -> Settings:
 def rsa_private_key_pem() -> tuple[str, rsa.RSAPrivateKey]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
     ).decode()
     return pem, key
 
@@ -106,6 +110,6 @@ def stamina_without_waits() -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def clock() -> FakeClock:
+@pytest.fixture(name="clock")
+def clock_fixture() -> FakeClock:
     return FakeClock()
