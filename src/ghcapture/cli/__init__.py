@@ -28,22 +28,39 @@ def _register() -> None:
         importlib.import_module(f"{__name__}.{module}")
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: runs the app and turns known errors into one line and a non-zero exit."""
+def _click_exceptions() -> tuple[type[BaseException], ...]:
+    """Usage errors of click and of the click copy that newer typer releases carry."""
     import click
 
-    _register()
+    usage: list[type[BaseException]] = [click.exceptions.ClickException]
     try:
-        app(args=argv, standalone_mode=False)
+        from typer._click import exceptions as bundled  # type: ignore[import-not-found,unused-ignore]
+
+        usage.append(bundled.ClickException)
+    except ImportError:
+        pass
+    return tuple(usage)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: runs the app and turns known errors into one line and a non-zero exit."""
+    _register()
+    import click
+
+    usage_errors = _click_exceptions()
+    try:
+        result = app(args=argv, standalone_mode=False)
     except GhcaptureError as exc:
         print(f"ghcapture: error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         print("ghcapture: aborted", file=sys.stderr)
         sys.exit(1)
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    except usage_errors as exc:
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
     except KeyboardInterrupt:
         print("ghcapture: interrupted", file=sys.stderr)
         sys.exit(130)
+    if isinstance(result, int) and result:
+        sys.exit(result)

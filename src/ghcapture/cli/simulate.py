@@ -1,0 +1,83 @@
+"""`ghcapture simulate`: serve the GitHub simulator until stopped."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typer
+
+from ghcapture.cli import app
+from ghcapture.errors import InputError
+
+REPO_SPEC = re.compile(r"^(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/(?P<name>[A-Za-z0-9._-]{1,100}):(?P<prs>\d{1,7})$")
+
+
+def parse_repo_spec(spec: str) -> tuple[str, str, int]:
+    """OWNER/NAME:PRS, e.g. acme/widgets:2000."""
+    match = REPO_SPEC.match(spec)
+    if not match:
+        raise InputError(f"--repo {spec!r}: expected OWNER/NAME:PRS, e.g. acme/widgets:2000")
+    return match["owner"], match["name"], int(match["prs"])
+
+
+@app.command()
+def simulate(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8765, help="Port to listen on."),
+    seed: int = typer.Option(1, help="Seed of the generated repositories: the same seed gives the same data."),
+    repo: list[str] = typer.Option([], "--repo", help="A generated repository, OWNER/NAME:PRS (repeatable)."),
+    dataset: Path | None = typer.Option(None, help="A dataset JSON file to serve (real or recorded payloads)."),
+    faults: float = typer.Option(0.0, help="Share of API requests that get an injected fault (0 to 1)."),
+    fault_kinds: str = typer.Option("", help="Comma-separated fault kinds to inject (default: all kinds)."),
+    rate_window: float = typer.Option(3600.0, help="Seconds of a rate-limit window (GitHub: 3600)."),
+    rest_budget: int = typer.Option(5000, help="REST requests per window and token."),
+    graphql_budget: int = typer.Option(5000, help="GraphQL points per window and token."),
+    latency: float = typer.Option(0.0, help="Simulated server milliseconds per node a GraphQL query touches."),
+    token: list[str] = typer.Option([], "--token", help="Accept only these tokens (default: any token)."),
+    app_key_out: Path | None = typer.Option(None, help="Write the simulator App's private key (PEM) here."),
+) -> None:
+    """Serve a GitHub stand-in (REST, GraphQL, Actions) until stopped.
+
+    Example: ghcapture simulate --repo acme/widgets:2000 --faults 0.02
+    """
+    from ghcapture.simulator.app import Simulator, SimulatorConfig
+    from ghcapture.simulator.dataset import load_dataset, read_dataset
+    from ghcapture.simulator.generator import generate_repository
+    from ghcapture.simulator.limits import FAULT_KINDS, FaultPlan, LimitSettings
+    from ghcapture.simulator.server import new_app_keys, serve_forever
+    from ghcapture.simulator.world import World
+
+    kinds = tuple(k.strip() for k in fault_kinds.split(",") if k.strip()) or FAULT_KINDS
+    unknown = sorted(set(kinds) - set(FAULT_KINDS))
+    if unknown:
+        raise InputError(f"--fault-kinds: unknown {', '.join(unknown)} (known: {', '.join(FAULT_KINDS)})")
+    if not 0 <= faults <= 1:
+        raise InputError("--faults must be between 0 and 1")
+    specs = [parse_repo_spec(s) for s in repo]
+    world = World()
+    if dataset is not None:
+        load_dataset(read_dataset(dataset), world)
+    if not specs and dataset is None:
+        specs = [("acme", "widgets", 500)]
+    for owner, name, prs in specs:
+        world.add_repository(generate_repository(owner, name, prs, seed=seed))
+    keys = new_app_keys()
+    config = SimulatorConfig(
+        limits=LimitSettings(rest_budget=rest_budget, graphql_budget=graphql_budget, window=rate_window),
+        faults=FaultPlan(rate=faults, kinds=kinds, seed=seed), latency_ms_per_node=latency,
+        tokens=frozenset(token) if token else None, app=keys.identity,
+    )
+    if app_key_out is not None:
+        app_key_out.write_text(keys.private_key_pem)
+        app_key_out.chmod(0o600)
+    simulator = Simulator(world, config)
+    url = f"http://{host}:{port}"
+    typer.echo(f"GitHub simulator at {url} (GraphQL {url}/graphql)")
+    for r in world.unique_repositories:
+        typer.echo(f"  {r.full_name}: {len(r.pull_requests)} pull requests")
+    typer.echo(f"  App id {keys.identity.app_id}, installation {keys.identity.installation_id}"
+               + (f", key in {app_key_out}" if app_key_out else ""))
+    typer.echo(f"Try: GITHUB_API_URL={url} GITHUB_TOKEN=anything ghcapture capture prs "
+               f"{world.unique_repositories[0].full_name if world.unique_repositories else 'OWNER/REPO'}")
+    serve_forever(simulator, host, port)

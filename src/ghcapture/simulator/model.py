@@ -1,0 +1,197 @@
+"""What the simulator holds: users, repositories, pull requests and everything that hangs off them.
+
+Objects keep the `raw` REST payload they were loaded from, if any, so recorded data is served back as
+recorded, with only the fields it lacks derived.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+GHOST_ID = 10137
+GHOST_NODE_ID = "MDQ6VXNlcjEwMTM3"
+
+
+def legacy_node_id(type_name: str, database_id: int) -> str:
+    """GitHub's legacy global id: base64 of '<len>:<Type><id>' (e.g. MDQ6VXNlcjEwMTM3 for User 10137)."""
+    raw = f"{len(type_name):02d}:{type_name}{database_id}".encode()
+    return base64.b64encode(raw).decode()
+
+
+def modern_node_id(prefix: str, *parts: int) -> str:
+    """A next-format global id such as PR_kwDOAB...: a type prefix and an opaque base64url body."""
+    body = b"".join(p.to_bytes(8, "big") for p in parts)
+    return f"{prefix}_kw" + base64.urlsafe_b64encode(body).decode().rstrip("=")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def format_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(slots=True, eq=False)
+class User:
+    id: int
+    login: str
+    node_id: str
+    type: str = "User"  # User, Bot, Organization, Mannequin
+    name: str | None = None
+    site_admin: bool = False
+    raw: dict[str, Any] | None = None
+
+    @property
+    def is_ghost(self) -> bool:
+        return self.login == "ghost" and self.id == GHOST_ID
+
+    @property
+    def graphql_login(self) -> str:
+        # GraphQL names a bot without the "[bot]" suffix REST shows.
+        return self.login[: -len("[bot]")] if self.type == "Bot" and self.login.endswith("[bot]") else self.login
+
+
+GHOST = User(id=GHOST_ID, login="ghost", node_id=GHOST_NODE_ID, type="User", name=None)
+
+
+@dataclass(slots=True, eq=False)
+class Review:
+    id: int
+    node_id: str
+    user: User
+    state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED
+    body: str
+    submitted_at: datetime
+    commit_id: str
+    raw: dict[str, Any] | None = None
+
+
+@dataclass(slots=True, eq=False)
+class ReviewComment:
+    id: int
+    node_id: str
+    user: User
+    body: str
+    path: str
+    line: int | None
+    original_line: int | None
+    diff_hunk: str
+    in_reply_to_id: int | None
+    review_id: int | None
+    commit_id: str
+    created_at: datetime
+    updated_at: datetime
+    raw: dict[str, Any] | None = None
+
+
+@dataclass(slots=True, eq=False)
+class IssueComment:
+    id: int
+    node_id: str
+    user: User
+    body: str
+    created_at: datetime
+    updated_at: datetime
+    raw: dict[str, Any] | None = None
+
+
+@dataclass(slots=True, eq=False)
+class ChangedFile:
+    sha: str
+    filename: str
+    status: str  # added, removed, modified, renamed, copied, changed, unchanged
+    additions: int
+    deletions: int
+    previous_filename: str | None = None
+    raw: dict[str, Any] | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Commit:
+    sha: str
+    node_id: str
+    message: str
+    author_name: str
+    author_email: str
+    authored_at: datetime
+    committed_at: datetime
+    author: User | None
+    raw: dict[str, Any] | None = None
+
+
+@dataclass(slots=True, eq=False)
+class PullRequest:
+    id: int
+    node_id: str
+    number: int
+    title: str
+    body: str | None
+    state: str  # open, closed
+    draft: bool
+    user: User
+    base_ref: str
+    head_ref: str
+    head_sha: str
+    base_sha: str
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+    merged_at: datetime | None = None
+    merged_by: User | None = None
+    merge_commit_sha: str | None = None
+    additions: int = 0
+    deletions: int = 0
+    changed_files: int = 0
+    commits_count: int = 0
+    head_repo_deleted: bool = False
+    reviews: list[Review] = field(default_factory=list)
+    review_comments: list[ReviewComment] = field(default_factory=list)
+    issue_comments: list[IssueComment] = field(default_factory=list)
+    files: list[ChangedFile] = field(default_factory=list)
+    commits: list[Commit] = field(default_factory=list)
+    raw: dict[str, Any] | None = None
+
+    @property
+    def merged(self) -> bool:
+        return self.merged_at is not None
+
+
+@dataclass(slots=True, eq=False)
+class Repository:
+    id: int
+    node_id: str
+    owner: User
+    name: str
+    default_branch: str = "main"
+    created_at: datetime = field(default_factory=lambda: datetime(2015, 1, 1, tzinfo=UTC))
+    updated_at: datetime = field(default_factory=lambda: datetime(2015, 1, 1, tzinfo=UTC))
+    private: bool = False
+    pull_requests: list[PullRequest] = field(default_factory=list)
+    files: dict[str, dict[str, bytes]] = field(default_factory=dict)  # ref -> path -> content
+    raw: dict[str, Any] | None = None
+    version: int = 0  # bumped on every change, so cached listings know when to rebuild
+    _by_number: dict[int, PullRequest] = field(default_factory=dict, repr=False)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner.login}/{self.name}"
+
+    def add_pull_request(self, pr: PullRequest) -> None:
+        self.pull_requests.append(pr)
+        self._by_number[pr.number] = pr
+        self.version += 1
+
+    def pull_request(self, number: int) -> PullRequest | None:
+        return self._by_number.get(number)
+
+    def reindex(self) -> None:
+        self.pull_requests.sort(key=lambda p: p.number)
+        self._by_number = {p.number: p for p in self.pull_requests}
