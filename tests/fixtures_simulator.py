@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,7 @@ from ghcapture.simulator.generator import Shape, generate_repository
 from ghcapture.simulator.server import SimulatorServer
 from ghcapture.simulator.world import World
 
-REAL_PAYLOADS = "/work/shared/data/real-github-payloads.json"
+REAL_PAYLOADS = str(Path(__file__).parent / "data" / "real-github-payloads.json")
 
 
 @pytest.fixture
