@@ -7,7 +7,9 @@ that are the same repository under an old and a new name (same id) become one re
 
 from __future__ import annotations
 
+import base64
 import json
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +104,7 @@ class _Loader:
             detail = c.get("commit") or {}
             who = detail.get("author") or {}
             pr.commits.append(Commit(
-                sha=c["sha"], node_id=c.get("node_id") or legacy_node_id("Commit", abs(hash(c["sha"])) % 10**9),
+                sha=c["sha"], node_id=c.get("node_id") or _legacy_commit_id(base.get("repo"), c["sha"]),
                 message=detail.get("message", ""), author_name=who.get("name", ""), author_email=who.get("email", ""),
                 authored_at=parse_time(who.get("date")) or pr.created_at,
                 committed_at=parse_time((detail.get("committer") or {}).get("date")) or pr.created_at,
@@ -113,6 +115,16 @@ class _Loader:
         pr.changed_files = p.get("changed_files", len(pr.files))
         pr.commits_count = p.get("commits", len(pr.commits)) if isinstance(p.get("commits"), int) else len(pr.commits)
         return pr
+
+
+def _stable_id(text: str) -> int:
+    # crc32, not hash(): ids must not change between processes (hash() is salted per process).
+    return zlib.crc32(text.lower().encode()) % 10**8
+
+
+def _legacy_commit_id(repo: dict[str, Any] | None, sha: str) -> str:
+    """GitHub's legacy Commit id, base64 of '06:Commit<repository id>:<sha>'."""
+    return base64.b64encode(f"06:Commit{(repo or {}).get('id', 0)}:{sha}".encode()).decode()
 
 
 def _merge(old: PullRequest, new: PullRequest) -> PullRequest:
@@ -141,9 +153,9 @@ def load_dataset(data: dict[str, Any], world: World) -> list[Repository]:
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"dataset: malformed repository entry {entry.get('owner')}/{entry.get('name')} ({exc})") from None
         base_repo = next(((p.raw or {}).get("base", {}).get("repo") for p in prs if (p.raw or {}).get("base", {}).get("repo")), None)
-        repo_id = (base_repo or {}).get("id") or (abs(hash(f"{owner}/{name}")) % 10**8)
+        repo_id = (base_repo or {}).get("id") or _stable_id(f"{owner}/{name}")
         newest = max((p.raw.get("updated_at") or "" for p in prs if p.raw), default="")
-        owner_obj = (base_repo or {}).get("owner") or {"login": owner, "id": abs(hash(owner)) % 10**8, "type": "User"}
+        owner_obj = (base_repo or {}).get("owner") or {"login": owner, "id": _stable_id(owner), "type": "User"}
         if repo_id in by_id:
             repo, seen_newest = by_id[repo_id]
             if newest > seen_newest:  # the newer recording carries the current name

@@ -16,8 +16,9 @@ GHOST_NODE_ID = "MDQ6VXNlcjEwMTM3"
 
 
 def legacy_node_id(type_name: str, database_id: int) -> str:
-    """GitHub's legacy global id: base64 of '<len>:<Type><id>' (e.g. MDQ6VXNlcjEwMTM3 for User 10137)."""
-    raw = f"{len(type_name):02d}:{type_name}{database_id}".encode()
+    """GitHub's legacy global id: base64 of '0<len>:<Type><id>' (MDQ6VXNlcjEwMTM3 is User 10137, and
+    MDExOlB1bGxSZXF1ZXN0 opens every PullRequest's)."""
+    raw = f"0{len(type_name)}:{type_name}{database_id}".encode()
     return base64.b64encode(raw).decode()
 
 
