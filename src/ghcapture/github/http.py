@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import re
 import time
@@ -39,6 +40,7 @@ if not any(isinstance(f, RedactingFilter) for f in log.filters):
 
 Kind = Literal["rest", "graphql"]
 
+_TOLERATED: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("tolerated", default=frozenset())
 GRAPHQL_RATE_LIMIT_TYPES = frozenset({"RATE_LIMITED", "RATE_LIMIT"})
 GRAPHQL_TIMEOUT_STATUSES = frozenset({502, 504})
 _TIMEOUT_MESSAGES = ("something went wrong while executing your query", "timeout", "timed out")
@@ -220,15 +222,31 @@ class GitHubClient:
             page_params = None
 
     async def graphql(
-        self, query: str, variables: Mapping[str, Any] | None = None, *, estimated_cost: int = 1
+        self,
+        query: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        estimated_cost: int = 1,
+        operation_name: str | None = None,
+        tolerate: frozenset[str] = frozenset(),
     ) -> dict[str, Any]:
-        """Run a GraphQL query and return its `data`; timeouts raise GraphQLTimeoutError at once."""
+        """Run a GraphQL query and return its `data`; timeouts raise GraphQLTimeoutError at once.
+
+        Errors whose every `type` is in `tolerate` (e.g. NOT_FOUND for a PR number that does not exist)
+        leave their fields null and the rest of the data is returned.
+        """
         payload: dict[str, Any] = {"query": query}
         if variables:
             payload["variables"] = dict(variables)
-        _response, data = await self._call(
-            "graphql", "POST", self.graphql_url, params=None, json=payload, cost=max(estimated_cost, 1)
-        )
+        if operation_name:
+            payload["operationName"] = operation_name
+        token = _TOLERATED.set(tolerate)
+        try:
+            _response, data = await self._call(
+                "graphql", "POST", self.graphql_url, params=None, json=payload, cost=max(estimated_cost, 1)
+            )
+        finally:
+            _TOLERATED.reset(token)
         return dict(data)
 
     async def resolve_installation(self, owner: str, repo: str) -> str | None:
@@ -457,6 +475,9 @@ class GitHubClient:
             if isinstance(cost, int):
                 self.stats.graphql_points += cost
         errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
+        tolerated = _TOLERATED.get()
+        if errors and isinstance(data, dict) and tolerated and all(e.get("type") in tolerated for e in errors):
+            errors = []
         if errors:
             self._raise_graphql_errors(method, path, response, data, errors)
         if not isinstance(data, dict):

@@ -1,0 +1,412 @@
+"""The capture: pull requests with their reviews, comments, files and people, complete, cheap and resumable.
+
+GraphQL pages of pull requests carry first pages of reviews, issue comments and files (one request per
+parent and connection, whatever `first`); only connections that overflow get follow-ups. Review comments,
+a second-level list in GraphQL, come from REST's repository-wide listing (100 a request, the other budget).
+Each page's rows and its checkpoint commit in one transaction, so a killed capture resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from ghcapture.capture import mapping
+from ghcapture.capture.progress import NoProgress, Progress
+from ghcapture.capture.queries import by_number_query, capture_document, follow_up_query
+from ghcapture.capture.scope import CaptureScope
+from ghcapture.github.errors import GraphQLTimeoutError
+from ghcapture.github.graphql import AdaptivePageSize, execute_paged
+from ghcapture.github.http import GitHubClient
+from ghcapture.store.checkpoints import clear_checkpoint, load_checkpoint, save_checkpoint
+from ghcapture.store.tables import comments, pr_files, pull_requests, repositories, reviews
+from ghcapture.store.upsert import upsert_contributors, upsert_rows
+
+log = logging.getLogger("ghcapture.capture")
+
+# kind -> (reviews, issue comments, files, review comments)
+SELECTIONS = {
+    "prs": (True, True, True, True),
+    "pr-details": (True, True, True, True),
+    "reviews": (True, False, False, False),
+    "comments": (True, True, False, True),
+    "files": (False, False, True, False),
+}
+FOLLOW_UP_BATCH = 40
+BY_NUMBER_BATCH = 50
+WATERMARK_MARGIN = timedelta(minutes=2)  # clocks differ; re-reading two minutes costs little
+
+
+@dataclass
+class CaptureResult:
+    repository: str
+    kind: str
+    scope: str
+    mode: str = ""
+    pull_requests: int = 0
+    reviews: int = 0
+    issue_comments: int = 0
+    review_comments: int = 0
+    files: int = 0
+    contributors: int = 0
+    github_pr_total: int | None = None
+    points_used: int = 0
+    rest_requests: int = 0
+    graphql_requests: int = 0
+    seconds: float = 0.0
+    resumed: bool = False
+
+    @property
+    def requests_made(self) -> int:
+        return self.rest_requests + self.graphql_requests
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "requests_made": self.requests_made,
+                "budget_units": self.points_used + self.rest_requests}
+
+
+@dataclass
+class _State:
+    """What a run keeps in its checkpoint's cursor while it is under way."""
+
+    mode: str  # full | updated | numbers
+    started: str
+    after: str | None = None
+    since: str | None = None
+    done: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Capture:
+    def __init__(self, client: GitHubClient, engine: Engine, owner: str, name: str, *, kind: str = "prs",
+                 scope: CaptureScope | None = None, progress: Progress | None = None,
+                 pager: AdaptivePageSize | None = None, now: datetime | None = None) -> None:
+        if kind not in SELECTIONS:
+            raise ValueError(f"unknown capture kind {kind!r}")
+        self.client = client
+        self.engine = engine
+        self.owner, self.name = owner, name
+        self.kind = kind
+        self.scope = scope or CaptureScope()
+        self.progress = progress or NoProgress()
+        self.pager = pager or AdaptivePageSize(initial=100, maximum=100)
+        self.now = now
+        self.with_reviews, self.with_comments, self.with_files, self.with_review_comments = SELECTIONS[kind]
+        self.result = CaptureResult(repository=f"{owner}/{name}", kind=kind, scope=self.scope.key())
+        self.repository_id = 0
+        self.full_name = f"{owner}/{name}"
+        self._document = capture_document()
+
+    # -- entry -----------------------------------------------------------------------------------
+    async def run(self) -> CaptureResult:
+        started = time.monotonic()
+        try:
+            await self._repository_facts()
+            self.progress.start(self.full_name, self.result.github_pr_total)
+            per_pr_review_comments = await self._pull_requests()
+            if self.with_review_comments and not per_pr_review_comments:
+                await self._review_comments()
+            self._finish()
+        except BaseException as exc:
+            self.progress.fail(str(exc))
+            raise
+        finally:
+            self._count_spend()
+            self.result.seconds = round(time.monotonic() - started, 3)
+        self.progress.finish(self.result)
+        return self.result
+
+    def _count_spend(self) -> None:
+        stats = self.client.stats
+        self.result.points_used = stats.graphql_points
+        self.result.rest_requests = stats.rest_requests
+        self.result.graphql_requests = stats.graphql_requests
+
+    def _clock(self) -> datetime:
+        return self.now or datetime.now(UTC)
+
+    def _variables(self) -> dict[str, Any]:
+        return {"owner": self.owner, "name": self.name, "withReviews": self.with_reviews,
+                "withComments": self.with_comments, "withFiles": self.with_files}
+
+    def _report(self) -> None:
+        self._count_spend()
+        self.progress.advance(self.result.pull_requests, points=self.result.points_used,
+                              requests=self.result.requests_made, budget=self.client.monitor.snapshot())
+
+    async def _repository_facts(self) -> None:
+        data = await self.client.graphql(self._document, {"owner": self.owner, "name": self.name},
+                                         operation_name="RepositoryFacts")
+        repo = data["repository"]
+        total = repo["pullRequests"]["totalCount"]
+        row = mapping.repository_row(repo, total)
+        self.repository_id = row["github_id"]
+        self.full_name = row["full_name"]  # a renamed repository is stored under its current name
+        self.result.repository = self.full_name
+        self.result.github_pr_total = total
+        with self.engine.begin() as conn:
+            upsert_rows(conn, repositories, [row], key=["github_id"])
+
+    # -- pull requests ---------------------------------------------------------------------------
+    async def _pull_requests(self) -> bool:
+        """The pull-request pass; returns True when review comments were taken per PR along the way."""
+        key = self.scope.key()
+        with self.engine.connect() as conn:
+            checkpoint = load_checkpoint(conn, self.full_name, "pull_requests", key)
+            rc_checkpoint = load_checkpoint(conn, self.full_name, "review_comments", "all")
+        state: _State | None = None
+        if checkpoint is not None and checkpoint.cursor:
+            state = _State(**json.loads(checkpoint.cursor))
+            self.result.resumed = True
+        now = self._clock()
+        if state is None:
+            if self.scope.pr_numbers or self.scope.number_range:
+                state = _State(mode="numbers", started=now.isoformat())
+            else:
+                since = self.scope.window_start(now)
+                if self.scope.is_everything and checkpoint is not None and checkpoint.watermark is not None:
+                    since = checkpoint.watermark
+                state = _State(mode="updated" if since else "full", started=now.isoformat(),
+                               since=since.isoformat() if since else None)
+        self.result.mode = state.mode
+        self.result.pull_requests = state.done
+        self._started_at = datetime.fromisoformat(state.started)
+        # Repo-wide review comments are complete only when everything before the window is already held.
+        rc_watermark = rc_checkpoint.watermark if rc_checkpoint else None
+        since_dt = datetime.fromisoformat(state.since) if state.since else None
+        self._per_pr_review_comments = self.with_review_comments and (
+            state.mode == "numbers"
+            or (not self.scope.is_everything and (rc_watermark is None or since_dt is None or rc_watermark > since_dt)))
+        if state.mode == "numbers":
+            await self._by_numbers(state, key)
+        else:
+            await self._paged(state, key)
+        return self._per_pr_review_comments
+
+    async def _paged(self, state: _State, key: str) -> None:
+        since = datetime.fromisoformat(state.since) if state.since else None
+        order = ("UPDATED_AT", "DESC") if state.mode == "updated" else ("CREATED_AT", "ASC")
+        limit = self.scope.max_items
+        while True:
+            async def fetch(size: int) -> dict[str, Any]:
+                variables = {**self._variables(), "first": size, "after": state.after,
+                             "orderField": order[0], "direction": order[1]}
+                return await self.client.graphql(self._document, variables, operation_name="PullRequestsPage")
+
+            data = await execute_paged(self.client, self.full_name, fetch, pager=self.pager)
+            connection = data["repository"]["pullRequests"]
+            nodes = connection["nodes"]
+            reached_end = not connection["pageInfo"]["hasNextPage"]
+            if since is not None:
+                kept = [n for n in nodes if mapping.when(n["updatedAt"]) >= since]  # type: ignore[operator]
+                reached_end = reached_end or len(kept) < len(nodes)
+                nodes = kept
+            if self.scope.until is not None:
+                nodes = [n for n in nodes if mapping.when(n["updatedAt"]) < self.scope.until]  # type: ignore[operator]
+            if limit is not None and state.done + len(nodes) >= limit:
+                nodes = nodes[: max(0, limit - state.done)]
+                reached_end = True
+            state.after = connection["pageInfo"]["endCursor"] or state.after
+            state.done += len(nodes)
+            await self._store_pull_requests(nodes, state, key, finished=reached_end)
+            if reached_end:
+                return
+
+    async def _by_numbers(self, state: _State, key: str) -> None:
+        numbers = list(self.scope.pr_numbers) or list(range(self.scope.number_range[0], self.scope.number_range[1] + 1))  # type: ignore[index]
+        if self.scope.max_items is not None:
+            numbers = numbers[: self.scope.max_items]
+        position = int(state.after or 0)
+        while position < len(numbers):
+            batch = numbers[position: position + BY_NUMBER_BATCH]
+            query = by_number_query(batch)
+            data = await self.client.graphql(query, self._variables(), tolerate=frozenset({"NOT_FOUND"}))
+            repo = data.get("repository") or {}
+            nodes = [repo[f"p{n}"] for n in batch if repo.get(f"p{n}")]
+            position += len(batch)
+            state.after = str(position)
+            state.done += len(nodes)
+            await self._store_pull_requests(nodes, state, key, finished=position >= len(numbers))
+
+    async def _store_pull_requests(self, nodes: list[dict[str, Any]], state: _State, key: str, *,
+                                   finished: bool) -> None:
+        rows = mapping.Rows()
+        pending: list[tuple[str, str, str, int]] = []
+        renamed: dict[int, int] = {}  # pr id -> number
+        with_reviews: list[tuple[int, int]] = []
+        for pr in nodes:
+            pr_id = mapping.add_pull_request(rows, self.repository_id, pr)
+            for conn, adder in (("reviews", mapping.add_reviews), ("comments", mapping.add_issue_comments),
+                                ("files", mapping.add_files)):
+                page = pr.get(conn)
+                if page is None:
+                    continue
+                adder(rows, pr_id, page["nodes"])
+                if page["pageInfo"]["hasNextPage"]:
+                    pending.append((pr["id"], conn, page["pageInfo"]["endCursor"], pr_id))
+                if conn == "files" and any(f["changeType"] == "RENAMED" for f in page["nodes"]):
+                    renamed[pr_id] = pr["number"]
+                if conn == "reviews" and page["totalCount"]:
+                    with_reviews.append((pr_id, pr["number"]))
+        numbers = {pr_id: n for pr_id, n in ((int(p["fullDatabaseId"]), p["number"]) for p in nodes)}
+        renamed.update(await self._follow_up(pending, rows, numbers))
+        if renamed:
+            await self._rest_files(renamed, rows)
+        if self._per_pr_review_comments:
+            await self._per_pr_comments(with_reviews, rows)
+        self._write(rows, "pull_requests", key, cursor=None if finished else json.dumps(asdict(state)),
+                    watermark=None, keep_watermark=True)
+        self.result.pull_requests = state.done
+        self._report()
+
+    async def _follow_up(self, pending: list[tuple[str, str, str, int]], rows: mapping.Rows,
+                         numbers: dict[int, int]) -> dict[int, int]:
+        """Completes overflowing connections, a batch of PRs per query; returns PRs found to hold renames."""
+        renamed: dict[int, int] = {}
+        adders = {"reviews": mapping.add_reviews, "comments": mapping.add_issue_comments, "files": mapping.add_files}
+        while pending:
+            batch, pending = pending[:FOLLOW_UP_BATCH], pending[FOLLOW_UP_BATCH:]
+
+            async def fetch(size: int, batch: list[tuple[str, str, str, int]] = batch) -> dict[str, Any]:
+                query, variables = follow_up_query([(n, c, a) for n, c, a, _ in batch], min(100, size * 2))
+                return await self.client.graphql(query, variables)
+
+            data = await execute_paged(self.client, f"{self.full_name}:follow-up", fetch, pager=self.pager)
+            for i, (node_id, conn, _after, pr_id) in enumerate(batch):
+                page = data[f"n{i}"][conn]
+                adders[conn](rows, pr_id, page["nodes"])
+                if conn == "files" and any(f["changeType"] == "RENAMED" for f in page["nodes"]):
+                    renamed[pr_id] = numbers[pr_id]
+                if page["pageInfo"]["hasNextPage"]:
+                    pending.append((node_id, conn, page["pageInfo"]["endCursor"], pr_id))
+        return renamed
+
+    async def _rest_files(self, renamed: dict[int, int], rows: mapping.Rows) -> None:
+        """GraphQL has no previous path of a renamed file; REST's file list of that PR has."""
+        rows.files = [f for f in rows.files if f["pull_request_id"] not in renamed]
+        for pr_id, number in renamed.items():
+            async for page in self.client.rest_pages(f"/repos/{self.full_name}/pulls/{number}/files",
+                                                     {"per_page": 100}):
+                mapping.add_rest_files(rows, pr_id, page.data)
+
+    async def _per_pr_comments(self, prs: list[tuple[int, int]], rows: mapping.Rows) -> None:
+        for pr_id, number in prs:
+            async for page in self.client.rest_pages(f"/repos/{self.full_name}/pulls/{number}/comments",
+                                                     {"per_page": 100}):
+                for c in page.data:
+                    mapping.add_review_comment(rows, pr_id, c)
+
+    # -- review comments, repository-wide --------------------------------------------------------
+    async def _review_comments(self) -> None:
+        key = "all" if self.scope.is_everything else self.scope.key()
+        with self.engine.connect() as conn:
+            checkpoint = load_checkpoint(conn, self.full_name, "review_comments", key)
+        if checkpoint is not None and checkpoint.cursor:
+            progress = json.loads(checkpoint.cursor)
+        else:
+            window = self.scope.window_start(self._clock())
+            since = checkpoint.watermark if key == "all" and checkpoint and checkpoint.watermark else window
+            progress = {"since": since.isoformat() if since else None, "started": self._clock().isoformat()}
+        params: dict[str, Any] = {"sort": "updated", "direction": "asc", "per_page": 100}
+        if progress["since"]:
+            params["since"] = progress["since"].replace("+00:00", "Z")
+        async for page in self.client.rest_pages(f"/repos/{self.full_name}/pulls/comments", params):
+            items = page.data
+            if not items:
+                break
+            ids = await self._pull_request_ids({_number_of(c) for c in items})
+            rows = mapping.Rows()
+            for c in items:
+                pr_id = ids.get(_number_of(c))
+                if pr_id is not None:
+                    mapping.add_review_comment(rows, pr_id, c)
+            progress["since"] = items[-1]["updated_at"]
+            self._write(rows, "review_comments", key, cursor=json.dumps(progress), watermark=None,
+                        keep_watermark=True)
+            self.result.review_comments += len(items)
+            self._report()
+        finished = datetime.fromisoformat(progress["started"]) - WATERMARK_MARGIN
+        with self.engine.begin() as conn:
+            if key == "all":
+                save_checkpoint(conn, self.full_name, "review_comments", key, cursor=None, watermark=finished)
+            else:
+                clear_checkpoint(conn, self.full_name, "review_comments", key)
+
+    async def _pull_request_ids(self, numbers: set[int]) -> dict[int, int]:
+        """PR numbers -> github ids, capturing any PR not stored yet (opened after the PR pass)."""
+        with self.engine.connect() as conn:
+            found = dict(conn.execute(select(pull_requests.c.number, pull_requests.c.github_id).where(
+                pull_requests.c.repository_id == self.repository_id, pull_requests.c.number.in_(numbers))).all())
+        missing = sorted(numbers - set(found))
+        if missing:
+            log.info("%s: %d pull requests appeared during the capture; capturing them", self.full_name, len(missing))
+            extra = Capture(self.client, self.engine, self.owner, self.name, kind=self.kind,
+                            scope=CaptureScope(pr_numbers=tuple(missing)), pager=self.pager)
+            extra.repository_id, extra.full_name = self.repository_id, self.full_name
+            extra._per_pr_review_comments = False
+            await extra._by_numbers(_State(mode="numbers", started=self._clock().isoformat()), extra.scope.key())
+            with self.engine.connect() as conn:
+                found = dict(conn.execute(select(pull_requests.c.number, pull_requests.c.github_id).where(
+                    pull_requests.c.repository_id == self.repository_id, pull_requests.c.number.in_(numbers))).all())
+        return found
+
+    # -- writing ---------------------------------------------------------------------------------
+    def _write(self, rows: mapping.Rows, entity: str, key: str, *, cursor: str | None, watermark: datetime | None,
+               keep_watermark: bool) -> None:
+        with self.engine.begin() as conn:
+            if rows.contributors:
+                upsert_contributors(conn, list(rows.contributors.values()))
+            if rows.pull_requests:
+                upsert_rows(conn, pull_requests, rows.pull_requests, key=["github_id"])
+            if rows.reviews:
+                upsert_rows(conn, reviews, rows.reviews, key=["github_id"])
+            if rows.comments:
+                upsert_rows(conn, comments, rows.comments, key=["github_id"])
+            if rows.files:
+                upsert_rows(conn, pr_files, rows.files, key=["pull_request_id", "path"])
+            if keep_watermark:
+                current = load_checkpoint(conn, self.full_name, entity, key)
+                watermark = current.watermark if current else watermark
+            save_checkpoint(conn, self.full_name, entity, key, cursor=cursor, watermark=watermark)
+        self.result.reviews += len(rows.reviews)
+        self.result.issue_comments += sum(1 for c in rows.comments if c["kind"] == "issue_comment")
+        if entity == "pull_requests":
+            self.result.review_comments += sum(1 for c in rows.comments if c["kind"] == "review_comment")
+        self.result.files += len(rows.files)
+        self.result.contributors += len(rows.contributors)
+
+    def _finish(self) -> None:
+        key = self.scope.key()
+        with self.engine.begin() as conn:
+            checkpoint = load_checkpoint(conn, self.full_name, "pull_requests", key)
+            if self.scope.is_everything and self.scope.max_items is None:
+                started = self._run_started(checkpoint)
+                save_checkpoint(conn, self.full_name, "pull_requests", key, cursor=None,
+                                watermark=started - WATERMARK_MARGIN)
+            else:
+                clear_checkpoint(conn, self.full_name, "pull_requests", key)
+            conn.execute(update(repositories).where(repositories.c.github_id == self.repository_id)
+                         .values(last_synced_at=self._clock()))
+
+    def _run_started(self, checkpoint: Any) -> datetime:
+        started: datetime | None = getattr(self, "_started_at", None)
+        return started or self._clock()
+
+
+def _number_of(comment: dict[str, Any]) -> int:
+    return int(str(comment["pull_request_url"]).rstrip("/").rsplit("/", 1)[-1])
+
+
+async def capture(client: GitHubClient, engine: Engine, repository: str, *, kind: str = "prs",
+                  scope: CaptureScope | None = None, progress: Progress | None = None) -> CaptureResult:
+    """Capture `repository` (OWNER/NAME) into `engine`'s database."""
+    from ghcapture.capture.scope import parse_repository
+
+    owner, name = parse_repository(repository)
+    return await Capture(client, engine, owner, name, kind=kind, scope=scope, progress=progress).run()
