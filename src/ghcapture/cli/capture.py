@@ -1,0 +1,190 @@
+"""`ghcapture capture ...` and `ghcapture demo`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+import typer
+
+from ghcapture.cli import app
+from ghcapture.errors import GhcaptureError
+
+capture_app = typer.Typer(help="Capture pull requests and what hangs off them into the database.",
+                          no_args_is_help=True)
+app.add_typer(capture_app, name="capture")
+
+KIND_HELP = {
+    "prs": "Pull requests with reviews, review comments, issue comments, files, commit counts and people.",
+    "reviews": "Re-capture the reviews of the pull requests in scope.",
+    "comments": "Re-capture review comments and issue comments of the pull requests in scope.",
+    "files": "Re-capture the changed files of the pull requests in scope.",
+    "pr-details": "The complete capture of the listed pull requests (--pr-numbers).",
+}
+
+
+def configure_logging(verbose: bool) -> None:
+    from ghcapture.github.redact import install_log_redaction
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("ghcapture")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    install_log_redaction(root)
+    for h in root.handlers:
+        install_log_redaction_handler(h)
+
+
+def install_log_redaction_handler(handler: logging.Handler) -> None:
+    from ghcapture.github.redact import RedactingFilter
+
+    handler.addFilter(RedactingFilter())
+
+
+def run_capture(repository: str, kind: str, *, days: int | None, since: str | None, pr_numbers: str | None,
+                max_items: int | None, job_id: str | None, chunk: str | None, as_json: bool,
+                quiet: bool = False) -> dict[str, Any]:
+    from ghcapture.capture.engine import capture
+    from ghcapture.capture.progress import LogProgress, NoProgress, Progress, RichProgress, Several
+    from ghcapture.capture.scope import CaptureScope, parse_repository
+    from ghcapture.config import load_settings
+    from ghcapture.github.http import GitHubClient
+    from ghcapture.store.database import open_database
+
+    parse_repository(repository)
+    scope = CaptureScope.build(days=days, since=since, pr_numbers=pr_numbers, max_items=max_items, chunk=chunk)
+    if kind == "pr-details" and not scope.pr_numbers and not scope.number_range:
+        raise GhcaptureError("capture pr-details needs --pr-numbers (e.g. --pr-numbers 12,15,99)")
+    settings = load_settings()
+    engine = open_database(settings.database_url)
+    reporters: list[Progress] = []
+    if not quiet and not as_json:
+        reporters.append(RichProgress() if sys.stderr.isatty() else LogProgress())
+    if job_id:
+        try:
+            from ghcapture.jobs.progress import JobProgress  # type: ignore[import-not-found,unused-ignore]
+        except ImportError as exc:
+            raise GhcaptureError("--job-id needs the job system, which this installation lacks") from exc
+        reporters.append(JobProgress(engine, job_id))
+    progress: Progress = Several(*reporters) if reporters else NoProgress()
+
+    async def go() -> dict[str, Any]:
+        async with GitHubClient(settings) as client:
+            result = await capture(client, engine, repository, kind=kind, scope=scope, progress=progress)
+            return result.as_dict()
+
+    return asyncio.run(go())
+
+
+def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(summary, default=str))
+        return
+    typer.echo(
+        f"{summary['repository']}: {summary['pull_requests']} pull requests, {summary['reviews']} reviews, "
+        f"{summary['review_comments']} review comments, {summary['issue_comments']} issue comments, "
+        f"{summary['files']} files ({summary['mode']}{', resumed' if summary['resumed'] else ''}) "
+        f"in {summary['seconds']:.1f} s; spent {summary['points_used']} GraphQL points and "
+        f"{summary['rest_requests']} REST requests")
+
+
+def _make_command(kind: str) -> None:
+    def command(
+        repository: str = typer.Argument(..., help="OWNER/NAME"),
+        days: int | None = typer.Option(None, help="Only PRs updated in the last N days."),
+        since: str | None = typer.Option(None, help="Only PRs updated since this date (YYYY-MM-DD or ISO 8601)."),
+        pr_numbers: str | None = typer.Option(None, help="Only these PRs: 12,15,99 or 10-20."),
+        max_items: int | None = typer.Option(None, help="Stop after this many pull requests."),
+        job_id: str | None = typer.Option(None, help="Report progress to this job's row."),
+        chunk: str | None = typer.Option(None, help='A slice of a backfill: {"numbers": [a, b]} or {"since", "until"}.'),
+        as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request."),
+    ) -> None:
+        configure_logging(verbose)
+        summary = run_capture(repository, kind, days=days, since=since, pr_numbers=pr_numbers,
+                              max_items=max_items, job_id=job_id, chunk=chunk, as_json=as_json)
+        _print_summary(summary, as_json)
+
+    command.__doc__ = (f"{KIND_HELP[kind]}\n\nWith no scope: everything changed since the last capture "
+                       f"(all history the first time).\n\nExample: ghcapture capture {kind} acme/widgets"
+                       + (" --pr-numbers 12,15" if kind == "pr-details" else " --days 30"))
+    capture_app.command(name=kind)(command)
+
+
+for _kind in KIND_HELP:
+    _make_command(_kind)
+
+
+@app.command()
+def demo(
+    prs: int = typer.Option(3000, help="Pull requests in the generated repository."),
+    seed: int = typer.Option(1, help="Seed of the generated repository."),
+    database: str | None = typer.Option(None, help="Database URL (default: GHCAPTURE_DATABASE_URL or ghcapture.db)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
+) -> None:
+    """Capture a generated repository from a built-in GitHub simulator: no token, no network.
+
+    Example: ghcapture demo --prs 2000
+    """
+    import os
+
+    from ghcapture.capture.verify import compare_repository
+    from ghcapture.config import load_settings
+    from ghcapture.simulator.app import Simulator
+    from ghcapture.simulator.dataset import dump_repository
+    from ghcapture.simulator.generator import generate_repository
+    from ghcapture.simulator.server import SimulatorServer
+    from ghcapture.simulator.world import World
+    from ghcapture.store.counts import repository_counts
+    from ghcapture.store.database import open_database
+
+    if prs < 1 or prs > 200_000:
+        raise GhcaptureError("--prs must be between 1 and 200000")
+    configure_logging(False)
+    world = World()
+    repo = generate_repository("acme", "widgets", prs, seed=seed)
+    world.add_repository(repo)
+    server = SimulatorServer(Simulator(world)).start()
+    try:
+        os.environ["GITHUB_API_URL"] = server.url
+        os.environ["GITHUB_GRAPHQL_URL"] = server.url + "/graphql"
+        os.environ.setdefault("GITHUB_TOKEN", "demo-token")
+        os.environ.pop("GITHUB_APP_ID", None)
+        if database:
+            os.environ["GHCAPTURE_DATABASE_URL"] = database
+        if not as_json:
+            typer.echo(f"GitHub simulator at {server.url} serving acme/widgets with {prs} pull requests")
+        started = time.monotonic()
+        summary = run_capture("acme/widgets", "prs", days=None, since=None, pr_numbers=None, max_items=None,
+                              job_id=None, chunk=None, as_json=as_json)
+        summary["seconds"] = round(time.monotonic() - started, 2)
+        stats = server.simulator.stats.as_dict()
+        engine = open_database(load_settings().database_url)
+        check = compare_repository(engine, dump_repository(repo, server.url))
+        with engine.connect() as conn:
+            counts = repository_counts(conn, "acme/widgets")
+    finally:
+        server.stop()
+    per_pr = stats["budget_units"] / max(1, prs)
+    report = {**summary, "stored": counts, "simulator": {k: stats[k] for k in ("graphql_points", "rest_requests_charged",
+                                                                               "requests_total")},
+              "budget_units_per_pr": round(per_pr, 4), "equals_ground_truth": check.equal,
+              "database": load_settings().database_url}
+    if as_json:
+        typer.echo(json.dumps(report, default=str))
+        return
+    _print_summary(summary, False)
+    typer.echo("Stored for acme/widgets: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    typer.echo(f"Spent {stats['graphql_points']} GraphQL points + {stats['rest_requests_charged']} REST requests "
+               f"= {per_pr:.3f} budget units per pull request ({stats['requests_total']} HTTP requests)")
+    typer.echo(f"Compared with the simulator's ground truth: {check.summary()}")
+    typer.echo(f"Database: {report['database']} (run it again: only what changed is fetched)")
+    if not check.equal:
+        raise typer.Exit(1)
+
+
