@@ -102,6 +102,7 @@ class Capture:
         self.repository_id = 0
         self.full_name = f"{owner}/{name}"
         self._document = capture_document()
+        self._fixed_pager = AdaptivePageSize(initial=100, maximum=100)
 
     # -- entry -----------------------------------------------------------------------------------
     async def run(self) -> CaptureResult:
@@ -140,9 +141,17 @@ class Capture:
         self.progress.advance(self.result.pull_requests, points=self.result.points_used,
                               requests=self.result.requests_made, budget=self.client.monitor.snapshot())
 
+    async def _query(self, query: str, variables: dict[str, Any], operation: str | None, *,
+                     tolerate: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """A query whose size is fixed: a timeout-shaped failure is retried as it is."""
+
+        async def run(_size: int) -> dict[str, Any]:
+            return await self.client.graphql(query, variables, operation_name=operation, tolerate=tolerate)
+
+        return await execute_paged(self.client, f"{self.full_name}:fixed", run, pager=self._fixed_pager)
+
     async def _repository_facts(self) -> None:
-        data = await self.client.graphql(self._document, {"owner": self.owner, "name": self.name},
-                                         operation_name="RepositoryFacts")
+        data = await self._query(self._document, {"owner": self.owner, "name": self.name}, "RepositoryFacts")
         repo = data["repository"]
         total = repo["pullRequests"]["totalCount"]
         row = mapping.repository_row(repo, total)
@@ -181,7 +190,7 @@ class Capture:
         rc_watermark = rc_checkpoint.watermark if rc_checkpoint else None
         since_dt = datetime.fromisoformat(state.since) if state.since else None
         self._per_pr_review_comments = self.with_review_comments and (
-            state.mode == "numbers"
+            state.mode == "numbers" or self.scope.max_items is not None
             or (not self.scope.is_everything and (rc_watermark is None or since_dt is None or rc_watermark > since_dt)))
         if state.mode == "numbers":
             await self._by_numbers(state, key)
@@ -193,8 +202,12 @@ class Capture:
         since = datetime.fromisoformat(state.since) if state.since else None
         order = ("UPDATED_AT", "DESC") if state.mode == "updated" else ("CREATED_AT", "ASC")
         limit = self.scope.max_items
+        # An incremental scan usually stops within its first few PRs: start small, widen while all are new.
+        probe = 10 if state.mode == "updated" and state.after is None else None
         while True:
             async def fetch(size: int) -> dict[str, Any]:
+                if probe is not None:
+                    size = min(size, probe)
                 variables = {**self._variables(), "first": size, "after": state.after,
                              "orderField": order[0], "direction": order[1]}
                 return await self.client.graphql(self._document, variables, operation_name="PullRequestsPage")
@@ -214,6 +227,8 @@ class Capture:
                 reached_end = True
             state.after = connection["pageInfo"]["endCursor"] or state.after
             state.done += len(nodes)
+            if probe is not None:
+                probe = probe * 3 if probe < 100 else None
             await self._store_pull_requests(nodes, state, key, finished=reached_end)
             if reached_end:
                 return
@@ -226,7 +241,7 @@ class Capture:
         while position < len(numbers):
             batch = numbers[position: position + BY_NUMBER_BATCH]
             query = by_number_query(batch)
-            data = await self.client.graphql(query, self._variables(), tolerate=frozenset({"NOT_FOUND"}))
+            data = await self._query(query, self._variables(), None, tolerate=frozenset({"NOT_FOUND"}))
             repo = data.get("repository") or {}
             nodes = [repo[f"p{n}"] for n in batch if repo.get(f"p{n}")]
             position += len(batch)
@@ -344,7 +359,7 @@ class Capture:
             found = dict(conn.execute(select(pull_requests.c.number, pull_requests.c.github_id).where(
                 pull_requests.c.repository_id == self.repository_id, pull_requests.c.number.in_(numbers))).all())
         missing = sorted(numbers - set(found))
-        if missing:
+        if missing and self.scope.is_everything:
             log.info("%s: %d pull requests appeared during the capture; capturing them", self.full_name, len(missing))
             extra = Capture(self.client, self.engine, self.owner, self.name, kind=self.kind,
                             scope=CaptureScope(pr_numbers=tuple(missing)), pager=self.pager)

@@ -49,6 +49,8 @@ def evolve_repository(world: World, repo: Repository, *, changed: int, new: int,
                                        anchor=now)
         next_number = max((p.number for p in repo.pull_requests), default=0) + 1
         for offset, pr in enumerate(template.pull_requests):
+            _squeeze(pr, now - timedelta(seconds=60 + len(template.pull_requests)),
+                     now - timedelta(seconds=len(template.pull_requests) - offset))
             pr.number = next_number + offset
             pr.id = world.next_id()
             pr.node_id = modern_node_id("PR", repo.id, pr.id)
@@ -58,3 +60,15 @@ def evolve_repository(world: World, repo: Repository, *, changed: int, new: int,
     repo.version += 1
     repo.updated_at = max(repo.updated_at, now)
     return {"changed": sorted(p.number for p in touched), "new": added}
+
+
+def _squeeze(pr: Any, start: datetime, end: datetime) -> None:
+    """Moves a generated PR's whole life into [start, end], so that all of it is new activity."""
+    origin, span = pr.created_at, max(1.0, (pr.updated_at - pr.created_at).total_seconds())
+    scale = (end - start).total_seconds() / span
+    for obj in [pr, *pr.reviews, *pr.review_comments, *pr.issue_comments, *pr.commits]:
+        for attr in ("created_at", "updated_at", "closed_at", "merged_at", "submitted_at", "authored_at",
+                     "committed_at"):
+            value = getattr(obj, attr, None)
+            if value is not None:
+                setattr(obj, attr, start + timedelta(seconds=(value - origin).total_seconds() * scale))

@@ -1,0 +1,37 @@
+"""Running a capture against a simulator from tests, and checking it against the simulator's ground truth."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import Engine
+
+from ghcapture.capture.engine import CaptureResult, capture
+from ghcapture.capture.scope import CaptureScope
+from ghcapture.capture.verify import Comparison, compare_repository
+from ghcapture.config import Settings
+from ghcapture.github.http import GitHubClient
+from ghcapture.simulator.dataset import dump_repository
+from ghcapture.simulator.server import SimulatorServer
+
+
+def settings_for(server: SimulatorServer, token: str = "ghp_testtoken") -> Settings:
+    return Settings(github_token=token, github_api_url=server.url, github_graphql_url=server.url + "/graphql")
+
+
+def run_capture(server: SimulatorServer, engine: Engine, repository: str, *, kind: str = "prs",
+                scope: CaptureScope | None = None, **client_options: Any) -> CaptureResult:
+    async def go() -> CaptureResult:
+        options = {"retry_wait_initial": 0.01, "retry_wait_max": 0.05, **client_options}
+        async with GitHubClient(settings_for(server), **options) as client:
+            return await capture(client, engine, repository, kind=kind, scope=scope)
+
+    return asyncio.run(go())
+
+
+def compare(server: SimulatorServer, engine: Engine, repository: str) -> Comparison:
+    owner, name = repository.split("/")
+    repo = server.simulator.world.repository(owner, name)
+    assert repo is not None
+    return compare_repository(engine, dump_repository(repo, server.url))

@@ -1,0 +1,153 @@
+"""The capture against the simulator: complete, idempotent, incremental, scoped, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from capture_support import compare, run_capture
+from ghcapture.capture.scope import CaptureScope
+from ghcapture.simulator.dataset import load_dataset, read_dataset
+from ghcapture.simulator.evolve import evolve_repository
+from ghcapture.simulator.generator import Shape
+from ghcapture.simulator.world import World
+from ghcapture.store.counts import table_counts
+from ghcapture.store.database import open_database
+from ghcapture.store.tables import comments, pr_files, pull_requests, reviews
+from fixtures_simulator import REAL_PAYLOADS
+
+
+def test_full_capture_equals_ground_truth_and_a_second_run_changes_nothing(make_simulator, database_url):
+    server = make_simulator({"acme/widgets": 150})
+    engine = open_database(database_url)
+    first = run_capture(server, engine, "acme/widgets")
+    assert first.mode == "full"
+    check = compare(server, engine, "acme/widgets")
+    assert check.equal, check.summary()
+    assert check.expected["pull_requests"] == 150
+    with engine.connect() as conn:
+        before = table_counts(conn)
+        snapshot = conn.execute(select(pull_requests.c.github_id, pull_requests.c.updated_at,
+                                       pull_requests.c.title).order_by(pull_requests.c.github_id)).all()
+    second = run_capture(server, engine, "acme/widgets")
+    assert second.mode == "updated"
+    assert second.pull_requests == 0
+    with engine.connect() as conn:
+        assert table_counts(conn) == before
+        assert conn.execute(select(pull_requests.c.github_id, pull_requests.c.updated_at,
+                                   pull_requests.c.title).order_by(pull_requests.c.github_id)).all() == snapshot
+    # Nothing changed: one repository query, one small page of PRs, one REST listing.
+    assert second.points_used + second.rest_requests <= 3 < first.points_used + first.rest_requests
+
+
+def test_incremental_run_takes_changed_and_new_items_only(make_simulator, sqlite_url):
+    server = make_simulator({"acme/widgets": 200})
+    engine = open_database(sqlite_url)
+    first = run_capture(server, engine, "acme/widgets")
+    world = server.simulator.world
+    repo = world.repository("acme", "widgets")
+    changed = evolve_repository(world, repo, changed=6, new=4, now=datetime.now(UTC) + timedelta(minutes=5))
+    stats_before = server.simulator.stats.as_dict()["budget_units"]
+    second = run_capture(server, engine, "acme/widgets")
+    spent = server.simulator.stats.as_dict()["budget_units"] - stats_before
+    check = compare(server, engine, "acme/widgets")
+    assert check.equal, check.summary()
+    assert second.pull_requests == len(changed["changed"]) + len(changed["new"])
+    # A fixed few requests, not a re-read: the first run spent several times as much on 200 PRs.
+    assert spent <= 6 < first.points_used + first.rest_requests
+
+
+def test_heavy_tailed_pull_requests_are_complete(make_simulator, database_url):
+    server = make_simulator({"acme/giants": 30}, shape=Shape(tail_rate=120.0), seed=1)
+    repo = server.simulator.world.repository("acme", "giants")
+    assert max(len(p.files) for p in repo.pull_requests) == 3000
+    assert max(len(p.issue_comments) for p in repo.pull_requests) >= 500
+    assert max(len(p.reviews) for p in repo.pull_requests) >= 100
+    engine = open_database(database_url)
+    run_capture(server, engine, "acme/giants")
+    check = compare(server, engine, "acme/giants")
+    assert check.equal, check.summary()
+
+
+def test_days_scope_captures_recently_updated_pull_requests_completely(make_simulator, sqlite_url):
+    server = make_simulator({"acme/widgets": 300})
+    engine = open_database(sqlite_url)
+    repo = server.simulator.world.repository("acme", "widgets")
+    cutoff = datetime.now(UTC) - timedelta(days=30)
+    expected = {p.id for p in repo.pull_requests if p.updated_at >= cutoff}
+    assert 0 < len(expected) < 300
+    result = run_capture(server, engine, "acme/widgets", scope=CaptureScope(days=30))
+    with engine.connect() as conn:
+        stored = {r[0] for r in conn.execute(select(pull_requests.c.github_id))}
+        stored_review_comments = conn.execute(select(func.count()).where(comments.c.kind == "review_comment")).scalar()
+    assert stored == expected
+    assert result.mode == "updated"
+    in_scope = [p for p in repo.pull_requests if p.id in expected]
+    assert stored_review_comments == sum(len(p.review_comments) for p in in_scope)
+
+
+def test_pr_numbers_and_max_items(make_simulator, sqlite_url):
+    server = make_simulator({"acme/widgets": 80})
+    engine = open_database(sqlite_url)
+    run_capture(server, engine, "acme/widgets", kind="pr-details", scope=CaptureScope(pr_numbers=(3, 7, 11, 999)))
+    with engine.connect() as conn:
+        numbers = sorted(r[0] for r in conn.execute(select(pull_requests.c.number)))
+    assert numbers == [3, 7, 11]
+    repo = server.simulator.world.repository("acme", "widgets")
+    with engine.connect() as conn:
+        stored_files = conn.execute(select(func.count()).select_from(pr_files)).scalar()
+        stored_reviews = conn.execute(select(func.count()).select_from(reviews)).scalar()
+    picked = [repo.pull_request(n) for n in (3, 7, 11)]
+    assert stored_files == sum(len({f.filename for f in p.files}) for p in picked)
+    assert stored_reviews == sum(len(p.reviews) for p in picked)
+
+    other = open_database(sqlite_url.replace("ghcapture.db", "other.db"))
+    result = run_capture(server, other, "acme/widgets", scope=CaptureScope(max_items=25))
+    assert result.pull_requests == 25
+    with other.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(pull_requests)).scalar() == 25
+
+
+def test_entity_kinds_recapture_only_their_entity(make_simulator, sqlite_url):
+    server = make_simulator({"acme/widgets": 50})
+    engine = open_database(sqlite_url)
+    run_capture(server, engine, "acme/widgets", kind="files", scope=CaptureScope(days=3650))
+    with engine.connect() as conn:
+        counts = table_counts(conn)
+    assert counts["pr_files"] > 0 and counts["reviews"] == 0 and counts["comments"] == 0
+    run_capture(server, engine, "acme/widgets", kind="comments", scope=CaptureScope(days=3650))
+    run_capture(server, engine, "acme/widgets", kind="reviews", scope=CaptureScope(days=3650))
+    check = compare(server, engine, "acme/widgets")
+    assert check.equal, check.summary()
+
+
+def test_real_github_payloads_are_stored_exactly_once(make_simulator, sqlite_url):
+    world = World()
+    repos = load_dataset(read_dataset(REAL_PAYLOADS), world)
+    server = make_simulator(world=world)
+    engine = open_database(sqlite_url)
+    for repo in repos:
+        run_capture(server, engine, repo.full_name)
+    # The old name of a renamed repository leads to the same rows.
+    run_capture(server, engine, "jacquev6/PyGithub")
+    for repo in repos:
+        check = compare(server, engine, repo.full_name)
+        assert check.equal, (repo.full_name, check.summary())
+    with engine.connect() as conn:
+        counts = table_counts(conn)
+    assert counts["pull_requests"] == sum(len(r.pull_requests) for r in repos) == 50
+    assert counts["repositories"] == len(repos)
+
+
+@pytest.mark.parametrize("kind", ["502", "502-html", "504", "something-went-wrong", "partial", "reset",
+                                  "malformed", "secondary"])
+def test_capture_survives_each_fault_kind(make_simulator, sqlite_url, kind):
+    server = make_simulator({"acme/widgets": 60})
+    server.simulator.config.faults.queue(kind, None, count=3)
+    engine = open_database(sqlite_url)
+    run_capture(server, engine, "acme/widgets")
+    assert server.simulator.stats.faults[kind] == 3
+    check = compare(server, engine, "acme/widgets")
+    assert check.equal, check.summary()
