@@ -469,3 +469,23 @@ async def test_graphql_server_error_other_than_timeout_is_retried(clock: FakeClo
     async with client_for(github, clock) as client:
         assert await client.graphql("query { ok }") == {"ok": 1}
     assert client.stats.retries == 1
+
+
+async def test_graphql_tolerated_error_types_return_the_partial_data(clock: FakeClock) -> None:
+    missing = {
+        "type": "NOT_FOUND",
+        "path": ["repository", "p9"],
+        "message": "Could not resolve to a PullRequest",
+    }
+    answer = {"data": {"repository": {"p1": {"number": 1}, "p9": None}}, "errors": [missing]}
+    github = ScriptedGitHub(clock, reply(200, answer), reply(200, answer))
+    async with client_for(github, clock) as client:
+        data = await client.graphql(
+            "query ByNumber { repository { p1: pullRequest(number: 1) { number } } }",
+            operation_name="ByNumber",
+            tolerate=frozenset({"NOT_FOUND"}),
+        )
+        assert data == answer["data"]
+        with pytest.raises(GraphQLQueryError, match="NOT_FOUND"):
+            await client.graphql("query { x }")
+    assert b'"operationName":"ByNumber"' in github.requests[0].read().replace(b" ", b"")

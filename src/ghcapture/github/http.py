@@ -40,6 +40,7 @@ if not any(isinstance(f, RedactingFilter) for f in log.filters):
 
 Kind = Literal["rest", "graphql"]
 
+# The error types one graphql() call accepts, seen by the classifier below without a parameter at each layer.
 _TOLERATED: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("tolerated", default=frozenset())
 GRAPHQL_RATE_LIMIT_TYPES = frozenset({"RATE_LIMITED", "RATE_LIMIT"})
 GRAPHQL_TIMEOUT_STATUSES = frozenset({502, 504})
@@ -476,7 +477,12 @@ class GitHubClient:
                 self.stats.graphql_points += cost
         errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
         tolerated = _TOLERATED.get()
-        if errors and isinstance(data, dict) and tolerated and all(e.get("type") in tolerated for e in errors):
+        if (
+            errors
+            and isinstance(data, dict)
+            and tolerated
+            and all(e.get("type") in tolerated for e in errors)
+        ):
             errors = []
         if errors:
             self._raise_graphql_errors(method, path, response, data, errors)
