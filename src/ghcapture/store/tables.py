@@ -226,6 +226,8 @@ progressive_capture_jobs = Table(
     Column("completed_at", UTCDateTime),
     Index(None, "status"),
     Index(None, "repository", "kind"),
+    # The local engine's current workflow for this job; claiming it is how one worker wins a job.
+    Column("local_workflow_id", String),
 )
 
 job_events = Table(
@@ -242,3 +244,17 @@ job_events = Table(
 # What a capture stores, as opposed to the bookkeeping about captures.
 DATA_TABLES: tuple[Table, ...] = (repositories, contributors, pull_requests, reviews, comments, pr_files)
 ALL_TABLES: tuple[Table, ...] = (*DATA_TABLES, capture_checkpoints, progressive_capture_jobs, job_events)
+
+# Repositories kept current by `ghcapture track`: a refresh on schedule and a one-time backfill.
+tracked_repositories = Table(
+    "tracked_repositories",
+    metadata,
+    Column("repository", String, primary_key=True),
+    Column("kind", String, nullable=False, server_default="prs"),
+    Column("every_seconds", Integer, nullable=False),
+    Column("backfill_days", Integer),
+    Column("backfill_done", Boolean, nullable=False, server_default=text("false")),
+    Column("priority", Integer, nullable=False, server_default="1"),
+    Column("created_at", UTCDateTime, nullable=False, default=utc_now),
+    Column("last_enqueued_at", UTCDateTime),
+)
