@@ -22,6 +22,7 @@ from test_github_support import (  # noqa: F401
 )
 
 from ghcapture.config import Settings
+from ghcapture.errors import ConfigError
 from ghcapture.github.auth import AppInstallationAuth
 from ghcapture.github.errors import (
     BadCredentials,
@@ -489,3 +490,11 @@ async def test_graphql_tolerated_error_types_return_the_partial_data(clock: Fake
         with pytest.raises(GraphQLQueryError, match="NOT_FOUND"):
             await client.graphql("query { x }")
     assert b'"operationName":"ByNumber"' in github.requests[0].read().replace(b" ", b"")
+
+
+def test_reserve_comes_from_the_settings_file() -> None:
+    client = GitHubClient(settings(extra={"rate_limit_reserve": "0.1"}))
+    assert client.monitor.reserve_fraction == 0.1
+    assert GitHubClient(settings()).monitor.reserve_fraction == 0.02
+    with pytest.raises(ConfigError, match="rate_limit_reserve"):
+        GitHubClient(settings(extra={"rate_limit_reserve": "lots"}))

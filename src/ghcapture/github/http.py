@@ -18,6 +18,7 @@ import stamina
 
 from ghcapture import __version__
 from ghcapture.config import Settings
+from ghcapture.errors import ConfigError
 from ghcapture.github.auth import API_VERSION_HEADERS, AppInstallationAuth, Auth, auth_from_settings
 from ghcapture.github.errors import (
     BadCredentials,
@@ -30,8 +31,8 @@ from ghcapture.github.errors import (
     TransientError,
     Unprocessable,
 )
-from ghcapture.github.ratelimit import CORE, GRAPHQL, RateLimitMonitor
-from ghcapture.github.redact import RedactingFilter
+from ghcapture.github.ratelimit import CORE, DEFAULT_RESERVE_FRACTION, GRAPHQL, RateLimitMonitor
+from ghcapture.github.redact import RedactingFilter, register_secret
 
 log = logging.getLogger("ghcapture.github")
 # Records from this logger are redacted whatever handlers the application installs.
@@ -130,6 +131,18 @@ def describe_not_found(path: str) -> str:
     return f"{path} not found or not visible to this token"
 
 
+def reserve_fraction(settings: Settings) -> float:
+    """The share of each budget a capture leaves for others (ghcapture.toml: rate_limit_reserve)."""
+    value = settings.extra.get("rate_limit_reserve", DEFAULT_RESERVE_FRACTION)
+    try:
+        fraction = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"rate_limit_reserve must be a number between 0 and 1, got {value!r}") from None
+    if not 0 <= fraction < 1:
+        raise ConfigError(f"rate_limit_reserve must be at least 0 and below 1, got {fraction}")
+    return fraction
+
+
 class GitHubClient:
     """Talks to GitHub's REST and GraphQL APIs; every call is budgeted, retried and redacted."""
 
@@ -155,7 +168,12 @@ class GitHubClient:
         self.api_url = settings.github_api_url.rstrip("/")
         self.graphql_url = settings.github_graphql_url or f"{self.api_url}/graphql"
         self.auth: Auth = auth if auth is not None else auth_from_settings(settings, clock=clock)
-        self.monitor = monitor if monitor is not None else RateLimitMonitor(clock=clock, sleep=sleep)
+        for secret in (settings.github_token, settings.github_app_private_key):
+            if secret:
+                register_secret(secret)
+        if monitor is None:
+            monitor = RateLimitMonitor(reserve_fraction=reserve_fraction(settings), clock=clock, sleep=sleep)
+        self.monitor = monitor
         self.max_attempts = max_attempts
         self.max_rate_limit_waits = max_rate_limit_waits
         self.retry_wait_initial = retry_wait_initial

@@ -19,6 +19,8 @@ GRAPHQL = "graphql"
 # GitHub's rule for a secondary limit without retry-after: wait at least a minute, then back off.
 SECONDARY_BASE_WAIT = 60.0
 SECONDARY_MAX_WAIT = 15 * 60.0
+# A capture never drives a shared budget below this share of its limit.
+DEFAULT_RESERVE_FRACTION = 0.02
 # Added after a reset time, since GitHub's clock and ours differ by up to a second.
 RESET_MARGIN = 1.0
 
@@ -54,7 +56,7 @@ class RateLimitMonitor:
     def __init__(
         self,
         *,
-        reserve_fraction: float = 0.02,
+        reserve_fraction: float = DEFAULT_RESERVE_FRACTION,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
