@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import httpx
@@ -188,3 +189,14 @@ async def test_installation_is_resolved_from_a_repository(clock: FakeClock) -> N
         "/api/v3/app/installations/4242/access_tokens",
         "/api/v3/repos/acme/private/installation",
     ]
+
+
+@pytest.mark.anyio
+async def test_concurrent_requests_share_one_token_exchange(clock: FakeClock) -> None:
+    pem, _key = rsa_private_key_pem()
+    github = ScriptedGitHub(clock, token_answer("shared-token-abc", START + 3600))
+    auth = AppInstallationAuth("12", pem, "99", API, clock=clock)
+    async with httpx.AsyncClient(transport=github.transport()) as http:
+        headers = await asyncio.gather(*(auth.authorization(http) for _ in range(5)))
+    assert set(headers) == {"Bearer shared-token-abc"}
+    assert auth.exchanges == 1
