@@ -1,42 +1,44 @@
-"""Every GraphQL document the client sends is valid against GitHub's schema and the simulator's."""
+"""Every GraphQL document the capture sends is valid against GitHub's real schema and the simulator's."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
-from graphql import GraphQLSchema, build_schema, parse, validate
+from graphql import GraphQLSchema, parse, validate
 
-from .test_simulator_schema import simulator_schema_path
+from ghcapture.capture.queries import by_number_query, follow_up_query
+from ghcapture.github.cost import known_schema
 
-
-def query_files() -> list[Path]:
-    spec = importlib.util.find_spec("ghcapture")
-    assert spec is not None and spec.origin is not None
-    return sorted((Path(spec.origin).parent / "github" / "queries").glob("*.graphql"))
+QUERIES = sorted((Path(__file__).parents[2] / "src" / "ghcapture" / "github" / "queries").glob("*.graphql"))
 
 
-QUERIES = query_files()
-needs_queries = pytest.mark.skipif(not QUERIES, reason="src/ghcapture/github/queries/ holds no .graphql yet")
-
-
-def errors_against(schema: GraphQLSchema, path: Path) -> list[str]:
-    return [
-        f"{path.name}: {error.message} {error.locations}"
-        for error in validate(schema, parse(path.read_text()))
+def documents() -> list[tuple[str, str]]:
+    """The static files, and one instance of each query the capture composes from their fragments."""
+    composed = [
+        ("follow-ups", follow_up_query([("PR_a", "reviews", "c1"), ("PR_b", "comments", "c2"),
+                                        ("PR_c", "files", "c3")], 100)[0]),
+        ("by-number", by_number_query([1, 2, 99])),
     ]
+    return [(p.name, p.read_text()) for p in QUERIES] + composed
 
 
-@needs_queries
-@pytest.mark.parametrize("path", QUERIES, ids=[path.name for path in QUERIES])
-def test_the_query_validates_against_githubs_schema(path: Path, github_graphql_schema: GraphQLSchema) -> None:
-    assert errors_against(github_graphql_schema, path) == []
+DOCUMENTS = documents()
 
 
-@needs_queries
-@pytest.mark.parametrize("path", QUERIES, ids=[path.name for path in QUERIES])
-def test_the_query_validates_against_the_simulators_schema(path: Path) -> None:
-    simulator = build_schema(simulator_schema_path().read_text())
+def errors_against(schema: GraphQLSchema, text: str) -> list[str]:
+    return [f"{error.message} {error.locations}" for error in validate(schema, parse(text))]
 
-    assert errors_against(simulator, path) == []
+
+def test_there_are_static_queries() -> None:
+    assert QUERIES, "src/ghcapture/github/queries/ holds no .graphql"
+
+
+@pytest.mark.parametrize(("name", "text"), DOCUMENTS, ids=[name for name, _ in DOCUMENTS])
+def test_the_query_validates_against_githubs_schema(name: str, text: str, github_graphql_schema: GraphQLSchema) -> None:
+    assert errors_against(github_graphql_schema, text) == []
+
+
+@pytest.mark.parametrize(("name", "text"), DOCUMENTS, ids=[name for name, _ in DOCUMENTS])
+def test_the_query_validates_against_the_simulators_schema(name: str, text: str) -> None:
+    assert errors_against(known_schema(), text) == []

@@ -15,13 +15,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from functools import cache
+
+from graphql import DocumentNode, GraphQLError, parse
 from sqlalchemy import Engine, select, update
 
 from ghcapture.capture import mapping
 from ghcapture.capture.progress import NoProgress, Progress
 from ghcapture.capture.queries import by_number_query, capture_document, follow_up_query
 from ghcapture.capture.scope import CaptureScope
-from ghcapture.github.errors import GraphQLTimeoutError
+from ghcapture.github.cost import QueryLimitError, known_schema, query_cost
 from ghcapture.github.graphql import AdaptivePageSize, execute_paged
 from ghcapture.github.http import GitHubClient
 from ghcapture.store.checkpoints import clear_checkpoint, load_checkpoint, save_checkpoint
@@ -146,7 +149,8 @@ class Capture:
         """A query whose size is fixed: a timeout-shaped failure is retried as it is."""
 
         async def run(_size: int) -> dict[str, Any]:
-            return await self.client.graphql(query, variables, operation_name=operation, tolerate=tolerate)
+            return await self.client.graphql(query, variables, operation_name=operation, tolerate=tolerate,
+                                             estimated_cost=estimate_points(query, variables, operation))
 
         return await execute_paged(self.client, f"{self.full_name}:fixed", run, pager=self._fixed_pager)
 
@@ -210,7 +214,9 @@ class Capture:
                     size = min(size, probe)
                 variables = {**self._variables(), "first": size, "after": state.after,
                              "orderField": order[0], "direction": order[1]}
-                return await self.client.graphql(self._document, variables, operation_name="PullRequestsPage")
+                return await self.client.graphql(self._document, variables, operation_name="PullRequestsPage",
+                                                 estimated_cost=estimate_points(self._document, variables,
+                                                                                "PullRequestsPage"))
 
             data = await execute_paged(self.client, self.full_name, fetch, pager=self.pager)
             connection = data["repository"]["pullRequests"]
@@ -290,7 +296,8 @@ class Capture:
 
             async def fetch(size: int, batch: list[tuple[str, str, str, int]] = batch) -> dict[str, Any]:
                 query, variables = follow_up_query([(n, c, a) for n, c, a, _ in batch], min(100, size * 2))
-                return await self.client.graphql(query, variables)
+                return await self.client.graphql(query, variables,
+                                                 estimated_cost=estimate_points(query, variables, None))
 
             data = await execute_paged(self.client, f"{self.full_name}:follow-up", fetch, pager=self.pager)
             for i, (node_id, conn, _after, pr_id) in enumerate(batch):
@@ -412,6 +419,19 @@ class Capture:
     def _run_started(self, checkpoint: Any) -> datetime:
         started: datetime | None = getattr(self, "_started_at", None)
         return started or self._clock()
+
+
+def estimate_points(query: str, variables: dict[str, Any], operation: str | None) -> int:
+    """GitHub's price of a query, predicted before it is sent (1 when it cannot be priced)."""
+    try:
+        return max(1, query_cost(_parsed(query), known_schema(), variables, operation).points)
+    except (QueryLimitError, GraphQLError, KeyError, TypeError):
+        return 1
+
+
+@cache
+def _parsed(query: str) -> DocumentNode:
+    return parse(query)
 
 
 def _number_of(comment: dict[str, Any]) -> int:

@@ -24,11 +24,14 @@ Nested error paths carry response keys only: list positions are unknown before e
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import cache
+from pathlib import Path
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from graphql import (
+    build_schema,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -425,3 +428,12 @@ def _first_exceeding(nodes: list[_Paginated]) -> _Paginated | None:
         if node.max_nodes() > MAX_NODES:
             return _first_exceeding(node.dearest_children_by_nodes())
     return None
+
+
+SCHEMA_PATH = Path(__file__).with_name("schema.graphql")
+
+
+@cache
+def known_schema() -> GraphQLSchema:
+    """The subset of GitHub's public schema this package speaks (schema.graphql beside this module)."""
+    return build_schema(SCHEMA_PATH.read_text(encoding="utf-8"))

@@ -102,6 +102,8 @@ class Simulator:
         self.stats = Stats()
         self.installation_tokens: dict[str, float] = {}  # token -> expires at
         self._listing_cache: dict[tuple[int, str], tuple[int, list[Any], list[Any]]] = {}
+        # (arrival time, api, status, seconds the client was told to wait or None), for tests of client manners
+        self.request_log: list[tuple[float, str, int, float | None]] = []
         self._request_ids = 0
         from ghcapture.simulator.actions import Actions
 
@@ -227,12 +229,25 @@ async def run_api(request: Request, sim: Simulator, api: str, handler: Handler, 
         sim.stats.limits["secondary_concurrency"] += 1
         return json_response(ApiAnswer(403, {"message": SECONDARY.format(rid=rid), "documentation_url": DOCS},
                                        {"retry-after": "60"}), rid)
+    arrived = time.time()
     try:
-        return await _run_api(request, sim, api, handler, charge, rid, token, who)
+        response = await _run_api(request, sim, api, handler, charge, rid, token, who)
     except ConnectionReset:
+        sim.request_log.append((arrived, api, 0, None))
         return DroppedConnection()
     finally:
         sim.limits.leave(who)
+    sim.request_log.append((arrived, api, response.status_code, _owed_wait(response, arrived)))
+    return response
+
+
+def _owed_wait(response: Response, now: float) -> float | None:
+    """The wait GitHub's rules impose after this answer: retry-after, or until reset when none remain."""
+    if "retry-after" in response.headers:
+        return float(response.headers["retry-after"])
+    if response.headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in response.headers:
+        return max(0.0, float(response.headers["x-ratelimit-reset"]) - now)
+    return None
 
 
 async def _run_api(request: Request, sim: Simulator, api: str, handler: Handler, charge: bool, rid: str,

@@ -1,5 +1,5 @@
 """GitHub's GraphQL API over the simulator's model, executed by graphql-core against a subset of GitHub's
-published schema (schema.graphql beside this file)."""
+published schema (github/schema.graphql)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema, assert_valid_schema, build_schema
 
+from ghcapture.github.cost import SCHEMA_PATH
 from ghcapture.simulator.generator import FILE_CAP
 from ghcapture.simulator.model import (
     ChangedFile,
@@ -28,7 +29,6 @@ from ghcapture.simulator.model import (
 from ghcapture.simulator.world import World
 
 WEB = "https://github.com"
-SCHEMA_PATH = Path(__file__).with_name("schema.graphql")
 REST_COMMIT_CAP = 250
 
 
@@ -417,7 +417,7 @@ def _commit_nodes(pr: PullRequest) -> list[PullRequestCommitNode]:
 @cache
 def simulator_schema() -> GraphQLSchema:
     """The simulator's schema with its resolvers bound."""
-    schema = build_schema(SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema = build_schema(SCHEMA_PATH.read_text(encoding="utf-8"))  # a fresh copy: resolvers are bound to it
     for type_name, fields in _resolvers().items():
         gtype = schema.type_map[type_name]
         for field_name, resolve in fields.items():
