@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -74,6 +74,7 @@ class Job:
     started_at: datetime | None
     heartbeat_at: datetime | None
     completed_at: datetime | None
+    local_workflow_id: str | None = None
     events: tuple[JobEvent, ...] = field(default=(), compare=False)
 
     @property
@@ -86,6 +87,8 @@ class Job:
 
     @classmethod
     def from_row(cls, row: Any, events: tuple[JobEvent, ...] = ()) -> Job:
-        data = dict(row._mapping)
+        known = {f.name for f in fields(cls)}
+        # Columns added later by other parts of ghcapture are not the model's business.
+        data = {k: v for k, v in row._mapping.items() if k in known}
         data["params"] = dict(data.get("params") or {})
         return cls(**data, events=events)

@@ -3,13 +3,14 @@ event, in one transaction, so two processes racing on a job cannot both win."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, case, func, insert, or_, select, text, update
 
 from ghcapture.errors import GhcaptureError, InputError
 from ghcapture.jobs.model import (
@@ -30,6 +31,7 @@ from ghcapture.store.tables import job_events, progressive_capture_jobs, utc_now
 
 jobs_table = progressive_capture_jobs
 MAX_ERROR_LENGTH = 2000
+STARTED, CONTINUED, BUSY, GONE = "started", "continued", "busy", "gone"
 
 
 class UnknownJob(GhcaptureError):
@@ -53,6 +55,15 @@ class RouteFields:
 class ReapedJob:
     job: Job
     retried: bool
+
+
+def _lock_repository_kind(conn: Connection, repository: str | None, kind: str) -> None:
+    """Serialise starts of one repository and kind on PostgreSQL (SQLite already has one writer at a time)."""
+    if conn.dialect.name == "postgresql":
+        key = int.from_bytes(
+            hashlib.sha256(f"{repository}\0{kind}".encode()).digest()[:8], "big", signed=True
+        )
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def new_job_id() -> str:
@@ -227,32 +238,127 @@ class JobStore:
 
     def start(self, job_id: str, *, message: str | None = None) -> bool:
         """pending/queued -> running: one more attempt, started and heartbeat now."""
+        return self.claim_run(job_id, message=message) == STARTED
+
+    def claim_run(
+        self,
+        job_id: str,
+        *,
+        workflow_id: str | None = None,
+        exclusive: bool = False,
+        message: str | None = None,
+    ) -> str:
+        """Start the job's next attempt for `workflow_id` (None: for whoever asks, e.g. a runner).
+
+        Returns STARTED, CONTINUED (already running for this very workflow: a replay after recovery),
+        BUSY (`exclusive` and another job of the same repository and kind is running) or GONE (cancelled,
+        finished, or handed to another workflow)."""
         now = utc_now()
         with self.engine.begin() as conn:
+            row = conn.execute(select(jobs_table).where(jobs_table.c.id == job_id)).first()
+            if row is None:
+                raise UnknownJob(f"no job with id {job_id!r} (see: ghcapture jobs list)")
+            if workflow_id is not None and row.local_workflow_id != workflow_id:
+                return GONE
+            if row.status == RUNNING and workflow_id is not None:
+                return CONTINUED
+            if row.status not in (PENDING, QUEUED):
+                return GONE
+            if exclusive:
+                _lock_repository_kind(conn, row.repository, row.kind)
+                others = conn.execute(
+                    select(func.count())
+                    .select_from(jobs_table)
+                    .where(
+                        jobs_table.c.repository == row.repository,
+                        jobs_table.c.kind == row.kind,
+                        jobs_table.c.status == RUNNING,
+                        jobs_table.c.id != job_id,
+                    )
+                ).scalar_one()
+                if others:
+                    return BUSY
+            conditions = [jobs_table.c.id == job_id, jobs_table.c.status.in_({PENDING, QUEUED})]
+            if workflow_id is not None:
+                conditions.append(jobs_table.c.local_workflow_id == workflow_id)
             moved = conn.execute(
                 update(jobs_table)
-                .where(jobs_table.c.id == job_id, jobs_table.c.status.in_({PENDING, QUEUED}))
+                .where(*conditions)
                 .values(
                     status=RUNNING,
                     attempts=jobs_table.c.attempts + 1,
                     started_at=now,
                     heartbeat_at=now,
-                    error=None,
                     completed_at=None,
                 )
             ).rowcount
-            if moved:
-                attempts = conn.execute(
-                    select(jobs_table.c.attempts, jobs_table.c.max_attempts).where(jobs_table.c.id == job_id)
-                ).one()
-                self._event(
-                    conn,
-                    job_id,
-                    "started",
-                    message or f"attempt {attempts.attempts} of {attempts.max_attempts}",
-                    now,
-                )
+            if not moved:
+                return GONE
+            self._event(
+                conn, job_id, "started", message or f"attempt {row.attempts + 1} of {row.max_attempts}", now
+            )
+        return STARTED
+
+    def claim_workflow(self, job_id: str, workflow_id: str, *, expected: str | None) -> bool:
+        """Hand a pending or queued job to a new local workflow, if its current one is still `expected`;
+        of two workers racing to enqueue one job, only one wins."""
+        with self.engine.begin() as conn:
+            current = (
+                jobs_table.c.local_workflow_id.is_(None)
+                if expected is None
+                else jobs_table.c.local_workflow_id == expected
+            )
+            moved = conn.execute(
+                update(jobs_table)
+                .where(jobs_table.c.id == job_id, jobs_table.c.status.in_({PENDING, QUEUED}), current)
+                .values(local_workflow_id=workflow_id, status=QUEUED)
+            ).rowcount
         return bool(moved)
+
+    def release(self, job_id: str, workflow_id: str, reason: str) -> bool:
+        """A running attempt given back unfinished (its worker stops): queued again, attempt not spent."""
+        with self.engine.begin() as conn:
+            moved = conn.execute(
+                update(jobs_table)
+                .where(
+                    jobs_table.c.id == job_id,
+                    jobs_table.c.local_workflow_id == workflow_id,
+                    jobs_table.c.status.in_({RUNNING, PENDING, QUEUED}),
+                )
+                .values(
+                    status=QUEUED,
+                    local_workflow_id=None,
+                    attempts=case(
+                        (jobs_table.c.status == RUNNING, jobs_table.c.attempts - 1),
+                        else_=jobs_table.c.attempts,
+                    ),
+                )
+            ).rowcount
+            if moved:
+                self._event(conn, job_id, "released", reason)
+        return bool(moved)
+
+    def waiting_for_local_engine(self, limit: int = 200) -> list[Job]:
+        """Local jobs that are pending or queued: candidates to (re)enqueue on the local engine."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(jobs_table)
+                .where(jobs_table.c.processor == "local", jobs_table.c.status.in_({PENDING, QUEUED}))
+                .order_by(jobs_table.c.created_at)
+                .limit(limit)
+            ).all()
+        return [Job.from_row(r) for r in rows]
+
+    def heartbeat_many(self, job_ids: Iterable[str]) -> None:
+        ids = list(job_ids)
+        if not ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(jobs_table)
+                .where(jobs_table.c.id.in_(ids), jobs_table.c.status == RUNNING)
+                .values(heartbeat_at=utc_now())
+            )
 
     def heartbeat(self, job_id: str) -> None:
         with self.engine.begin() as conn:

@@ -1,0 +1,163 @@
+"""`ghcapture sync`: route a capture request, record its job, and run it (or leave it to a worker)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import typer
+
+from ghcapture.cli import app
+from ghcapture.errors import GhcaptureError, InputError
+
+
+def _trigger(value: str) -> str:
+    if value not in ("manual", "scheduled", "automatic", "webhook", "background"):
+        raise InputError(
+            f"--trigger: {value!r} is not one of manual, scheduled, automatic, webhook, background"
+        )
+    return value
+
+
+@app.command()
+def sync(
+    repository: str = typer.Argument(..., help="OWNER/NAME"),
+    days: int | None = typer.Option(None, help="Only PRs updated in the last N days."),
+    since: str | None = typer.Option(None, help="Only PRs updated since this date (YYYY-MM-DD or ISO 8601)."),
+    pr_numbers: str | None = typer.Option(None, help="Only these PRs: 12,15,99 or 10-20."),
+    max_items: int | None = typer.Option(None, help="Stop after this many pull requests."),
+    kind: str = typer.Option("prs", help="prs, reviews, comments, files or pr-details."),
+    lane: str | None = typer.Option(None, help="Override the router: realtime or bulk."),
+    trigger: str = typer.Option("manual", help="manual, scheduled, automatic, webhook or background."),
+    detach: bool = typer.Option(False, "--detach", help="Only record the job; a worker runs it."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Route a capture, record it as a job and run it to completion here (or on GitHub Actions).
+
+    With no scope: everything changed since the last capture (all history the first time).
+
+    Example: ghcapture sync acme/widgets --days 1
+    """
+    from ghcapture.capture.scope import KINDS, CaptureScope, parse_repository
+    from ghcapture.config import load_settings
+    from ghcapture.jobs.model import GITHUB_ACTIONS
+    from ghcapture.jobs.router import CaptureRequest, HybridRouter, repository_facts
+    from ghcapture.jobs.settings import load_job_settings
+    from ghcapture.jobs.store import JobStore
+    from ghcapture.store.database import open_database
+
+    parse_repository(repository)
+    if kind not in KINDS:
+        raise InputError(f"--kind: {kind!r} is not one of {', '.join(KINDS)}")
+    scope = CaptureScope.build(days=days, since=since, pr_numbers=pr_numbers, max_items=max_items)
+    request = CaptureRequest(
+        repository=repository,
+        kind=kind,
+        days=scope.days,
+        since=scope.since,
+        pr_numbers=scope.pr_numbers,
+        max_items=scope.max_items,
+        trigger=_trigger(trigger),
+        lane=lane,
+    )
+    settings = load_settings()
+    jobs = load_job_settings(settings)
+    engine = open_database(settings.database_url)
+    store = JobStore(engine)
+    route = HybridRouter(jobs.router).route(request, repository_facts(engine, repository, kind))
+    job = store.create(
+        kind=kind,
+        repository=repository,
+        route=route,
+        trigger=request.trigger,
+        params=request.params(),
+        max_attempts=jobs.max_attempts,
+    )
+    typer.echo(f"job {job.id}: {route.reason}", err=True)
+    if route.processor == GITHUB_ACTIONS:
+        try:
+            from ghcapture.jobs import actions  # type: ignore[attr-defined,unused-ignore]
+        except ImportError:
+            raise GhcaptureError(
+                "this installation has no GitHub Actions lane; use --lane realtime"
+            ) from None
+        actions.dispatch_job(engine, job.id, settings)
+        typer.echo(f"dispatched to GitHub Actions; follow it with: ghcapture jobs show {job.id}")
+        return
+    if detach:
+        typer.echo(f"recorded; a worker (ghcapture worker) will run it: ghcapture jobs show {job.id}")
+        return
+    _run_here(settings, jobs, engine, job.id, quiet=quiet)
+
+
+def _run_here(settings: object, jobs: object, engine: object, job_id: str, *, quiet: bool) -> None:
+    from ghcapture.jobs.local import launched
+    from ghcapture.jobs.model import COMPLETED
+    from ghcapture.jobs.store import JobStore
+
+    store = JobStore(engine)  # type: ignore[arg-type]
+    with launched(settings, jobs, engine, listen=False) as local:  # type: ignore[arg-type]
+        handle = local.run_here(store.get(job_id))
+        bar = _Bar(quiet)
+        try:
+            while True:
+                job = store.get(job_id)
+                bar.show(job)
+                if job.is_terminal:
+                    break
+                if handle.get_status().status in ("SUCCESS", "ERROR", "CANCELLED"):
+                    job = store.get(job_id)
+                    if job.is_terminal:
+                        break
+                    # Retrying: a worker (or the next sync) runs the next attempt.
+                    bar.close()
+                    raise GhcaptureError(
+                        f"job {job_id} failed this attempt ({job.error}); it is queued for "
+                        f"a retry by ghcapture worker"
+                    )
+                time.sleep(0.3)
+        finally:
+            bar.close()
+    if job.status != COMPLETED:
+        raise GhcaptureError(f"job {job_id} {job.status}: {job.error or 'no reason recorded'}")
+    typer.echo(
+        f"job {job_id} completed: {job.items_done} pull requests; spent {job.points_used} GraphQL points "
+        f"and {job.requests_made} requests"
+    )
+
+
+class _Bar:
+    """A progress bar drawn from the job row, so it shows whatever process runs the job."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.bar = None
+        self.task = None
+        if not quiet and sys.stderr.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[spend]}"),
+                transient=False,
+            )
+            self.bar.start()
+
+    def show(self, job: object) -> None:
+        if self.bar is None:
+            return
+        if self.task is None:
+            self.task = self.bar.add_task(f"{job.repository} {job.kind}", total=None, spend="")  # type: ignore[attr-defined]
+        self.bar.update(
+            self.task,
+            completed=job.items_done,
+            total=job.items_total,  # type: ignore[attr-defined]
+            spend=f"{job.points_used} pts, {job.requests_made} req ({job.status})",
+        )  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None

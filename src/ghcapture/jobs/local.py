@@ -1,0 +1,464 @@
+"""The local engine: capture jobs as DBOS Transact durable workflows.
+
+A job is a workflow whose steps are pages of its capture (each step runs the capture, which resumes from
+its checkpoint, for a few pages). Queues, one pair per GitHub budget (token or App installation):
+realtime (more worker slots) and bulk (fewer); each partitioned by repository and kind with one running
+workflow per partition, a global concurrency limit and a start-rate limiter shared by every worker on
+that budget. The job row stays the source of truth: a dispatcher hands pending jobs to workflows
+(claiming them on the row, so one worker wins), a reaper fails jobs whose heartbeat stopped and forks
+their workflow from its last completed step onto the same queue and partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from ghcapture.capture.scope import CaptureScope
+from ghcapture.config import Settings
+from ghcapture.errors import GhcaptureError
+from ghcapture.jobs.model import BULK, CANCELLED, GITHUB_ACTIONS, LOCAL, REALTIME, Job
+from ghcapture.jobs.progress import JobProgress
+from ghcapture.jobs.settings import JobSettings
+from ghcapture.jobs.store import BUSY, GONE, JobStore, jobs_table
+from ghcapture.store.checkpoints import load_checkpoint
+
+log = logging.getLogger("ghcapture.jobs")
+
+BUSY_WAIT_SECONDS = 2.0
+RETRY_BASE_SECONDS = 5.0
+RETRY_MAX_SECONDS = 600.0
+DEFAULT_PRIORITY = 5
+# DBOS workflow states after which a still-queued job needs a new workflow.
+_FINISHED_WORKFLOW = {"SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"}
+
+
+class EngineUnavailable(GhcaptureError):
+    """The local engine's system database cannot be opened."""
+
+
+class PageBoundary(Exception):
+    """Raised by the step's reporter after its share of pages: the step ends, the next one resumes."""
+
+
+class JobCancelled(Exception):
+    """The job was cancelled while its capture ran."""
+
+
+def _dbos() -> Any:
+    import dbos
+
+    return dbos
+
+
+# -- the engine ------------------------------------------------------------------------------------------
+
+_current: LocalEngine | None = None
+
+
+def current_engine() -> LocalEngine:
+    if _current is None:
+        raise RuntimeError("the local engine is not launched in this process")
+    return _current
+
+
+@dataclass
+class LocalEngine:
+    settings: Settings
+    jobs: JobSettings
+    engine: Engine
+    concurrency: int = 2
+    listen: bool = True  # False: run only what this process starts itself (ghcapture sync)
+    stop: threading.Event = field(default_factory=threading.Event)
+    running: set[str] = field(default_factory=set)
+    _launched: bool = False
+    _heart: threading.Thread | None = None
+
+    @property
+    def store(self) -> JobStore:
+        return JobStore(self.engine)
+
+    def queue_name(self, lane: str) -> str:
+        return f"ghcapture-{lane}-{self.jobs.budget_name}"
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    def launch(self) -> LocalEngine:
+        global _current
+        dbos = _dbos()
+        _register_workflows()
+        config: dict[str, Any] = {
+            "name": "ghcapture",
+            "system_database_url": self.jobs.system_database_url,
+            "executor_id": f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+            "scheduler_polling_interval_sec": max(1.0, self.jobs.poll_seconds * 5),
+            "log_level": "WARNING",
+            # A fixed version: workers of one release fork and recover each other's workflows.
+            "application_version": "ghcapture-1",
+        }
+        _current = self
+        try:
+            dbos.DBOS(config=config)
+            dbos.DBOS.listen_queues([self.queue_name(REALTIME), self.queue_name(BULK)] if self.listen else [])
+            dbos.DBOS.launch()
+            self._register_queues()
+        except GhcaptureError:
+            raise
+        except Exception as exc:
+            from ghcapture.github.redact import redact
+            from ghcapture.store.database import redact_url
+
+            _current = None
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise EngineUnavailable(
+                f"cannot start the job engine on {redact_url(self.jobs.system_database_url)}: {redact(first)}"
+            ) from None
+        self._launched = True
+        self._heart = threading.Thread(target=self._heartbeats, name="ghcapture-heartbeat", daemon=True)
+        self._heart.start()
+        return self
+
+    def _register_queues(self) -> None:
+        dbos = _dbos()
+        slots = max(1, min(self.concurrency, self.jobs.token_concurrency))
+        for lane, worker_slots in ((REALTIME, slots), (BULK, max(1, slots // 2))):
+            dbos.DBOS.register_queue(
+                self.queue_name(lane),
+                worker_concurrency=worker_slots,
+                global_concurrency=self.jobs.token_concurrency,
+                partition_concurrency=1,
+                limiter={"limit": self.jobs.token_jobs_per_minute, "period": 60.0},
+                polling_interval_sec=self.jobs.poll_seconds,
+                on_conflict="always_update",
+            )
+
+    def shutdown(self, wait_seconds: int = 0) -> None:
+        global _current
+        self.stop.set()
+        if self._launched:
+            _dbos().DBOS.destroy(workflow_completion_timeout_sec=wait_seconds)
+        self._launched = False
+        _current = None
+
+    def _heartbeats(self) -> None:
+        store = self.store
+        while not self.stop.wait(self.jobs.heartbeat_seconds):
+            try:
+                store.heartbeat_many(set(self.running))
+            except Exception as exc:  # a database hiccup must not kill the heartbeat
+                log.warning("heartbeat failed: %s", exc)
+        # A final beat would be a lie after stopping; the reaper decides from here.
+
+    # -- dispatching ---------------------------------------------------------------------------------
+    def dispatch_once(self) -> int:
+        """Hand every pending or queued local job without a live workflow to a new one; returns how many."""
+        dbos = _dbos()
+        started = 0
+        for job in self.store.waiting_for_local_engine():
+            if job.local_workflow_id:
+                status = dbos.DBOS.get_workflow_status(job.local_workflow_id)
+                if status is None:
+                    # Claimed but never enqueued (the claimer died in between): enqueue under the same id.
+                    self._enqueue(job, job.local_workflow_id, delay=0.0)
+                    started += 1
+                    continue
+                if status.status not in _FINISHED_WORKFLOW:
+                    continue
+            workflow_id = f"{job.id}.{uuid.uuid4().hex[:8]}"
+            if not self.store.claim_workflow(job.id, workflow_id, expected=job.local_workflow_id):
+                continue
+            self.store.add_event(job.id, "queued", f"on the local {job.lane} queue as workflow {workflow_id}")
+            self._enqueue(job, workflow_id, delay=_retry_delay(job))
+            started += 1
+        return started
+
+    def _enqueue(self, job: Job, workflow_id: str, *, delay: float) -> None:
+        dbos = _dbos()
+        queue = dbos.DBOS.retrieve_queue(self.queue_name(job.lane or BULK))
+        if queue is None:
+            raise EngineUnavailable(f"the {job.lane} queue is not registered; is the job engine launched?")
+        priority = int(job.params.get("priority", DEFAULT_PRIORITY))
+        with (
+            dbos.SetWorkflowID(workflow_id),
+            dbos.SetEnqueueOptions(
+                priority=priority,
+                queue_partition_key=partition_key(job),
+                delay_seconds=delay if delay > 0 else None,
+            ),
+        ):
+            queue.enqueue(capture_job_workflow, job.id)
+
+    def run_here(self, job: Job) -> Any:
+        """Start the job's workflow in this process, without a queue (the embedded `ghcapture sync`)."""
+        dbos = _dbos()
+        workflow_id = f"{job.id}.{uuid.uuid4().hex[:8]}"
+        if not self.store.claim_workflow(job.id, workflow_id, expected=job.local_workflow_id):
+            raise GhcaptureError(
+                f"job {job.id} was taken by a worker; follow it with: ghcapture jobs show {job.id}"
+            )
+        self.store.add_event(job.id, "queued", f"running in this process as workflow {workflow_id}")
+        with dbos.SetWorkflowID(workflow_id):
+            return dbos.DBOS.start_workflow(capture_job_workflow, job.id)
+
+    # -- recovering ----------------------------------------------------------------------------------
+    def reap_once(self) -> int:
+        """Fail jobs whose heartbeat stopped; a local one with attempts left resumes from its workflow's last
+        completed step on another workflow (a fork), the dead workflow cancelled. Returns how many."""
+        dbos = _dbos()
+        reaped = self.store.reap_stuck(self.jobs.stuck_limits)
+        for item in reaped:
+            job = item.job
+            if job.processor == GITHUB_ACTIONS:
+                if item.retried:
+                    _dispatch_to_actions(self.engine, job.id, self.settings)
+                continue
+            old = job.local_workflow_id
+            if old is not None:
+                try:
+                    dbos.DBOS.cancel_workflow(old)
+                except Exception as exc:  # already gone is fine
+                    log.debug("cancel of %s: %s", old, exc)
+            if not item.retried or old is None:
+                continue
+            new = f"{job.id}.{uuid.uuid4().hex[:8]}"
+            if not self.store.claim_workflow(job.id, new, expected=old):
+                continue
+            try:
+                steps = dbos.DBOS.list_workflow_steps(old)
+                done = [s["function_id"] for s in steps if s.get("error") is None]
+                start_step = (max(done) + 1) if done else 0
+                with dbos.SetWorkflowID(new):
+                    dbos.DBOS.fork_workflow(
+                        old,
+                        start_step,
+                        queue_name=self.queue_name(job.lane or BULK),
+                        queue_partition_key=partition_key(job),
+                    )
+                self.store.add_event(
+                    job.id, "recovered", f"workflow {old} forked from step {start_step} as {new}"
+                )
+            except Exception as exc:
+                log.warning("fork of %s failed (%s); starting a new workflow", old, exc)
+                self._enqueue(job, new, delay=0.0)
+                self.store.add_event(job.id, "recovered", f"a new workflow {new} resumes from the checkpoint")
+        return len(reaped)
+
+
+def partition_key(job: Job) -> str:
+    """One running job per repository and kind."""
+    return f"{job.repository}:{job.kind}"
+
+
+def _retry_delay(job: Job) -> float:
+    if job.attempts == 0 or not job.error:
+        return 0.0
+    return min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** (job.attempts - 1))
+
+
+def _dispatch_to_actions(engine: Engine, job_id: str, settings: Settings) -> None:
+    try:
+        from ghcapture.jobs import actions  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        log.warning("job %s is for GitHub Actions, but this installation has no bulk lane", job_id)
+        return
+    actions.dispatch_job(engine, job_id, settings)
+
+
+# -- the workflow and its steps -------------------------------------------------------------------------
+
+_registered = False
+
+
+def _register_workflows() -> None:
+    """DBOS needs its workflows registered before launch; this module's decorators do it on import."""
+    global _registered
+    _registered = True
+
+
+def _transient(exc: BaseException) -> bool:
+    from ghcapture.github.errors import TransientError
+
+    return isinstance(exc, TransientError)
+
+
+def _retryable(exc: BaseException) -> bool:
+    from ghcapture.github.errors import PermanentError
+
+    if isinstance(exc, PermanentError):
+        return False  # bad credentials, a repository gone: sending again will not help
+    if isinstance(exc, GhcaptureError) and not _transient(exc):
+        return False
+    return True
+
+
+def _message(exc: BaseException) -> str:
+    from ghcapture.github.redact import redact
+
+    inner = getattr(exc, "__cause__", None) or exc
+    first = (str(inner).strip().splitlines() or [type(inner).__name__])[0]
+    return redact(f"{type(inner).__name__}: {first}" if not isinstance(inner, GhcaptureError) else first)
+
+
+class StepProgress(JobProgress):
+    """JobProgress for one step: ends the step after its share of pages (only where the capture can resume
+    from a checkpoint cursor), or at once when the job is cancelled or the worker is stopping."""
+
+    def __init__(
+        self, store: JobStore, job: Job, scope: CaptureScope, pages: int, stop: threading.Event
+    ) -> None:
+        super().__init__(store, job.id, settle=False)
+        self.scope_key = scope.key()
+        self.pages_left = pages
+        self.stop = stop
+        self.repository = job.repository or ""
+
+    def start(self, repository: str, total: int | None) -> None:
+        self.repository = repository
+        super().start(repository, total)
+
+    def advance(self, done: int, *, points: int, requests: int, budget: dict[str, Any]) -> None:
+        super().advance(done, points=points, requests=requests, budget=budget)
+        self.pages_left -= 1
+        with self.store.engine.connect() as conn:
+            status = conn.execute(select(jobs_table.c.status).where(jobs_table.c.id == self.job_id)).scalar()
+            if status == CANCELLED:
+                raise JobCancelled()
+            if self.pages_left > 0 and not self.stop.is_set():
+                return
+            checkpoint = load_checkpoint(conn, self.repository, "pull_requests", self.scope_key)
+        if checkpoint is not None and checkpoint.cursor:
+            raise PageBoundary()
+
+
+def job_scope(job: Job) -> CaptureScope:
+    params = job.params
+    numbers = ",".join(str(n) for n in params.get("pr_numbers") or []) or None
+    return CaptureScope.build(
+        days=params.get("days"),
+        since=params.get("since"),
+        pr_numbers=numbers,
+        max_items=params.get("max_items"),
+        chunk=params.get("chunk"),
+    )
+
+
+def _capture_pages(job_id: str, workflow_id: str) -> str:
+    from ghcapture.capture.engine import capture
+    from ghcapture.github.errors import RateLimitedError
+    from ghcapture.github.http import GitHubClient
+
+    local = current_engine()
+    store = local.store
+    if local.stop.is_set():
+        store.release(job_id, workflow_id, "the worker is stopping; another will take it")
+        return "stopped"
+    claim = store.claim_run(job_id, workflow_id=workflow_id, exclusive=True)
+    if claim in (GONE, BUSY):
+        return claim
+    job = store.get(job_id)
+    progress = StepProgress(store, job, job_scope(job), local.jobs.pages_per_step, local.stop)
+    local.running.add(job_id)
+
+    async def go() -> Any:
+        async with GitHubClient(local.settings) as client:
+            return await capture(
+                client,
+                local.engine,
+                job.repository or "",
+                kind=job.kind,
+                scope=job_scope(job),
+                progress=progress,
+            )
+
+    try:
+        result = asyncio.run(go())
+    except PageBoundary:
+        if local.stop.is_set():
+            store.release(
+                job_id, workflow_id, "the worker is stopping after this step; another will resume it"
+            )
+            return "stopped"
+        return "more"
+    except JobCancelled:
+        return "gone"
+    except RateLimitedError as exc:
+        store.add_event(
+            job_id, "rate-limited", f"waiting {exc.wait_seconds:.0f} s for the {exc.resource} budget"
+        )
+        return f"wait:{exc.wait_seconds}"
+    finally:
+        local.running.discard(job_id)
+    progress.finish(result)
+    store.complete(job_id, message="captured")
+    return "done"
+
+
+def _settle_failure(job_id: str, message: str, retryable: bool) -> str:
+    will_retry = current_engine().store.fail(job_id, message, retry=retryable)
+    return "retrying" if will_retry else "failed"
+
+
+def _make_workflows() -> tuple[Any, Any, Any]:
+    dbos = _dbos()
+
+    capture_step = dbos.DBOS.step(
+        name="ghcapture.capture_pages",
+        retries_allowed=True,
+        max_attempts=4,
+        interval_seconds=2.0,
+        backoff_rate=2.0,
+        should_retry=_transient,
+    )(_capture_pages)
+    settle_step = dbos.DBOS.step(name="ghcapture.settle_failure")(_settle_failure)
+
+    @dbos.DBOS.workflow(name="ghcapture.capture_job")
+    def workflow(job_id: str) -> str:
+        workflow_id = dbos.DBOS.workflow_id
+        while True:
+            try:
+                outcome = capture_step(job_id, workflow_id)
+            except Exception as exc:
+                errors = getattr(exc, "errors", None)  # DBOSMaxStepRetriesExceeded keeps the attempts' errors
+                cause = errors[-1] if errors else exc
+                return str(settle_step(job_id, _message(cause), _retryable(cause)))
+            kind, _, arg = str(outcome).partition(":")
+            if kind == BUSY:
+                dbos.DBOS.sleep(BUSY_WAIT_SECONDS)
+            elif kind == "wait":
+                dbos.DBOS.sleep(max(1.0, float(arg)))  # a rate-limit wait is a wait, never a failure
+            elif kind != "more":
+                return kind
+
+    return workflow, capture_step, settle_step
+
+
+capture_job_workflow, capture_step, settle_step = _make_workflows()
+
+
+@contextmanager
+def launched(
+    settings: Settings,
+    jobs: JobSettings,
+    engine: Engine,
+    *,
+    concurrency: int = 2,
+    listen: bool = True,
+    wait_seconds: int = 0,
+) -> Iterator[LocalEngine]:
+    local = LocalEngine(settings, jobs, engine, concurrency=concurrency, listen=listen).launch()
+    try:
+        yield local
+    finally:
+        local.shutdown(wait_seconds)
+
+
+__all__ = ["LocalEngine", "launched", "capture_job_workflow", "partition_key", "EngineUnavailable", "LOCAL"]

@@ -1,0 +1,93 @@
+"""JobProgress: a capture's progress written to its job row (counters, spend, heartbeat) and event trail.
+
+Spend is added as deltas, so several reporters on one job (retried attempts, steps, chunks) sum correctly.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy import Engine, update
+
+from ghcapture.jobs.model import PENDING, QUEUED, RUNNING
+from ghcapture.jobs.store import JobStore, jobs_table
+from ghcapture.store.tables import utc_now
+
+
+class JobProgress:
+    """A Progress reporter for `ghcapture capture ... --job-id ID`: pending/queued -> running on start,
+    running -> completed on finish and -> failed on fail (unless `settle` is False, when whoever runs the
+    job decides its end)."""
+
+    def __init__(self, engine: Engine | JobStore, job_id: str, *, settle: bool = True) -> None:
+        self.store = engine if isinstance(engine, JobStore) else JobStore(engine)
+        self.job_id = job_id
+        self.settle = settle
+        self._points = 0
+        self._requests = 0
+        self._lock = threading.Lock()
+        self.store.get(job_id)  # an unknown id fails before any work is done
+
+    def start(self, repository: str, total: int | None) -> None:
+        job = self.store.get(self.job_id)
+        if job.status in (PENDING, QUEUED):
+            self.store.start(self.job_id)
+        elif job.status == RUNNING:
+            self.store.add_event(self.job_id, "resumed", f"capture of {repository} under way again")
+        job = self.store.get(self.job_id)
+        scope_total = len(job.params["pr_numbers"]) if job.params.get("pr_numbers") else None
+        if scope_total is None and not job.params.get("days") and not job.params.get("since"):
+            scope_total = total  # everything: GitHub's PR total is the size of the work
+        if scope_total is not None:
+            self.store.progress(self.job_id, items_total=scope_total)
+
+    def advance(self, done: int, *, points: int, requests: int, budget: dict[str, Any]) -> None:
+        with self._lock:
+            d_points, d_requests = points - self._points, requests - self._requests
+            self._points, self._requests = points, requests
+        with self.store.engine.begin() as conn:
+            conn.execute(
+                update(jobs_table)
+                .where(jobs_table.c.id == self.job_id, jobs_table.c.status == RUNNING)
+                .values(
+                    items_done=done,
+                    heartbeat_at=utc_now(),
+                    points_used=jobs_table.c.points_used + max(0, d_points),
+                    requests_made=jobs_table.c.requests_made + max(0, d_requests),
+                )
+            )
+
+    def _final_spend(self, result: Any) -> None:
+        points = getattr(result, "points_used", self._points)
+        requests = getattr(result, "requests_made", self._requests)
+        with self._lock:
+            d_points, d_requests = points - self._points, requests - self._requests
+            self._points, self._requests = points, requests
+        if d_points > 0 or d_requests > 0:
+            self.store.add_spend(self.job_id, points=max(0, d_points), requests=max(0, d_requests))
+
+    def finish(self, result: Any) -> None:
+        self._final_spend(result)
+        done = getattr(result, "pull_requests", None)
+        if done is not None:
+            self.store.progress(self.job_id, items_done=done)
+        summary = _summary(result)
+        if self.settle:
+            self.store.complete(self.job_id, message=summary)
+        else:
+            self.store.add_event(self.job_id, "captured", summary)
+
+    def fail(self, message: str) -> None:
+        if self.settle:
+            self.store.fail(self.job_id, message or "the capture failed")
+
+
+def _summary(result: Any) -> str:
+    if result is None or not hasattr(result, "pull_requests"):
+        return "capture finished"
+    return (
+        f"{result.pull_requests} pull requests, {result.reviews} reviews, "
+        f"{result.review_comments + result.issue_comments} comments, {result.files} files; "
+        f"{result.points_used} points, {result.requests_made} requests"
+    )

@@ -1,0 +1,75 @@
+"""`ghcapture sync` on the embedded default (SQLite, DBOS in process) against the GitHub simulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select
+
+from ghcapture.capture.verify import compare_repository
+from ghcapture.cli import main
+from ghcapture.jobs.store import JobStore
+from ghcapture.simulator.dataset import dump_repository
+from ghcapture.simulator.server import SimulatorServer
+from ghcapture.store.database import open_database
+from ghcapture.store.tables import progressive_capture_jobs
+
+
+@pytest.fixture
+def sim_env(make_simulator: Callable[..., SimulatorServer], monkeypatch: pytest.MonkeyPatch,
+            tmp_path: Path) -> SimulatorServer:
+    server = make_simulator({"acme/widgets": 130})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GITHUB_TOKEN", "x")
+    monkeypatch.setenv("GITHUB_API_URL", server.url)
+    monkeypatch.setenv("GITHUB_GRAPHQL_URL", server.url + "/graphql")
+    monkeypatch.setenv("GHCAPTURE_DATABASE_URL", f"sqlite:///{tmp_path}/data.db")
+    monkeypatch.setenv("GHCAPTURE_PAGES_PER_STEP", "1")
+    monkeypatch.setenv("GHCAPTURE_POLL_SECONDS", "0.2")
+    for name in ("GITHUB_APP_ID", "GHCAPTURE_ACTIONS_REPOSITORY", "GHCAPTURE_DBOS_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return server
+
+
+def test_sync_completes_a_job_with_events_and_spend(sim_env: SimulatorServer, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    main(["sync", "acme/widgets", "--quiet"])
+    out = capsys.readouterr()
+    assert "completed" in out.out
+    engine = open_database(f"sqlite:///{tmp_path}/data.db")
+    store = JobStore(engine)
+    [job] = store.list()
+    assert job.status == "completed"
+    assert job.lane == "bulk" and job.processor == "local"
+    assert "all history" in (job.route_reason or "")
+    assert "local engine's bulk queue" in (job.route_reason or "")
+    assert job.attempts == 1
+    assert job.items_done == 130
+    stats = sim_env.simulator.stats.as_dict()
+    assert job.points_used == stats["graphql_points"] and job.points_used > 0
+    assert job.requests_made > 0
+    events = [e.type for e in store.get(job.id, with_events=True).events]
+    assert events[0] == "created" and "started" in events and events[-1] == "completed"
+    truth = dump_repository(sim_env.simulator.world.repositories["acme/widgets"], sim_env.url)
+    assert compare_repository(engine, truth).equal
+    # The system database sits beside the data database.
+    assert (tmp_path / "data-jobs.db").exists()
+
+
+def test_sync_detach_only_records(sim_env: SimulatorServer, tmp_path: Path) -> None:
+    main(["sync", "acme/widgets", "--days", "1", "--detach"])
+    engine = create_engine(f"sqlite:///{tmp_path}/data.db")
+    with engine.connect() as conn:
+        rows = conn.execute(select(progressive_capture_jobs)).all()
+    assert [(r.status, r.lane) for r in rows] == [("pending", "realtime")]
+    assert sim_env.simulator.stats.as_dict()["requests_total"] == 0
+
+
+def test_sync_bad_repository_is_one_line(sim_env: SimulatorServer, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sync", "not-a-repo"])
+    assert exit_info.value.code != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "OWNER/NAME" in err[0]
