@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -252,6 +253,38 @@ class LocalEngine:
                 self.store.add_event(job.id, "recovered", f"a new workflow {new} resumes from the checkpoint")
         return len(reaped)
 
+    # -- schedules -----------------------------------------------------------------------------------
+    def sync_schedules(self) -> None:
+        """Make DBOS's cron schedules match the tracked repositories, and record due backfills."""
+        from ghcapture.jobs import schedules
+
+        dbos = _dbos()
+        wanted = {schedules.SCHEDULE_PREFIX + t.repository: t for t in schedules.list_tracked(self.engine)}
+        existing = {
+            s["schedule_name"]: s
+            for s in dbos.DBOS.list_schedules(schedule_name_prefix=schedules.SCHEDULE_PREFIX)
+        }
+        for name in existing.keys() - wanted.keys():
+            dbos.DBOS.delete_schedule(name)
+        for name, tracked in wanted.items():
+            current = existing.get(name)
+            if current is not None and current["schedule"] == tracked.cron:
+                continue
+            try:
+                if current is not None:
+                    dbos.DBOS.delete_schedule(name)
+                dbos.DBOS.create_schedule(
+                    schedule_name=name,
+                    workflow_fn=tracked_refresh_workflow,
+                    schedule=tracked.cron,
+                    context=tracked.repository,
+                )
+            except Exception as exc:  # another worker created it first
+                log.debug("schedule %s: %s", name, exc)
+        for repository in schedules.claim_backfills(self.engine):
+            schedules.enqueue_tracked_job(self.engine, self.jobs, repository, backfill=True)
+        schedules.settle_priorities(self.engine)
+
 
 def partition_key(job: Job) -> str:
     """One running job per repository and kind."""
@@ -442,6 +475,22 @@ def _make_workflows() -> tuple[Any, Any, Any]:
 
 
 capture_job_workflow, capture_step, settle_step = _make_workflows()
+
+
+def _record_refresh(repository: str) -> str:
+    from ghcapture.jobs.schedules import enqueue_tracked_job
+
+    local = current_engine()
+    return enqueue_tracked_job(local.engine, local.jobs, repository, backfill=False) or ""
+
+
+_record_refresh_step = _dbos().DBOS.step(name="ghcapture.record_refresh")(_record_refresh)
+
+
+@_dbos().DBOS.workflow(name="ghcapture.tracked_refresh")
+def tracked_refresh_workflow(scheduled_at: datetime, repository: Any) -> None:
+    """Fired by a tracked repository's cron schedule: record a refresh job (the dispatcher runs it)."""
+    _record_refresh_step(str(repository))
 
 
 @contextmanager

@@ -1,0 +1,64 @@
+"""`ghcapture worker`: run queued jobs and tracked repositories' schedules until stopped."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from types import FrameType
+
+import typer
+
+from ghcapture.cli import app
+
+log = logging.getLogger("ghcapture.jobs")
+SCHEDULE_EVERY_LOOPS = 5
+
+
+@app.command()
+def worker(
+    concurrency: int = typer.Option(
+        2, min=1, max=64, help="Realtime jobs at once here (bulk: half, at least 1)."
+    ),
+    stop_wait: int = typer.Option(120, help="Seconds to let running steps finish after SIGTERM."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request."),
+) -> None:
+    """Run queued jobs and the schedules of tracked repositories until stopped.
+
+    Many workers may share one PostgreSQL database: each job runs once, one job per repository and kind
+    at a time, and jobs of a worker that died are resumed by another. SIGTERM finishes the current step of
+    each running job, hands the job back to the queue and exits.
+
+    Example: ghcapture worker --concurrency 4
+    """
+    from ghcapture.cli.capture import configure_logging
+    from ghcapture.config import load_settings
+    from ghcapture.jobs.local import launched
+    from ghcapture.jobs.settings import load_job_settings
+    from ghcapture.store.database import open_database
+
+    configure_logging(verbose)
+    settings = load_settings()
+    jobs = load_job_settings(settings)
+    engine = open_database(settings.database_url)
+    with launched(settings, jobs, engine, concurrency=concurrency, wait_seconds=stop_wait) as local:
+
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            log.info("worker: %s received; finishing the current steps", signal.Signals(signum).name)
+            local.stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        log.info("worker: running (budget %s, concurrency %d)", jobs.budget_name, concurrency)
+        loops = 0
+        while not local.stop.is_set():
+            try:
+                local.reap_once()
+                if loops % SCHEDULE_EVERY_LOOPS == 0:
+                    local.sync_schedules()
+                local.dispatch_once()
+            except Exception as exc:  # a passing database error must not end the worker
+                log.warning("worker: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            loops += 1
+            local.stop.wait(jobs.poll_seconds)
+        log.info("worker: stopping")
+    log.info("worker: stopped")
