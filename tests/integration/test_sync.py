@@ -18,8 +18,9 @@ from ghcapture.store.tables import progressive_capture_jobs
 
 
 @pytest.fixture
-def sim_env(make_simulator: Callable[..., SimulatorServer], monkeypatch: pytest.MonkeyPatch,
-            tmp_path: Path) -> SimulatorServer:
+def sim_env(
+    make_simulator: Callable[..., SimulatorServer], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> SimulatorServer:
     server = make_simulator({"acme/widgets": 130})
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GITHUB_TOKEN", "x")
@@ -33,8 +34,9 @@ def sim_env(make_simulator: Callable[..., SimulatorServer], monkeypatch: pytest.
     return server
 
 
-def test_sync_completes_a_job_with_events_and_spend(sim_env: SimulatorServer, tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_sync_completes_a_job_with_events_and_spend(
+    sim_env: SimulatorServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     main(["sync", "acme/widgets", "--quiet"])
     out = capsys.readouterr()
     assert "completed" in out.out
@@ -67,7 +69,9 @@ def test_sync_detach_only_records(sim_env: SimulatorServer, tmp_path: Path) -> N
     assert sim_env.simulator.stats.as_dict()["requests_total"] == 0
 
 
-def test_sync_bad_repository_is_one_line(sim_env: SimulatorServer, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sync_bad_repository_is_one_line(
+    sim_env: SimulatorServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["sync", "not-a-repo"])
     assert exit_info.value.code != 0
