@@ -153,7 +153,7 @@ def demo(
     try:
         os.environ["GITHUB_API_URL"] = server.url
         os.environ["GITHUB_GRAPHQL_URL"] = server.url + "/graphql"
-        os.environ.setdefault("GITHUB_TOKEN", "demo-token")
+        os.environ["GITHUB_TOKEN"] = "demo-token"  # the built-in simulator accepts any token
         os.environ.pop("GITHUB_APP_ID", None)
         if database:
             os.environ["GHCAPTURE_DATABASE_URL"] = database
