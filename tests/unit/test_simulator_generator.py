@@ -85,6 +85,10 @@ def test_tail_rate_makes_giants_frequent() -> None:
     assert all(n >= 1 for n in giants.values()), giants
     assert sum(giants.values()) > sum(n >= 100 for n in counts(plain, "reviews")) + 5
     assert max(counts(repo, "files")) <= FILE_CAP
+    # The ordinary PRs stay ordinary: giants come on top of them.
+    for kind, giant, low, high in (("reviews", 100, 1.0, 2.2), ("issue_comments", 500, 2.0, 4.2)):
+        ordinary = [n for n in counts(repo, kind) if n < giant]
+        assert low <= statistics.mean(ordinary) <= high, (kind, statistics.mean(ordinary))
 
 
 def test_users_include_bots_the_ghost_and_non_ascii_names(big: Repository) -> None:

@@ -75,11 +75,14 @@ def _sha(rng: random.Random) -> str:
     return "%040x" % rng.getrandbits(160)
 
 
-def _count(rng: random.Random, mean: float, tail_p: float, lo: int, hi: int, floor: int = 0) -> int:
+def _count(rng: random.Random, mean: float, tail_p: float, lo: int, hi: int, floor: int = 0,
+           rate: float = 1.0) -> int:
     """A heavy-tailed count: mostly geometric around `mean`, now and then a giant in [lo, hi]."""
     if tail_p > 0 and rng.random() < tail_p:
         return rng.randint(lo, hi)
-    body_mean = max(0.05, (mean - tail_p * (lo + hi) / 2 - floor) / max(1e-9, 1 - tail_p))
+    # A raised tail rate adds giants on top of ordinary PRs instead of hollowing the ordinary ones out.
+    body_p = tail_p / rate if rate > 1 else tail_p
+    body_mean = max(0.05, (mean - body_p * (lo + hi) / 2 - floor) / max(1e-9, 1 - body_p))
     return floor + int(round(rng.expovariate(1 / body_mean)))
 
 
@@ -190,10 +193,10 @@ def generate_repository(
 
         _add_files(pr, rng, ids, shape, tail)
         _add_commits(pr, rng, ids, shape, tail, repo_id, moment, person)
-        for _ in range(_count(rng, shape.reviews, tail, 100, 150)):
+        for _ in range(_count(rng, shape.reviews, tail, 100, 150, rate=shape.tail_rate)):
             _add_review(pr, rng, ids, repo_id, person(exclude=author), moment())
         _add_review_comments(pr, rng, ids, shape, tail, repo_id, person, moment)
-        for _ in range(_count(rng, shape.issue_comments, tail, 500, 600)):
+        for _ in range(_count(rng, shape.issue_comments, tail, 500, 600, rate=shape.tail_rate)):
             at = moment()
             cid = ids.take("issue_comment")
             edited = at + timedelta(minutes=rng.randint(1, 300)) if rng.random() < 0.1 else at
@@ -227,7 +230,8 @@ class _Ids:
 
 
 def _add_files(pr: PullRequest, rng: random.Random, ids: _Ids, shape: Shape, tail: float) -> None:
-    count = min(FILE_CAP, _count(rng, shape.files, tail * 0.3, FILE_CAP, FILE_CAP, floor=1))
+    count = min(FILE_CAP, _count(rng, shape.files, tail * 0.3, FILE_CAP, FILE_CAP, floor=1,
+                                       rate=shape.tail_rate))
     renames = rng.randint(1, 3) if rng.random() < 0.03 else 0
     seen: set[str] = set()
     for k in range(count):
@@ -252,7 +256,7 @@ def _add_files(pr: PullRequest, rng: random.Random, ids: _Ids, shape: Shape, tai
 
 
 def _add_commits(pr, rng, ids, shape, tail, repo_id, moment, person) -> None:  # type: ignore[no-untyped-def]
-    count = _count(rng, shape.commits, tail, 250, 300, floor=1)
+    count = _count(rng, shape.commits, tail, 250, 300, floor=1, rate=shape.tail_rate)
     for _ in range(count):
         at = moment()
         who = pr.user if rng.random() < 0.85 else person()
@@ -278,7 +282,7 @@ def _add_review(pr: PullRequest, rng: random.Random, ids: _Ids, repo_id: int, wh
 
 
 def _add_review_comments(pr, rng, ids, shape, tail, repo_id, person, moment) -> None:  # type: ignore[no-untyped-def]
-    count = _count(rng, shape.review_comments, tail, 300, 400)
+    count = _count(rng, shape.review_comments, tail, 300, 400, rate=shape.tail_rate)
     if not count:
         return
     if not pr.reviews:
@@ -294,7 +298,8 @@ def _add_review_comments(pr, rng, ids, shape, tail, repo_id, person, moment) -> 
         hunk = f"@@ -{line},6 +{line},7 @@ def {rng.choice(WORDS)}():\n+    {_sentence(rng, 5)}"
         comment = ReviewComment(
             id=cid, node_id=modern_node_id("PRRC", repo_id, cid), user=review.user if rng.random() < 0.7 else person(),
-            body=_body(rng) or "nit", path=path, line=line if rng.random() < 0.9 else None, original_line=line,
+            body=_body(rng) or "nit", path=path, line=line if rng.random() < 0.9 else None,
+            original_line=reply_to.original_line if reply_to else line,  # outdated threads keep where they began
             diff_hunk=hunk, in_reply_to_id=reply_to.id if reply_to else None, review_id=review.id,
             commit_id=review.commit_id, created_at=at, updated_at=at)
         pr.review_comments.append(comment)

@@ -20,6 +20,7 @@ from ghcapture.simulator.model import (
     ReviewComment,
     User,
     format_time,
+    legacy_node_id,
 )
 
 WEB = "https://github.com"
@@ -34,11 +35,24 @@ def overlay(derived: dict[str, Any], raw: dict[str, Any] | None, api: str) -> di
     for key, value in raw.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = overlay(out[key], value, api)
-        elif isinstance(value, str) and value.startswith(RECORDED_API) and api != RECORDED_API:
-            out[key] = api + value[len(RECORDED_API):]
         else:
-            out[key] = value
+            out[key] = adopt(value, api)
     return out
+
+
+def adopt(value: Any, api: str) -> Any:
+    """A recorded value nothing was derived for (a list of users, say): its links lead here, its users have
+    the node_id older recordings lack."""
+    if isinstance(value, str) and value.startswith(RECORDED_API) and api != RECORDED_API:
+        return api + value[len(RECORDED_API):]
+    if isinstance(value, list):
+        return [adopt(item, api) for item in value]
+    if isinstance(value, dict):
+        out = {key: adopt(item, api) for key, item in value.items()}
+        if "login" in out and isinstance(out.get("id"), int) and "node_id" not in out:
+            out["node_id"] = legacy_node_id(out.get("type") or "User", out["id"])
+        return out
+    return value
 
 
 def user(u: User | None, api: str) -> dict[str, Any] | None:
@@ -99,7 +113,8 @@ def repository(repo: Repository, api: str, *, full: bool = False) -> dict[str, A
         "stargazers_count": 0, "watchers_count": 0, "language": "Python", "has_issues": True,
         "has_projects": True, "has_downloads": True, "has_wiki": True, "has_pages": False,
         "has_discussions": False, "forks_count": 0, "mirror_url": None, "archived": False, "disabled": False,
-        "open_issues_count": sum(1 for p in repo.pull_requests if p.state == "open"), "license": None,
+        "open_issues_count": sum(1 for p in repo.pull_requests if p.state == "open"),
+        "license": _license((repo.raw or {}).get("license"), api),
         "allow_forking": True, "is_template": False, "web_commit_signoff_required": False, "topics": [],
         "visibility": "private" if repo.private else "public", "forks": 0,
         "open_issues": sum(1 for p in repo.pull_requests if p.state == "open"), "watchers": 0,
@@ -110,6 +125,20 @@ def repository(repo: Repository, api: str, *, full: bool = False) -> dict[str, A
                         "permissions": {"admin": False, "maintain": False, "push": False, "triage": False,
                                         "pull": True}})
     return overlay(derived, repo.raw if full else None, api)
+
+
+# GitHub's database ids of common licenses; their legacy node ids are base64 of "07:License<id>".
+LICENSE_IDS = {"apache-2.0": 2, "bsd-2-clause": 4, "gpl-3.0": 9, "lgpl-3.0": 12, "mit": 13}
+
+
+def _license(raw: dict[str, Any] | None, api: str) -> dict[str, Any] | None:
+    """A recorded license with the node_id older recordings lack (GitHub's today's answers carry one)."""
+    if not isinstance(raw, dict) or not raw.get("key"):
+        return None
+    derived = {"key": raw["key"], "name": raw.get("name", raw["key"]), "spdx_id": raw.get("spdx_id"),
+               "url": f"{api}/licenses/{raw['key']}",
+               "node_id": legacy_node_id("License", LICENSE_IDS.get(raw["key"], 0))}
+    return overlay(derived, raw, api)
 
 
 def pull_request(pr: PullRequest, repo: Repository, api: str, *, full: bool) -> dict[str, Any]:

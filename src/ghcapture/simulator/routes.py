@@ -255,6 +255,14 @@ async def get_repo_installation(request: Request, sim: Simulator) -> ApiAnswer:
     return ApiAnswer(200, _installation(sim, request))
 
 
+def _app_owner(request: Request) -> dict[str, Any] | None:
+    # GitHub always names an App's owner; its description does not allow null.
+    from ghcapture.simulator.model import User, legacy_node_id
+
+    owner = User(id=1, login="octocat", node_id=legacy_node_id("User", 1), name="The Octocat")
+    return rest_shapes.user(owner, api_base(request))
+
+
 async def get_app(request: Request, sim: Simulator) -> ApiAnswer:
     problem = _app_guard(request, sim)
     if problem:
@@ -262,7 +270,7 @@ async def get_app(request: Request, sim: Simulator) -> ApiAnswer:
     app = sim.config.app
     assert app is not None
     return ApiAnswer(200, {"id": app.app_id, "slug": app.slug, "client_id": app.client_id, "name": "ghcapture simulator",
-                           "node_id": "A_kwSim", "owner": None, "description": "", "external_url": "https://example.invalid",
+                           "node_id": "A_kwSim", "owner": _app_owner(request), "description": "", "external_url": "https://example.invalid",
                            "html_url": f"https://github.com/apps/{app.slug}", "created_at": "2024-01-01T00:00:00Z",
                            "updated_at": "2024-01-01T00:00:00Z", "permissions": {}, "events": []})
 
