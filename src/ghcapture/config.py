@@ -27,6 +27,12 @@ SETTINGS_HELP: list[tuple[str, str, str]] = [
     ("GITHUB_GRAPHQL_URL", "github_graphql_url", "GraphQL URL (derived from GITHUB_API_URL when absent)"),
     ("GHCAPTURE_DATABASE_URL", "database_url", "sqlite:///path.db (default ghcapture.db) or postgresql://..."),
     ("GHCAPTURE_CONFIG", "", "path of the settings file (default ./ghcapture.toml)"),
+    ("GHCAPTURE_ACTIONS_REPOSITORY", "actions_repository", "OWNER/NAME of the bulk workflows (unset: local)"),
+    ("GHCAPTURE_ACTIONS_REF", "actions_ref", "ref the bulk workflows run on (default main)"),
+    ("GHCAPTURE_ACTIONS_TOKEN", "actions_token", "token that may dispatch there (default: GITHUB_TOKEN/App)"),
+    ("GHCAPTURE_ACTIONS_DATABASE_URL", "actions_database_url", "database URL the runners use (not SQLite)"),
+    ("GHCAPTURE_ACTIONS_PRICE_PER_MINUTE", "actions_price_per_minute", "USD a runner minute (default 0.006)"),
+    ("GHCAPTURE_WEBHOOK_SECRET", "webhook_secret", "secret of the workflow_run webhook (HMAC-SHA256)"),
 ]
 
 
@@ -78,16 +84,22 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return section
 
 
-def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) -> Settings:
-    """Read settings from the environment, then ghcapture.toml, then defaults."""
+def settings_file_values(env: dict[str, str] | None = None, cwd: Path | None = None) -> dict[str, Any]:
+    """The keys of the settings file (GHCAPTURE_CONFIG, else ./ghcapture.toml if present), or {}."""
     env = dict(os.environ) if env is None else env
     cwd = cwd or Path.cwd()
     config_path = Path(env["GHCAPTURE_CONFIG"]) if env.get("GHCAPTURE_CONFIG") else cwd / "ghcapture.toml"
-    file_values: dict[str, Any] = {}
     if config_path.exists():
-        file_values = _read_toml(config_path)
-    elif env.get("GHCAPTURE_CONFIG"):
+        return _read_toml(config_path)
+    if env.get("GHCAPTURE_CONFIG"):
         raise ConfigError(f"GHCAPTURE_CONFIG points to {config_path}, which does not exist")
+    return {}
+
+
+def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) -> Settings:
+    """Read settings from the environment, then ghcapture.toml, then defaults."""
+    env = dict(os.environ) if env is None else env
+    file_values = settings_file_values(env, cwd)
 
     def pick(env_name: str, key: str) -> str | None:
         value = env.get(env_name)

@@ -189,6 +189,8 @@ class Actions:
             Route(f"{r}/actions/workflows/{{workflow}}", rest_api(sim, self._get_workflow, "actions"), methods=["GET"]),
             Route(f"{r}/actions/workflows/{{workflow}}/dispatches", rest_api(sim, self._dispatch, "actions"),
                   methods=["POST"]),
+            Route(f"{r}/actions/workflows/{{workflow}}/runs", rest_api(sim, self._list_runs, "actions"),
+                  methods=["GET"]),
             Route(f"{r}/actions/runs", rest_api(sim, self._list_runs, "actions"), methods=["GET"]),
             Route(f"{r}/actions/runs/{{run_id}}", rest_api(sim, self._get_run, "actions"), methods=["GET"]),
             Route(f"{r}/actions/runs/{{run_id}}/timing", rest_api(sim, self._timing, "actions"), methods=["GET"]),
@@ -252,6 +254,12 @@ class Actions:
             return repo
         q = request.query_params
         runs = [r for r in self.runs.values() if r.repo is repo]
+        workflow = request.path_params.get("workflow")
+        if workflow is not None:
+            found = self.find_workflow(repo, workflow)
+            if found is None:
+                return error(404, "Not Found")
+            runs = [r for r in runs if r.workflow_path == found[0]]
         if q.get("event"):
             runs = [r for r in runs if q["event"] == "workflow_dispatch"]
         if q.get("status"):
