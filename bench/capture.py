@@ -40,8 +40,12 @@ def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -
 
 def capture(env: dict[str, str]) -> tuple[dict[str, object], float, int]:
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "ghcapture", "capture", "prs", "acme/widgets", "--json"],
-                          env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ghcapture", "capture", "prs", "acme/widgets", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.monotonic() - started
     if proc.returncode != 0:
         raise SystemExit(f"capture failed: {proc.stderr.strip().splitlines()[-1:]}")
@@ -59,13 +63,31 @@ def main() -> None:
     database = args.database or f"sqlite:///{workdir}/bench.db"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    simulator = subprocess.Popen([sys.executable, "-m", "ghcapture", "simulate", "--port", str(port), "--seed",
-                                  str(args.seed), "--repo", f"acme/widgets:{args.prs}"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    simulator = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ghcapture",
+            "simulate",
+            "--port",
+            str(port),
+            "--seed",
+            str(args.seed),
+            "--repo",
+            f"acme/widgets:{args.prs}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for(url, simulator)
-        env = {**os.environ, "GITHUB_TOKEN": "bench-token", "GITHUB_API_URL": url,
-               "GITHUB_GRAPHQL_URL": url + "/graphql", "GHCAPTURE_DATABASE_URL": database}
+        env = {
+            **os.environ,
+            "GITHUB_TOKEN": "bench-token",
+            "GITHUB_API_URL": url,
+            "GITHUB_GRAPHQL_URL": url + "/graphql",
+            "GHCAPTURE_DATABASE_URL": database,
+        }
         first, elapsed, peak_kb = capture(env)
         stats = httpx.get(url + "/_simulator/stats").json()
         units = stats["graphql_points"] + stats["rest_requests_charged"]
@@ -74,15 +96,21 @@ def main() -> None:
         print(f"peak memory of the capture  {peak_kb / 1024:.0f} MB")
         print(f"GraphQL points              {stats['graphql_points']}")
         print(f"REST requests               {stats['rest_requests_charged']}")
-        print(f"budget units per PR         {units / args.prs:.4f}  (HTTP requests: {stats['requests_total']})")
+        print(
+            f"budget units per PR         {units / args.prs:.4f}  (HTTP requests: {stats['requests_total']})"
+        )
         changed = max(1, args.prs // 100)
-        httpx.post(url + f"/_simulator/evolve/acme/widgets", json={"changed": changed}, timeout=60).raise_for_status()
+        httpx.post(
+            url + "/_simulator/evolve/acme/widgets", json={"changed": changed}, timeout=60
+        ).raise_for_status()
         before = units
         second, elapsed2, _ = capture(env)
         stats = httpx.get(url + "/_simulator/stats").json()
         units2 = stats["graphql_points"] + stats["rest_requests_charged"] - before
-        print(f"incremental re-run          {second['pull_requests']} PRs changed ({changed} touched), "
-              f"{units2} units = {100 * units2 / units:.2f}% of the first run, {elapsed2:.1f} s")
+        print(
+            f"incremental re-run          {second['pull_requests']} PRs changed ({changed} touched), "
+            f"{units2} units = {100 * units2 / units:.2f}% of the first run, {elapsed2:.1f} s"
+        )
         truth = httpx.get(url + "/_simulator/truth/acme/widgets", timeout=600).json()["repositories"][0]
         check = compare_repository(open_database(database), truth)
         print(f"ground truth                {check.summary()}")

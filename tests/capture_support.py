@@ -20,8 +20,15 @@ def settings_for(server: SimulatorServer, token: str = "ghp_testtoken") -> Setti
     return Settings(github_token=token, github_api_url=server.url, github_graphql_url=server.url + "/graphql")
 
 
-def run_capture(server: SimulatorServer, engine: Engine, repository: str, *, kind: str = "prs",
-                scope: CaptureScope | None = None, **client_options: Any) -> CaptureResult:
+def run_capture(
+    server: SimulatorServer,
+    engine: Engine,
+    repository: str,
+    *,
+    kind: str = "prs",
+    scope: CaptureScope | None = None,
+    **client_options: Any,
+) -> CaptureResult:
     async def go() -> CaptureResult:
         options = {"retry_wait_initial": 0.01, "retry_wait_max": 0.05, **client_options}
         async with GitHubClient(settings_for(server), **options) as client:

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from capture_support import compare, run_capture
+from fixtures_simulator import REAL_PAYLOADS
 from ghcapture.capture.scope import CaptureScope
 from ghcapture.simulator.dataset import load_dataset, read_dataset
 from ghcapture.simulator.evolve import evolve_repository
@@ -16,7 +17,6 @@ from ghcapture.simulator.world import World
 from ghcapture.store.counts import table_counts
 from ghcapture.store.database import open_database
 from ghcapture.store.tables import comments, pr_files, pull_requests, reviews
-from fixtures_simulator import REAL_PAYLOADS
 
 
 def test_full_capture_equals_ground_truth_and_a_second_run_changes_nothing(make_simulator, database_url):
@@ -29,15 +29,24 @@ def test_full_capture_equals_ground_truth_and_a_second_run_changes_nothing(make_
     assert check.expected["pull_requests"] == 150
     with engine.connect() as conn:
         before = table_counts(conn)
-        snapshot = conn.execute(select(pull_requests.c.github_id, pull_requests.c.updated_at,
-                                       pull_requests.c.title).order_by(pull_requests.c.github_id)).all()
+        snapshot = conn.execute(
+            select(pull_requests.c.github_id, pull_requests.c.updated_at, pull_requests.c.title).order_by(
+                pull_requests.c.github_id
+            )
+        ).all()
     second = run_capture(server, engine, "acme/widgets")
     assert second.mode == "updated"
     assert second.pull_requests == 0
     with engine.connect() as conn:
         assert table_counts(conn) == before
-        assert conn.execute(select(pull_requests.c.github_id, pull_requests.c.updated_at,
-                                   pull_requests.c.title).order_by(pull_requests.c.github_id)).all() == snapshot
+        assert (
+            conn.execute(
+                select(pull_requests.c.github_id, pull_requests.c.updated_at, pull_requests.c.title).order_by(
+                    pull_requests.c.github_id
+                )
+            ).all()
+            == snapshot
+        )
     # Nothing changed: one repository query, one small page of PRs, one REST listing.
     assert second.points_used + second.rest_requests <= 3 < first.points_used + first.rest_requests
 
@@ -81,7 +90,9 @@ def test_days_scope_captures_recently_updated_pull_requests_completely(make_simu
     result = run_capture(server, engine, "acme/widgets", scope=CaptureScope(days=30))
     with engine.connect() as conn:
         stored = {r[0] for r in conn.execute(select(pull_requests.c.github_id))}
-        stored_review_comments = conn.execute(select(func.count()).where(comments.c.kind == "review_comment")).scalar()
+        stored_review_comments = conn.execute(
+            select(func.count()).where(comments.c.kind == "review_comment")
+        ).scalar()
     assert stored == expected
     assert result.mode == "updated"
     in_scope = [p for p in repo.pull_requests if p.id in expected]
@@ -91,7 +102,9 @@ def test_days_scope_captures_recently_updated_pull_requests_completely(make_simu
 def test_pr_numbers_and_max_items(make_simulator, sqlite_url):
     server = make_simulator({"acme/widgets": 80})
     engine = open_database(sqlite_url)
-    run_capture(server, engine, "acme/widgets", kind="pr-details", scope=CaptureScope(pr_numbers=(3, 7, 11, 999)))
+    run_capture(
+        server, engine, "acme/widgets", kind="pr-details", scope=CaptureScope(pr_numbers=(3, 7, 11, 999))
+    )
     with engine.connect() as conn:
         numbers = sorted(r[0] for r in conn.execute(select(pull_requests.c.number)))
     assert numbers == [3, 7, 11]
@@ -141,8 +154,9 @@ def test_real_github_payloads_are_stored_exactly_once(make_simulator, sqlite_url
     assert counts["repositories"] == len(repos)
 
 
-@pytest.mark.parametrize("kind", ["502", "502-html", "504", "something-went-wrong", "partial", "reset",
-                                  "malformed", "secondary"])
+@pytest.mark.parametrize(
+    "kind", ["502", "502-html", "504", "something-went-wrong", "partial", "reset", "malformed", "secondary"]
+)
 def test_capture_survives_each_fault_kind(make_simulator, sqlite_url, kind):
     server = make_simulator({"acme/widgets": 60})
     server.simulator.config.faults.queue(kind, None, count=3)

@@ -18,9 +18,13 @@ def test_app_installation_token_capture_survives_expiry(make_simulator, sqlite_u
     config = SimulatorConfig(app=keys.identity, tokens=frozenset(), token_lifetime=3600)
     server = make_simulator({"acme/widgets": 120}, config=config)
     server.simulator.config.faults.queue("expired-token", None, count=1)
-    settings = Settings(github_app_id=str(keys.identity.app_id), github_app_private_key=keys.private_key_pem,
-                        github_app_installation_id=str(keys.identity.installation_id),
-                        github_api_url=server.url, github_graphql_url=server.url + "/graphql")
+    settings = Settings(
+        github_app_id=str(keys.identity.app_id),
+        github_app_private_key=keys.private_key_pem,
+        github_app_installation_id=str(keys.identity.installation_id),
+        github_api_url=server.url,
+        github_graphql_url=server.url + "/graphql",
+    )
     engine = open_database(sqlite_url)
 
     async def go() -> None:
@@ -38,11 +42,17 @@ def test_app_installation_token_capture_survives_expiry(make_simulator, sqlite_u
 def test_installation_token_is_renewed_before_it_expires(make_simulator, sqlite_url):
     keys = new_app_keys()
     # Tokens live 301 s; the client renews 5 minutes before expiry, so after about a second.
-    config = SimulatorConfig(app=keys.identity, tokens=frozenset(), token_lifetime=301, latency_ms_per_node=1.0)
+    config = SimulatorConfig(
+        app=keys.identity, tokens=frozenset(), token_lifetime=301, latency_ms_per_node=1.0
+    )
     server = make_simulator({"acme/widgets": 300}, config=config)
-    settings = Settings(github_app_id=str(keys.identity.app_id), github_app_private_key=keys.private_key_pem,
-                        github_app_installation_id=str(keys.identity.installation_id),
-                        github_api_url=server.url, github_graphql_url=server.url + "/graphql")
+    settings = Settings(
+        github_app_id=str(keys.identity.app_id),
+        github_app_private_key=keys.private_key_pem,
+        github_app_installation_id=str(keys.identity.installation_id),
+        github_api_url=server.url,
+        github_graphql_url=server.url + "/graphql",
+    )
     engine = open_database(sqlite_url)
 
     async def go() -> None:

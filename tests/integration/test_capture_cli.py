@@ -1,4 +1,4 @@
-"""`ghcapture capture` and `ghcapture demo` from the command line: summaries, and one clear line on bad input."""
+"""`ghcapture capture` and `ghcapture demo` from the command line: summaries, one clear line on bad input."""
 
 from __future__ import annotations
 
@@ -12,14 +12,26 @@ import pytest
 from ghcapture.simulator.app import SimulatorConfig
 
 
-def ghcapture(*args: str, env: dict[str, str] | None = None, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ghcapture", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, cwd=cwd, timeout=300)
+def ghcapture(
+    *args: str, env: dict[str, str] | None = None, cwd: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ghcapture", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=300,
+    )
 
 
 def simulator_env(server, database_url: str, token: str = "ghp_clitoken") -> dict[str, str]:
-    return {"GITHUB_TOKEN": token, "GITHUB_API_URL": server.url, "GITHUB_GRAPHQL_URL": server.url + "/graphql",
-            "GHCAPTURE_DATABASE_URL": database_url}
+    return {
+        "GITHUB_TOKEN": token,
+        "GITHUB_API_URL": server.url,
+        "GITHUB_GRAPHQL_URL": server.url + "/graphql",
+        "GHCAPTURE_DATABASE_URL": database_url,
+    }
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
@@ -70,11 +82,17 @@ def test_unreachable_database_keeps_nothing_half_done(make_simulator):
 
 def test_bad_scope_options(sqlite_url):
     env = {"GHCAPTURE_DATABASE_URL": sqlite_url}
-    assert_one_line_error(ghcapture("capture", "prs", "acme/widgets", "--days", "3", "--since", "2026-01-01", env=env),
-                          "not both")
-    assert_one_line_error(ghcapture("capture", "prs", "acme/widgets", "--since", "yesterday", env=env), "--since")
+    assert_one_line_error(
+        ghcapture("capture", "prs", "acme/widgets", "--days", "3", "--since", "2026-01-01", env=env),
+        "not both",
+    )
+    assert_one_line_error(
+        ghcapture("capture", "prs", "acme/widgets", "--since", "yesterday", env=env), "--since"
+    )
     assert_one_line_error(ghcapture("capture", "pr-details", "acme/widgets", env=env), "--pr-numbers")
-    assert_one_line_error(ghcapture("capture", "prs", "acme/widgets", "--pr-numbers", "3,x", env=env), "--pr-numbers")
+    assert_one_line_error(
+        ghcapture("capture", "prs", "acme/widgets", "--pr-numbers", "3,x", env=env), "--pr-numbers"
+    )
 
 
 @pytest.mark.slow
@@ -86,6 +104,10 @@ def test_demo_captures_into_the_default_database(tmp_path):
     assert report["equals_ground_truth"] is True
     assert report["stored"]["pull_requests"] == 300
     assert (tmp_path / "ghcapture.db").exists()
-    again = json.loads(ghcapture("demo", "--prs", "300", "--json", env=env, cwd=str(tmp_path)).stdout.strip().splitlines()[-1])
+    again = json.loads(
+        ghcapture("demo", "--prs", "300", "--json", env=env, cwd=str(tmp_path))
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     assert again["pull_requests"] == 0
     assert again["budget_units_per_pr"] < report["budget_units_per_pr"]

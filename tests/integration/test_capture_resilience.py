@@ -20,8 +20,13 @@ from ghcapture.store.tables import capture_checkpoints, comments, pull_requests
 
 
 def capture_command(server, database_url: str) -> tuple[list[str], dict[str, str]]:
-    env = {**os.environ, "GITHUB_TOKEN": "ghp_crash", "GITHUB_API_URL": server.url,
-           "GITHUB_GRAPHQL_URL": server.url + "/graphql", "GHCAPTURE_DATABASE_URL": database_url}
+    env = {
+        **os.environ,
+        "GITHUB_TOKEN": "ghp_crash",
+        "GITHUB_API_URL": server.url,
+        "GITHUB_GRAPHQL_URL": server.url + "/graphql",
+        "GHCAPTURE_DATABASE_URL": database_url,
+    }
     env.pop("GITHUB_APP_ID", None)
     return [sys.executable, "-m", "ghcapture", "capture", "prs", "acme/widgets", "--json"], env
 
@@ -47,8 +52,9 @@ def test_sigkill_at_several_points_then_resume_ends_equal_to_ground_truth(make_s
     assert kills >= 2
     with engine.connect() as conn:
         partial = conn.execute(select(func.count()).select_from(pull_requests)).scalar()
-        in_progress = conn.execute(select(capture_checkpoints.c.cursor).where(
-            capture_checkpoints.c.entity == "pull_requests")).scalar()
+        in_progress = conn.execute(
+            select(capture_checkpoints.c.cursor).where(capture_checkpoints.c.entity == "pull_requests")
+        ).scalar()
     final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert final.returncode == 0, final.stderr
     summary = json.loads(final.stdout)
@@ -70,7 +76,9 @@ def _assert_waits_kept(log: list[tuple[float, str, int, float | None]]) -> int:
     waits = 0
     for arrived, api, status, wait in log:
         resource = "graphql" if api == "graphql" else "core"
-        assert arrived >= owed.get(resource, 0.0) - 0.05, f"{api} request {owed[resource] - arrived:.2f} s early"
+        assert arrived >= owed.get(resource, 0.0) - 0.05, (
+            f"{api} request {owed[resource] - arrived:.2f} s early"
+        )
         if wait is not None and status in (403, 429, 200):
             if status == 200 and wait > 5:
                 continue  # a normal answer carrying the window's reset time
@@ -107,8 +115,20 @@ def test_primary_budgets_wait_for_the_reset_instead_of_failing(make_simulator, s
 
 
 def test_random_faults_of_every_kind_do_not_change_the_result(make_simulator, sqlite_url):
-    faults = FaultPlan(rate=0.15, kinds=("502", "504", "502-html", "something-went-wrong", "partial", "reset",
-                                         "malformed", "secondary"), seed=11)
+    faults = FaultPlan(
+        rate=0.15,
+        kinds=(
+            "502",
+            "504",
+            "502-html",
+            "something-went-wrong",
+            "partial",
+            "reset",
+            "malformed",
+            "secondary",
+        ),
+        seed=11,
+    )
     server = make_simulator({"acme/widgets": 150}, config=SimulatorConfig(faults=faults))
     engine = open_database(sqlite_url)
     run_capture(server, engine, "acme/widgets")

@@ -13,9 +13,8 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
 from functools import cache
+from typing import Any
 
 from graphql import DocumentNode, GraphQLError, parse
 from sqlalchemy import Engine, select, update
@@ -70,8 +69,11 @@ class CaptureResult:
         return self.rest_requests + self.graphql_requests
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "requests_made": self.requests_made,
-                "budget_units": self.points_used + self.rest_requests}
+        return {
+            **asdict(self),
+            "requests_made": self.requests_made,
+            "budget_units": self.points_used + self.rest_requests,
+        }
 
 
 @dataclass
@@ -87,9 +89,19 @@ class _State:
 
 
 class Capture:
-    def __init__(self, client: GitHubClient, engine: Engine, owner: str, name: str, *, kind: str = "prs",
-                 scope: CaptureScope | None = None, progress: Progress | None = None,
-                 pager: AdaptivePageSize | None = None, now: datetime | None = None) -> None:
+    def __init__(
+        self,
+        client: GitHubClient,
+        engine: Engine,
+        owner: str,
+        name: str,
+        *,
+        kind: str = "prs",
+        scope: CaptureScope | None = None,
+        progress: Progress | None = None,
+        pager: AdaptivePageSize | None = None,
+        now: datetime | None = None,
+    ) -> None:
         if kind not in SELECTIONS:
             raise ValueError(f"unknown capture kind {kind!r}")
         self.client = client
@@ -136,21 +148,41 @@ class Capture:
         return self.now or datetime.now(UTC)
 
     def _variables(self) -> dict[str, Any]:
-        return {"owner": self.owner, "name": self.name, "withReviews": self.with_reviews,
-                "withComments": self.with_comments, "withFiles": self.with_files}
+        return {
+            "owner": self.owner,
+            "name": self.name,
+            "withReviews": self.with_reviews,
+            "withComments": self.with_comments,
+            "withFiles": self.with_files,
+        }
 
     def _report(self) -> None:
         self._count_spend()
-        self.progress.advance(self.result.pull_requests, points=self.result.points_used,
-                              requests=self.result.requests_made, budget=self.client.monitor.snapshot())
+        self.progress.advance(
+            self.result.pull_requests,
+            points=self.result.points_used,
+            requests=self.result.requests_made,
+            budget=self.client.monitor.snapshot(),
+        )
 
-    async def _query(self, query: str, variables: dict[str, Any], operation: str | None, *,
-                     tolerate: frozenset[str] = frozenset()) -> dict[str, Any]:
+    async def _query(
+        self,
+        query: str,
+        variables: dict[str, Any],
+        operation: str | None,
+        *,
+        tolerate: frozenset[str] = frozenset(),
+    ) -> dict[str, Any]:
         """A query whose size is fixed: a timeout-shaped failure is retried as it is."""
 
         async def run(_size: int) -> dict[str, Any]:
-            return await self.client.graphql(query, variables, operation_name=operation, tolerate=tolerate,
-                                             estimated_cost=estimate_points(query, variables, operation))
+            return await self.client.graphql(
+                query,
+                variables,
+                operation_name=operation,
+                tolerate=tolerate,
+                estimated_cost=estimate_points(query, variables, operation),
+            )
 
         return await execute_paged(self.client, f"{self.full_name}:fixed", run, pager=self._fixed_pager)
 
@@ -185,8 +217,11 @@ class Capture:
                 since = self.scope.window_start(now)
                 if self.scope.is_everything and checkpoint is not None and checkpoint.watermark is not None:
                     since = checkpoint.watermark
-                state = _State(mode="updated" if since else "full", started=now.isoformat(),
-                               since=since.isoformat() if since else None)
+                state = _State(
+                    mode="updated" if since else "full",
+                    started=now.isoformat(),
+                    since=since.isoformat() if since else None,
+                )
         self.result.mode = state.mode
         self.result.pull_requests = state.done
         self._started_at = datetime.fromisoformat(state.started)
@@ -194,8 +229,13 @@ class Capture:
         rc_watermark = rc_checkpoint.watermark if rc_checkpoint else None
         since_dt = datetime.fromisoformat(state.since) if state.since else None
         self._per_pr_review_comments = self.with_review_comments and (
-            state.mode == "numbers" or self.scope.max_items is not None
-            or (not self.scope.is_everything and (rc_watermark is None or since_dt is None or rc_watermark > since_dt)))
+            state.mode == "numbers"
+            or self.scope.max_items is not None
+            or (
+                not self.scope.is_everything
+                and (rc_watermark is None or since_dt is None or rc_watermark > since_dt)
+            )
+        )
         if state.mode == "numbers":
             await self._by_numbers(state, key)
         else:
@@ -209,14 +249,23 @@ class Capture:
         # An incremental scan usually stops within its first few PRs: start small, widen while all are new.
         probe = 10 if state.mode == "updated" and state.after is None else None
         while True:
-            async def fetch(size: int) -> dict[str, Any]:
+
+            async def fetch(size: int, probe: int | None = probe) -> dict[str, Any]:
                 if probe is not None:
                     size = min(size, probe)
-                variables = {**self._variables(), "first": size, "after": state.after,
-                             "orderField": order[0], "direction": order[1]}
-                return await self.client.graphql(self._document, variables, operation_name="PullRequestsPage",
-                                                 estimated_cost=estimate_points(self._document, variables,
-                                                                                "PullRequestsPage"))
+                variables = {
+                    **self._variables(),
+                    "first": size,
+                    "after": state.after,
+                    "orderField": order[0],
+                    "direction": order[1],
+                }
+                return await self.client.graphql(
+                    self._document,
+                    variables,
+                    operation_name="PullRequestsPage",
+                    estimated_cost=estimate_points(self._document, variables, "PullRequestsPage"),
+                )
 
             data = await execute_paged(self.client, self.full_name, fetch, pager=self.pager)
             connection = data["repository"]["pullRequests"]
@@ -240,12 +289,14 @@ class Capture:
                 return
 
     async def _by_numbers(self, state: _State, key: str) -> None:
-        numbers = list(self.scope.pr_numbers) or list(range(self.scope.number_range[0], self.scope.number_range[1] + 1))  # type: ignore[index]
+        numbers = list(self.scope.pr_numbers)
+        if not numbers and self.scope.number_range is not None:
+            numbers = list(range(self.scope.number_range[0], self.scope.number_range[1] + 1))
         if self.scope.max_items is not None:
             numbers = numbers[: self.scope.max_items]
         position = int(state.after or 0)
         while position < len(numbers):
-            batch = numbers[position: position + BY_NUMBER_BATCH]
+            batch = numbers[position : position + BY_NUMBER_BATCH]
             query = by_number_query(batch)
             data = await self._query(query, self._variables(), None, tolerate=frozenset({"NOT_FOUND"}))
             repo = data.get("repository") or {}
@@ -255,16 +306,20 @@ class Capture:
             state.done += len(nodes)
             await self._store_pull_requests(nodes, state, key, finished=position >= len(numbers))
 
-    async def _store_pull_requests(self, nodes: list[dict[str, Any]], state: _State, key: str, *,
-                                   finished: bool) -> None:
+    async def _store_pull_requests(
+        self, nodes: list[dict[str, Any]], state: _State, key: str, *, finished: bool
+    ) -> None:
         rows = mapping.Rows()
         pending: list[tuple[str, str, str, int]] = []
         renamed: dict[int, int] = {}  # pr id -> number
         with_reviews: list[tuple[int, int]] = []
         for pr in nodes:
             pr_id = mapping.add_pull_request(rows, self.repository_id, pr)
-            for conn, adder in (("reviews", mapping.add_reviews), ("comments", mapping.add_issue_comments),
-                                ("files", mapping.add_files)):
+            for conn, adder in (
+                ("reviews", mapping.add_reviews),
+                ("comments", mapping.add_issue_comments),
+                ("files", mapping.add_files),
+            ):
                 page = pr.get(conn)
                 if page is None:
                     continue
@@ -281,23 +336,35 @@ class Capture:
             await self._rest_files(renamed, rows)
         if self._per_pr_review_comments:
             await self._per_pr_comments(with_reviews, rows)
-        self._write(rows, "pull_requests", key, cursor=None if finished else json.dumps(asdict(state)),
-                    watermark=None, keep_watermark=True)
+        self._write(
+            rows,
+            "pull_requests",
+            key,
+            cursor=None if finished else json.dumps(asdict(state)),
+            watermark=None,
+            keep_watermark=True,
+        )
         self.result.pull_requests = state.done
         self._report()
 
-    async def _follow_up(self, pending: list[tuple[str, str, str, int]], rows: mapping.Rows,
-                         numbers: dict[int, int]) -> dict[int, int]:
+    async def _follow_up(
+        self, pending: list[tuple[str, str, str, int]], rows: mapping.Rows, numbers: dict[int, int]
+    ) -> dict[int, int]:
         """Completes overflowing connections, a batch of PRs per query; returns PRs found to hold renames."""
         renamed: dict[int, int] = {}
-        adders = {"reviews": mapping.add_reviews, "comments": mapping.add_issue_comments, "files": mapping.add_files}
+        adders = {
+            "reviews": mapping.add_reviews,
+            "comments": mapping.add_issue_comments,
+            "files": mapping.add_files,
+        }
         while pending:
             batch, pending = pending[:FOLLOW_UP_BATCH], pending[FOLLOW_UP_BATCH:]
 
             async def fetch(size: int, batch: list[tuple[str, str, str, int]] = batch) -> dict[str, Any]:
                 query, variables = follow_up_query([(n, c, a) for n, c, a, _ in batch], min(100, size * 2))
-                return await self.client.graphql(query, variables,
-                                                 estimated_cost=estimate_points(query, variables, None))
+                return await self.client.graphql(
+                    query, variables, estimated_cost=estimate_points(query, variables, None)
+                )
 
             data = await execute_paged(self.client, f"{self.full_name}:follow-up", fetch, pager=self.pager)
             for i, (node_id, conn, _after, pr_id) in enumerate(batch):
@@ -313,14 +380,16 @@ class Capture:
         """GraphQL has no previous path of a renamed file; REST's file list of that PR has."""
         rows.files = [f for f in rows.files if f["pull_request_id"] not in renamed]
         for pr_id, number in renamed.items():
-            async for page in self.client.rest_pages(f"/repos/{self.full_name}/pulls/{number}/files",
-                                                     {"per_page": 100}):
+            async for page in self.client.rest_pages(
+                f"/repos/{self.full_name}/pulls/{number}/files", {"per_page": 100}
+            ):
                 mapping.add_rest_files(rows, pr_id, page.data)
 
     async def _per_pr_comments(self, prs: list[tuple[int, int]], rows: mapping.Rows) -> None:
         for pr_id, number in prs:
-            async for page in self.client.rest_pages(f"/repos/{self.full_name}/pulls/{number}/comments",
-                                                     {"per_page": 100}):
+            async for page in self.client.rest_pages(
+                f"/repos/{self.full_name}/pulls/{number}/comments", {"per_page": 100}
+            ):
                 for c in page.data:
                     mapping.add_review_comment(rows, pr_id, c)
 
@@ -349,8 +418,9 @@ class Capture:
                 if pr_id is not None:
                     mapping.add_review_comment(rows, pr_id, c)
             progress["since"] = items[-1]["updated_at"]
-            self._write(rows, "review_comments", key, cursor=json.dumps(progress), watermark=None,
-                        keep_watermark=True)
+            self._write(
+                rows, "review_comments", key, cursor=json.dumps(progress), watermark=None, keep_watermark=True
+            )
             self.result.review_comments += len(items)
             self._report()
         finished = datetime.fromisoformat(progress["started"]) - WATERMARK_MARGIN
@@ -363,24 +433,57 @@ class Capture:
     async def _pull_request_ids(self, numbers: set[int]) -> dict[int, int]:
         """PR numbers -> github ids, capturing any PR not stored yet (opened after the PR pass)."""
         with self.engine.connect() as conn:
-            found = dict(conn.execute(select(pull_requests.c.number, pull_requests.c.github_id).where(
-                pull_requests.c.repository_id == self.repository_id, pull_requests.c.number.in_(numbers))).all())
+            found = dict(
+                conn.execute(
+                    select(pull_requests.c.number, pull_requests.c.github_id).where(
+                        pull_requests.c.repository_id == self.repository_id,
+                        pull_requests.c.number.in_(numbers),
+                    )
+                ).all()
+            )
         missing = sorted(numbers - set(found))
         if missing and self.scope.is_everything:
-            log.info("%s: %d pull requests appeared during the capture; capturing them", self.full_name, len(missing))
-            extra = Capture(self.client, self.engine, self.owner, self.name, kind=self.kind,
-                            scope=CaptureScope(pr_numbers=tuple(missing)), pager=self.pager)
+            log.info(
+                "%s: %d pull requests appeared during the capture; capturing them",
+                self.full_name,
+                len(missing),
+            )
+            extra = Capture(
+                self.client,
+                self.engine,
+                self.owner,
+                self.name,
+                kind=self.kind,
+                scope=CaptureScope(pr_numbers=tuple(missing)),
+                pager=self.pager,
+            )
             extra.repository_id, extra.full_name = self.repository_id, self.full_name
             extra._per_pr_review_comments = False
-            await extra._by_numbers(_State(mode="numbers", started=self._clock().isoformat()), extra.scope.key())
+            await extra._by_numbers(
+                _State(mode="numbers", started=self._clock().isoformat()), extra.scope.key()
+            )
             with self.engine.connect() as conn:
-                found = dict(conn.execute(select(pull_requests.c.number, pull_requests.c.github_id).where(
-                    pull_requests.c.repository_id == self.repository_id, pull_requests.c.number.in_(numbers))).all())
+                found = dict(
+                    conn.execute(
+                        select(pull_requests.c.number, pull_requests.c.github_id).where(
+                            pull_requests.c.repository_id == self.repository_id,
+                            pull_requests.c.number.in_(numbers),
+                        )
+                    ).all()
+                )
         return found
 
     # -- writing ---------------------------------------------------------------------------------
-    def _write(self, rows: mapping.Rows, entity: str, key: str, *, cursor: str | None, watermark: datetime | None,
-               keep_watermark: bool) -> None:
+    def _write(
+        self,
+        rows: mapping.Rows,
+        entity: str,
+        key: str,
+        *,
+        cursor: str | None,
+        watermark: datetime | None,
+        keep_watermark: bool,
+    ) -> None:
         with self.engine.begin() as conn:
             if rows.contributors:
                 upsert_contributors(conn, list(rows.contributors.values()))
@@ -409,12 +512,21 @@ class Capture:
             checkpoint = load_checkpoint(conn, self.full_name, "pull_requests", key)
             if self.scope.is_everything and self.scope.max_items is None:
                 started = self._run_started(checkpoint)
-                save_checkpoint(conn, self.full_name, "pull_requests", key, cursor=None,
-                                watermark=started - WATERMARK_MARGIN)
+                save_checkpoint(
+                    conn,
+                    self.full_name,
+                    "pull_requests",
+                    key,
+                    cursor=None,
+                    watermark=started - WATERMARK_MARGIN,
+                )
             else:
                 clear_checkpoint(conn, self.full_name, "pull_requests", key)
-            conn.execute(update(repositories).where(repositories.c.github_id == self.repository_id)
-                         .values(last_synced_at=self._clock()))
+            conn.execute(
+                update(repositories)
+                .where(repositories.c.github_id == self.repository_id)
+                .values(last_synced_at=self._clock())
+            )
 
     def _run_started(self, checkpoint: Any) -> datetime:
         started: datetime | None = getattr(self, "_started_at", None)
@@ -438,8 +550,15 @@ def _number_of(comment: dict[str, Any]) -> int:
     return int(str(comment["pull_request_url"]).rstrip("/").rsplit("/", 1)[-1])
 
 
-async def capture(client: GitHubClient, engine: Engine, repository: str, *, kind: str = "prs",
-                  scope: CaptureScope | None = None, progress: Progress | None = None) -> CaptureResult:
+async def capture(
+    client: GitHubClient,
+    engine: Engine,
+    repository: str,
+    *,
+    kind: str = "prs",
+    scope: CaptureScope | None = None,
+    progress: Progress | None = None,
+) -> CaptureResult:
     """Capture `repository` (OWNER/NAME) into `engine`'s database."""
     from ghcapture.capture.scope import parse_repository
 

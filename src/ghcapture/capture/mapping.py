@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-GHOST = {"github_id": None, "node_id": None, "login": "ghost", "type": "User", "name": None, "avatar_url": None}
+GHOST = {
+    "github_id": None,
+    "node_id": None,
+    "login": "ghost",
+    "type": "User",
+    "name": None,
+    "avatar_url": None,
+}
 GHOST_REST_ID = 10137
 
 
@@ -47,79 +54,162 @@ def actor(node: dict[str, Any] | None) -> dict[str, Any] | None:
     login = node["login"]
     if kind == "Bot" and not login.endswith("[bot]"):
         login += "[bot]"  # REST names bots with the suffix; one login per account
-    return {"github_id": node["databaseId"], "node_id": node.get("id"), "login": login, "type": kind,
-            "name": node.get("name"), "avatar_url": node.get("avatarUrl")}
+    return {
+        "github_id": node["databaseId"],
+        "node_id": node.get("id"),
+        "login": login,
+        "type": kind,
+        "name": node.get("name"),
+        "avatar_url": node.get("avatarUrl"),
+    }
 
 
 def rest_user(obj: dict[str, Any] | None) -> dict[str, Any] | None:
     if not obj or obj.get("id") is None or (obj.get("login") == "ghost" and obj.get("id") == GHOST_REST_ID):
         return None
-    return {"github_id": obj["id"], "node_id": obj.get("node_id"), "login": obj["login"],
-            "type": obj.get("type") or "User", "name": obj.get("name"), "avatar_url": obj.get("avatar_url")}
+    return {
+        "github_id": obj["id"],
+        "node_id": obj.get("node_id"),
+        "login": obj["login"],
+        "type": obj.get("type") or "User",
+        "name": obj.get("name"),
+        "avatar_url": obj.get("avatar_url"),
+    }
 
 
 def repository_row(repo: dict[str, Any], total: int | None) -> dict[str, Any]:
-    return {"github_id": repo["databaseId"], "node_id": repo["id"], "owner": repo["owner"]["login"],
-            "name": repo["name"], "full_name": repo["nameWithOwner"],
-            "default_branch": (repo.get("defaultBranchRef") or {}).get("name"), "github_pr_total": total}
+    return {
+        "github_id": repo["databaseId"],
+        "node_id": repo["id"],
+        "owner": repo["owner"]["login"],
+        "name": repo["name"],
+        "full_name": repo["nameWithOwner"],
+        "default_branch": (repo.get("defaultBranchRef") or {}).get("name"),
+        "github_pr_total": total,
+    }
 
 
 def add_pull_request(rows: Rows, repository_id: int, pr: dict[str, Any]) -> int:
     pr_id = int(pr["fullDatabaseId"])
-    rows.pull_requests.append({
-        "github_id": pr_id, "node_id": pr["id"], "repository_id": repository_id, "number": pr["number"],
-        "title": pr["title"], "body": pr["body"], "state": "open" if pr["state"] == "OPEN" else "closed",
-        "draft": pr["isDraft"], "merged": pr["merged"], "merged_at": when(pr["mergedAt"]),
-        "merged_by_id": rows.person(actor(pr["mergedBy"])) if pr["mergedBy"] or pr["merged"] else None,
-        "author_id": rows.person(actor(pr["author"])), "base_ref": pr["baseRefName"],
-        "head_ref": pr["headRefName"], "created_at": when(pr["createdAt"]), "updated_at": when(pr["updatedAt"]),
-        "closed_at": when(pr["closedAt"]), "additions": pr["additions"], "deletions": pr["deletions"],
-        "changed_files": pr["changedFiles"], "commits_count": pr["commits"]["totalCount"], "html_url": pr["url"],
-    })
+    rows.pull_requests.append(
+        {
+            "github_id": pr_id,
+            "node_id": pr["id"],
+            "repository_id": repository_id,
+            "number": pr["number"],
+            "title": pr["title"],
+            "body": pr["body"],
+            "state": "open" if pr["state"] == "OPEN" else "closed",
+            "draft": pr["isDraft"],
+            "merged": pr["merged"],
+            "merged_at": when(pr["mergedAt"]),
+            "merged_by_id": rows.person(actor(pr["mergedBy"])) if pr["mergedBy"] or pr["merged"] else None,
+            "author_id": rows.person(actor(pr["author"])),
+            "base_ref": pr["baseRefName"],
+            "head_ref": pr["headRefName"],
+            "created_at": when(pr["createdAt"]),
+            "updated_at": when(pr["updatedAt"]),
+            "closed_at": when(pr["closedAt"]),
+            "additions": pr["additions"],
+            "deletions": pr["deletions"],
+            "changed_files": pr["changedFiles"],
+            "commits_count": pr["commits"]["totalCount"],
+            "html_url": pr["url"],
+        }
+    )
     return pr_id
 
 
 def add_reviews(rows: Rows, pr_id: int, nodes: list[dict[str, Any]]) -> None:
     for r in nodes:
-        rows.reviews.append({
-            "github_id": int(r["fullDatabaseId"]), "node_id": r["id"], "pull_request_id": pr_id,
-            "author_id": rows.person(actor(r["author"])), "state": r["state"], "body": r["body"],
-            "submitted_at": when(r["submittedAt"]), "commit_id": (r.get("commit") or {}).get("oid"),
-        })
+        rows.reviews.append(
+            {
+                "github_id": int(r["fullDatabaseId"]),
+                "node_id": r["id"],
+                "pull_request_id": pr_id,
+                "author_id": rows.person(actor(r["author"])),
+                "state": r["state"],
+                "body": r["body"],
+                "submitted_at": when(r["submittedAt"]),
+                "commit_id": (r.get("commit") or {}).get("oid"),
+            }
+        )
 
 
 def add_issue_comments(rows: Rows, pr_id: int, nodes: list[dict[str, Any]]) -> None:
     for c in nodes:
-        rows.comments.append({
-            "github_id": int(c["fullDatabaseId"]), "node_id": c["id"], "pull_request_id": pr_id,
-            "author_id": rows.person(actor(c["author"])), "kind": "issue_comment", "body": c["body"],
-            "path": None, "line": None, "diff_hunk": None, "in_reply_to_id": None, "review_id": None,
-            "created_at": when(c["createdAt"]), "updated_at": when(c["updatedAt"]),
-        })
+        rows.comments.append(
+            {
+                "github_id": int(c["fullDatabaseId"]),
+                "node_id": c["id"],
+                "pull_request_id": pr_id,
+                "author_id": rows.person(actor(c["author"])),
+                "kind": "issue_comment",
+                "body": c["body"],
+                "path": None,
+                "line": None,
+                "diff_hunk": None,
+                "in_reply_to_id": None,
+                "review_id": None,
+                "created_at": when(c["createdAt"]),
+                "updated_at": when(c["updatedAt"]),
+            }
+        )
 
 
-CHANGE_TYPES = {"ADDED": "added", "DELETED": "removed", "MODIFIED": "modified", "RENAMED": "renamed",
-                "COPIED": "copied", "CHANGED": "changed"}
+CHANGE_TYPES = {
+    "ADDED": "added",
+    "DELETED": "removed",
+    "MODIFIED": "modified",
+    "RENAMED": "renamed",
+    "COPIED": "copied",
+    "CHANGED": "changed",
+}
 
 
 def add_files(rows: Rows, pr_id: int, nodes: list[dict[str, Any]]) -> None:
     for f in nodes:
-        rows.files.append({"pull_request_id": pr_id, "path": f["path"], "previous_path": None,
-                           "change_type": CHANGE_TYPES.get(f["changeType"], f["changeType"].lower()),
-                           "additions": f["additions"], "deletions": f["deletions"]})
+        rows.files.append(
+            {
+                "pull_request_id": pr_id,
+                "path": f["path"],
+                "previous_path": None,
+                "change_type": CHANGE_TYPES.get(f["changeType"], f["changeType"].lower()),
+                "additions": f["additions"],
+                "deletions": f["deletions"],
+            }
+        )
 
 
 def add_rest_files(rows: Rows, pr_id: int, items: list[dict[str, Any]]) -> None:
     for f in items:
-        rows.files.append({"pull_request_id": pr_id, "path": f["filename"], "previous_path": f.get("previous_filename"),
-                           "change_type": f["status"], "additions": f["additions"], "deletions": f["deletions"]})
+        rows.files.append(
+            {
+                "pull_request_id": pr_id,
+                "path": f["filename"],
+                "previous_path": f.get("previous_filename"),
+                "change_type": f["status"],
+                "additions": f["additions"],
+                "deletions": f["deletions"],
+            }
+        )
 
 
 def add_review_comment(rows: Rows, pr_id: int, c: dict[str, Any]) -> None:
-    rows.comments.append({
-        "github_id": c["id"], "node_id": c.get("node_id"), "pull_request_id": pr_id,
-        "author_id": rows.person(rest_user(c.get("user"))), "kind": "review_comment", "body": c.get("body"),
-        "path": c.get("path"), "line": c.get("line", c.get("position")), "diff_hunk": c.get("diff_hunk"),
-        "in_reply_to_id": c.get("in_reply_to_id"), "review_id": c.get("pull_request_review_id"),
-        "created_at": when(c.get("created_at")), "updated_at": when(c.get("updated_at") or c.get("created_at")),
-    })
+    rows.comments.append(
+        {
+            "github_id": c["id"],
+            "node_id": c.get("node_id"),
+            "pull_request_id": pr_id,
+            "author_id": rows.person(rest_user(c.get("user"))),
+            "kind": "review_comment",
+            "body": c.get("body"),
+            "path": c.get("path"),
+            "line": c.get("line", c.get("position")),
+            "diff_hunk": c.get("diff_hunk"),
+            "in_reply_to_id": c.get("in_reply_to_id"),
+            "review_id": c.get("pull_request_review_id"),
+            "created_at": when(c.get("created_at")),
+            "updated_at": when(c.get("updated_at") or c.get("created_at")),
+        }
+    )

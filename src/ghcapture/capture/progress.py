@@ -51,8 +51,15 @@ class LogProgress(NoProgress):
         if now - self._last >= self.every:
             self._last = now
             of = f"/{self._total}" if self._total else ""
-            log.info("%s: %d%s pull requests, %d points, %d requests, budget %s", self._repository, done, of,
-                     points, requests, _budget_text(budget))
+            log.info(
+                "%s: %d%s pull requests, %d points, %d requests, budget %s",
+                self._repository,
+                done,
+                of,
+                points,
+                requests,
+                _budget_text(budget),
+            )
 
 
 class RichProgress(NoProgress):
@@ -61,8 +68,14 @@ class RichProgress(NoProgress):
     def __init__(self) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                             TimeElapsedColumn(), TextColumn("{task.fields[budget]}"), transient=False)
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[budget]}"),
+            transient=False,
+        )
         self._task: Any = None
 
     def start(self, repository: str, total: int | None) -> None:
@@ -71,8 +84,12 @@ class RichProgress(NoProgress):
 
     def advance(self, done: int, *, points: int, requests: int, budget: dict[str, Any]) -> None:
         total = self._bar.tasks[0].total if self._bar.tasks else None
-        self._bar.update(self._task, completed=done, total=max(total or 0, done) if total else None,
-                         budget=f"{points} pts, {requests} req, budget {_budget_text(budget)}")
+        self._bar.update(
+            self._task,
+            completed=done,
+            total=max(total or 0, done) if total else None,
+            budget=f"{points} pts, {requests} req, budget {_budget_text(budget)}",
+        )
 
     def finish(self, result: Any) -> None:
         self._bar.stop()

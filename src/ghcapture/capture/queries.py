@@ -53,7 +53,9 @@ def _with_fragments(body: str, roots: list[str]) -> str:
 
 def follow_up_query(items: list[tuple[str, str, str]], first: int) -> tuple[str, dict[str, object]]:
     """One query completing several overflowing connections: items are (pr node id, connection, after)."""
-    parts, variables, roots = [], {}, set()
+    parts: list[str] = []
+    variables: dict[str, object] = {}
+    roots: set[str] = set()
     decls = []
     for i, (node_id, conn, after) in enumerate(items):
         fragment = CONNECTION_FRAGMENTS[conn]
@@ -61,8 +63,10 @@ def follow_up_query(items: list[tuple[str, str, str]], first: int) -> tuple[str,
         decls += [f"$id{i}: ID!", f"$after{i}: String"]
         variables[f"id{i}"] = node_id
         variables[f"after{i}"] = after
-        parts.append(f"  n{i}: node(id: $id{i}) {{ ... on PullRequest {{ id {conn}(first: {first}, after: $after{i}) "
-                     f"{{ ...{fragment} }} }} }}")
+        parts.append(
+            f"  n{i}: node(id: $id{i}) {{ ... on PullRequest {{ id {conn}(first: {first}, after: $after{i}) "
+            f"{{ ...{fragment} }} }} }}"
+        )
     body = f"query FollowUps({', '.join(decls)}) {{\n  {RATE_LIMIT}\n" + "\n".join(parts) + "\n}"
     return _with_fragments(body, sorted(roots)), variables
 
@@ -70,6 +74,8 @@ def follow_up_query(items: list[tuple[str, str, str]], first: int) -> tuple[str,
 def by_number_query(numbers: list[int]) -> str:
     """Pull requests by number in one query, each under the alias p<number>."""
     parts = "\n".join(f"    p{n}: pullRequest(number: {int(n)}) {{ ...PullRequestFields }}" for n in numbers)
-    body = (f"query PullRequestsByNumber($owner: String!, $name: String!, {SELECTS}) {{\n  {RATE_LIMIT}\n"
-            f"  repository(owner: $owner, name: $name) {{\n    ...RepositoryFields\n{parts}\n  }}\n}}")
+    body = (
+        f"query PullRequestsByNumber($owner: String!, $name: String!, {SELECTS}) {{\n  {RATE_LIMIT}\n"
+        f"  repository(owner: $owner, name: $name) {{\n    ...RepositoryFields\n{parts}\n  }}\n}}"
+    )
     return _with_fragments(body, ["RepositoryFields", "PullRequestFields"])

@@ -55,7 +55,12 @@ def parse_chunk(text: str) -> dict[str, Any]:
         raise InputError('--chunk: expected {"numbers": [first, last]} or {"since": ..., "until": ...}')
     if "numbers" in chunk:
         nums = chunk["numbers"]
-        if not (isinstance(nums, list) and len(nums) == 2 and all(isinstance(n, int) for n in nums) and 0 < nums[0] <= nums[1]):
+        if not (
+            isinstance(nums, list)
+            and len(nums) == 2
+            and all(isinstance(n, int) for n in nums)
+            and 0 < nums[0] <= nums[1]
+        ):
             raise InputError("--chunk: numbers must be [first, last] with 0 < first <= last")
     for key in ("since", "until"):
         if key in chunk:
@@ -74,8 +79,15 @@ class CaptureScope:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
-    def build(cls, *, days: int | None = None, since: str | None = None, pr_numbers: str | None = None,
-              max_items: int | None = None, chunk: str | None = None) -> CaptureScope:
+    def build(
+        cls,
+        *,
+        days: int | None = None,
+        since: str | None = None,
+        pr_numbers: str | None = None,
+        max_items: int | None = None,
+        chunk: str | None = None,
+    ) -> CaptureScope:
         if days is not None and since is not None:
             raise InputError("give --days or --since, not both")
         if days is not None and days < 1:
@@ -93,9 +105,14 @@ class CaptureScope:
                 parsed_since = max(filter(None, [parsed_since, parse_since(data["since"])]))
             if "until" in data:
                 until = parse_since(data["until"])
-        return cls(days=days, since=parsed_since, until=until,
-                   pr_numbers=parse_pr_numbers(pr_numbers) if pr_numbers else (), number_range=number_range,
-                   max_items=max_items)
+        return cls(
+            days=days,
+            since=parsed_since,
+            until=until,
+            pr_numbers=parse_pr_numbers(pr_numbers) if pr_numbers else (),
+            number_range=number_range,
+            max_items=max_items,
+        )
 
     @property
     def is_everything(self) -> bool:
@@ -111,8 +128,13 @@ class CaptureScope:
         """The checkpoint scope: the same request resumes the same checkpoint."""
         if self.is_everything:
             return "all"
-        parts = {"days": self.days, "since": self.since.isoformat() if self.since else None,
-                 "until": self.until.isoformat() if self.until else None, "range": self.number_range,
-                 "numbers": hashlib.sha1(",".join(map(str, self.pr_numbers)).encode()).hexdigest()[:12]
-                 if self.pr_numbers else None}
+        parts = {
+            "days": self.days,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "range": self.number_range,
+            "numbers": hashlib.sha1(",".join(map(str, self.pr_numbers)).encode()).hexdigest()[:12]
+            if self.pr_numbers
+            else None,
+        }
         return "scope:" + json.dumps({k: v for k, v in parts.items() if v is not None}, sort_keys=True)

@@ -35,8 +35,15 @@ class Comparison:
     def summary(self) -> str:
         if self.equal:
             return "equal: " + ", ".join(f"{k} {v}" for k, v in sorted(self.expected.items()))
-        return "; ".join(f"{k}: {dict(getattr(self, k))}" for k in ("missing", "unexpected", "mismatched")
-                         if getattr(self, k)) + " e.g. " + " | ".join(self.examples[:5])
+        return (
+            "; ".join(
+                f"{k}: {dict(getattr(self, k))}"
+                for k in ("missing", "unexpected", "mismatched")
+                if getattr(self, k)
+            )
+            + " e.g. "
+            + " | ".join(self.examples[:5])
+        )
 
 
 def _author(obj: dict[str, Any] | None) -> int | None:
@@ -70,11 +77,22 @@ def compare_repository(engine: Engine, truth_repo: dict[str, Any]) -> Comparison
         if repo_id not in repo_ids and prs:
             cmp.note("missing", "repository", str(repo_id))
             return cmp
-        db_prs = {r.github_id: r for r in conn.execute(select(pull_requests).where(pull_requests.c.repository_id == repo_id))}
+        db_prs = {
+            r.github_id: r
+            for r in conn.execute(select(pull_requests).where(pull_requests.c.repository_id == repo_id))
+        }
         pr_ids = list(db_prs)
-        db_reviews = {r.github_id: r for r in conn.execute(select(reviews).where(reviews.c.pull_request_id.in_(pr_ids)))}
-        db_comments = {r.github_id: r for r in conn.execute(select(comments).where(comments.c.pull_request_id.in_(pr_ids)))}
-        db_files = {(r.pull_request_id, r.path): r for r in conn.execute(select(pr_files).where(pr_files.c.pull_request_id.in_(pr_ids)))}
+        db_reviews = {
+            r.github_id: r for r in conn.execute(select(reviews).where(reviews.c.pull_request_id.in_(pr_ids)))
+        }
+        db_comments = {
+            r.github_id: r
+            for r in conn.execute(select(comments).where(comments.c.pull_request_id.in_(pr_ids)))
+        }
+        db_files = {
+            (r.pull_request_id, r.path): r
+            for r in conn.execute(select(pr_files).where(pr_files.c.pull_request_id.in_(pr_ids)))
+        }
         people = {r.github_id: r for r in conn.execute(select(contributors))}
     expected_people: set[int | None] = set()
     seen: dict[str, set[Any]] = {"pull_request": set(), "review": set(), "comment": set(), "file": set()}
@@ -87,10 +105,14 @@ def compare_repository(engine: Engine, truth_repo: dict[str, Any]) -> Comparison
             cmp.note("missing", "pull_requests", f"#{p['number']}")
         else:
             checks = {
-                "number": row.number == p["number"], "title": row.title == p["title"],
-                "body": _text(row.body) == _text(p.get("body")), "state": row.state == p["state"],
-                "draft": bool(row.draft) == bool(p.get("draft")), "merged_at": _same_time(row.merged_at, when(p.get("merged_at"))),
-                "author": row.author_id == authors[0], "updated_at": _same_time(row.updated_at, when(p["updated_at"])),
+                "number": row.number == p["number"],
+                "title": row.title == p["title"],
+                "body": _text(row.body) == _text(p.get("body")),
+                "state": row.state == p["state"],
+                "draft": bool(row.draft) == bool(p.get("draft")),
+                "merged_at": _same_time(row.merged_at, when(p.get("merged_at"))),
+                "author": row.author_id == authors[0],
+                "updated_at": _same_time(row.updated_at, when(p["updated_at"])),
                 "closed_at": _same_time(row.closed_at, when(p.get("closed_at"))),
                 "changed_files": row.changed_files == p.get("changed_files", row.changed_files),
                 "commits": row.commits_count == _commit_count(p, row.commits_count),
@@ -108,7 +130,11 @@ def compare_repository(engine: Engine, truth_repo: dict[str, Any]) -> Comparison
             got = db_reviews.get(r["id"])
             if got is None:
                 cmp.note("missing", "reviews", str(r["id"]))
-            elif got.state != r["state"] or _text(got.body) != _text(r.get("body")) or got.author_id != _author(r.get("user")):
+            elif (
+                got.state != r["state"]
+                or _text(got.body) != _text(r.get("body"))
+                or got.author_id != _author(r.get("user"))
+            ):
                 cmp.note("mismatched", "reviews", str(r["id"]))
         for kind, key in (("review_comments", "review_comment"), ("issue_comments", "issue_comment")):
             for c in p.get(kind, []):
@@ -118,8 +144,12 @@ def compare_repository(engine: Engine, truth_repo: dict[str, Any]) -> Comparison
                 got = db_comments.get(c["id"])
                 if got is None:
                     cmp.note("missing", kind, str(c["id"]))
-                elif (got.kind != key or _text(got.body) != _text(c.get("body")) or got.author_id != _author(c.get("user"))
-                      or not _same_time(got.updated_at, when(c.get("updated_at") or c.get("created_at")))):
+                elif (
+                    got.kind != key
+                    or _text(got.body) != _text(c.get("body"))
+                    or got.author_id != _author(c.get("user"))
+                    or not _same_time(got.updated_at, when(c.get("updated_at") or c.get("created_at")))
+                ):
                     cmp.note("mismatched", kind, str(c["id"]))
         for f in p.get("files", []):
             key2 = (p["id"], f["filename"])
@@ -130,8 +160,12 @@ def compare_repository(engine: Engine, truth_repo: dict[str, Any]) -> Comparison
             got = db_files.get(key2)
             if got is None:
                 cmp.note("missing", "files", f"#{p['number']} {f['filename']}")
-            elif (got.change_type != f["status"] or got.additions != f["additions"] or got.deletions != f["deletions"]
-                  or got.previous_path != f.get("previous_filename")):
+            elif (
+                got.change_type != f["status"]
+                or got.additions != f["additions"]
+                or got.deletions != f["deletions"]
+                or got.previous_path != f.get("previous_filename")
+            ):
                 cmp.note("mismatched", "files", f"#{p['number']} {f['filename']}")
     for extra in set(db_prs) - seen["pull_request"]:
         cmp.note("unexpected", "pull_requests", str(extra))
@@ -149,6 +183,12 @@ def compare_repository(engine: Engine, truth_repo: dict[str, Any]) -> Comparison
             cmp.note("missing", "people", str(person))
     if ghost and None not in people:
         cmp.note("missing", "people", "ghost")
-    cmp.found.update({"pull_requests": len(db_prs), "reviews": len(db_reviews), "comments": len(db_comments),
-                      "files": len(db_files)})
+    cmp.found.update(
+        {
+            "pull_requests": len(db_prs),
+            "reviews": len(db_reviews),
+            "comments": len(db_comments),
+            "files": len(db_files),
+        }
+    )
     return cmp

@@ -14,8 +14,9 @@ import typer
 from ghcapture.cli import app
 from ghcapture.errors import GhcaptureError
 
-capture_app = typer.Typer(help="Capture pull requests and what hangs off them into the database.",
-                          no_args_is_help=True)
+capture_app = typer.Typer(
+    help="Capture pull requests and what hangs off them into the database.", no_args_is_help=True
+)
 app.add_typer(capture_app, name="capture")
 
 KIND_HELP = {
@@ -46,9 +47,19 @@ def install_log_redaction_handler(handler: logging.Handler) -> None:
     handler.addFilter(RedactingFilter())
 
 
-def run_capture(repository: str, kind: str, *, days: int | None, since: str | None, pr_numbers: str | None,
-                max_items: int | None, job_id: str | None, chunk: str | None, as_json: bool,
-                quiet: bool = False) -> dict[str, Any]:
+def run_capture(
+    repository: str,
+    kind: str,
+    *,
+    days: int | None,
+    since: str | None,
+    pr_numbers: str | None,
+    max_items: int | None,
+    job_id: str | None,
+    chunk: str | None,
+    as_json: bool,
+    quiet: bool = False,
+) -> dict[str, Any]:
     from ghcapture.capture.engine import capture
     from ghcapture.capture.progress import LogProgress, NoProgress, Progress, RichProgress, Several
     from ghcapture.capture.scope import CaptureScope, parse_repository
@@ -57,7 +68,9 @@ def run_capture(repository: str, kind: str, *, days: int | None, since: str | No
     from ghcapture.store.database import open_database
 
     parse_repository(repository)
-    scope = CaptureScope.build(days=days, since=since, pr_numbers=pr_numbers, max_items=max_items, chunk=chunk)
+    scope = CaptureScope.build(
+        days=days, since=since, pr_numbers=pr_numbers, max_items=max_items, chunk=chunk
+    )
     if kind == "pr-details" and not scope.pr_numbers and not scope.number_range:
         raise GhcaptureError("capture pr-details needs --pr-numbers (e.g. --pr-numbers 12,15,99)")
     settings = load_settings()
@@ -90,29 +103,45 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
         f"{summary['review_comments']} review comments, {summary['issue_comments']} issue comments, "
         f"{summary['files']} files ({summary['mode']}{', resumed' if summary['resumed'] else ''}) "
         f"in {summary['seconds']:.1f} s; spent {summary['points_used']} GraphQL points and "
-        f"{summary['rest_requests']} REST requests")
+        f"{summary['rest_requests']} REST requests"
+    )
 
 
 def _make_command(kind: str) -> None:
     def command(
         repository: str = typer.Argument(..., help="OWNER/NAME"),
         days: int | None = typer.Option(None, help="Only PRs updated in the last N days."),
-        since: str | None = typer.Option(None, help="Only PRs updated since this date (YYYY-MM-DD or ISO 8601)."),
+        since: str | None = typer.Option(
+            None, help="Only PRs updated since this date (YYYY-MM-DD or ISO 8601)."
+        ),
         pr_numbers: str | None = typer.Option(None, help="Only these PRs: 12,15,99 or 10-20."),
         max_items: int | None = typer.Option(None, help="Stop after this many pull requests."),
         job_id: str | None = typer.Option(None, help="Report progress to this job's row."),
-        chunk: str | None = typer.Option(None, help='A slice of a backfill: {"numbers": [a, b]} or {"since", "until"}.'),
+        chunk: str | None = typer.Option(
+            None, help='A slice of a backfill: {"numbers": [a, b]} or {"since", "until"}.'
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request."),
     ) -> None:
         configure_logging(verbose)
-        summary = run_capture(repository, kind, days=days, since=since, pr_numbers=pr_numbers,
-                              max_items=max_items, job_id=job_id, chunk=chunk, as_json=as_json)
+        summary = run_capture(
+            repository,
+            kind,
+            days=days,
+            since=since,
+            pr_numbers=pr_numbers,
+            max_items=max_items,
+            job_id=job_id,
+            chunk=chunk,
+            as_json=as_json,
+        )
         _print_summary(summary, as_json)
 
-    command.__doc__ = (f"{KIND_HELP[kind]}\n\nWith no scope: everything changed since the last capture "
-                       f"(all history the first time).\n\nExample: ghcapture capture {kind} acme/widgets"
-                       + (" --pr-numbers 12,15" if kind == "pr-details" else " --days 30"))
+    command.__doc__ = (
+        f"{KIND_HELP[kind]}\n\nWith no scope: everything changed since the last capture "
+        f"(all history the first time).\n\nExample: ghcapture capture {kind} acme/widgets"
+        + (" --pr-numbers 12,15" if kind == "pr-details" else " --days 30")
+    )
     capture_app.command(name=kind)(command)
 
 
@@ -124,7 +153,9 @@ for _kind in KIND_HELP:
 def demo(
     prs: int = typer.Option(3000, help="Pull requests in the generated repository."),
     seed: int = typer.Option(1, help="Seed of the generated repository."),
-    database: str | None = typer.Option(None, help="Database URL (default: GHCAPTURE_DATABASE_URL or ghcapture.db)."),
+    database: str | None = typer.Option(
+        None, help="Database URL (default: GHCAPTURE_DATABASE_URL or ghcapture.db)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
 ) -> None:
     """Capture a generated repository from a built-in GitHub simulator: no token, no network.
@@ -160,8 +191,17 @@ def demo(
         if not as_json:
             typer.echo(f"GitHub simulator at {server.url} serving acme/widgets with {prs} pull requests")
         started = time.monotonic()
-        summary = run_capture("acme/widgets", "prs", days=None, since=None, pr_numbers=None, max_items=None,
-                              job_id=None, chunk=None, as_json=as_json)
+        summary = run_capture(
+            "acme/widgets",
+            "prs",
+            days=None,
+            since=None,
+            pr_numbers=None,
+            max_items=None,
+            job_id=None,
+            chunk=None,
+            as_json=as_json,
+        )
         summary["seconds"] = round(time.monotonic() - started, 2)
         stats = server.simulator.stats.as_dict()
         engine = open_database(load_settings().database_url)
@@ -171,20 +211,24 @@ def demo(
     finally:
         server.stop()
     per_pr = stats["budget_units"] / max(1, prs)
-    report = {**summary, "stored": counts, "simulator": {k: stats[k] for k in ("graphql_points", "rest_requests_charged",
-                                                                               "requests_total")},
-              "budget_units_per_pr": round(per_pr, 4), "equals_ground_truth": check.equal,
-              "database": load_settings().database_url}
+    report = {
+        **summary,
+        "stored": counts,
+        "simulator": {k: stats[k] for k in ("graphql_points", "rest_requests_charged", "requests_total")},
+        "budget_units_per_pr": round(per_pr, 4),
+        "equals_ground_truth": check.equal,
+        "database": load_settings().database_url,
+    }
     if as_json:
         typer.echo(json.dumps(report, default=str))
         return
     _print_summary(summary, False)
     typer.echo("Stored for acme/widgets: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    typer.echo(f"Spent {stats['graphql_points']} GraphQL points + {stats['rest_requests_charged']} REST requests "
-               f"= {per_pr:.3f} budget units per pull request ({stats['requests_total']} HTTP requests)")
+    typer.echo(
+        f"Spent {stats['graphql_points']} GraphQL points + {stats['rest_requests_charged']} REST requests "
+        f"= {per_pr:.3f} budget units per pull request ({stats['requests_total']} HTTP requests)"
+    )
     typer.echo(f"Compared with the simulator's ground truth: {check.summary()}")
     typer.echo(f"Database: {report['database']} (run it again: only what changed is fetched)")
     if not check.equal:
         raise typer.Exit(1)
-
-
