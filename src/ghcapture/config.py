@@ -25,7 +25,11 @@ SETTINGS_HELP: list[tuple[str, str, str]] = [
     ("GITHUB_APP_INSTALLATION_ID", "github_app_installation_id", "installation to act as"),
     ("GITHUB_API_URL", "github_api_url", f"REST base URL (default {DEFAULT_API_URL})"),
     ("GITHUB_GRAPHQL_URL", "github_graphql_url", "GraphQL URL (derived from GITHUB_API_URL when absent)"),
-    ("GHCAPTURE_DATABASE_URL", "database_url", "sqlite:///path.db (default ghcapture.db) or postgresql://..."),
+    (
+        "GHCAPTURE_DATABASE_URL",
+        "database_url",
+        "sqlite:///path.db (default ghcapture.db) or postgresql://...",
+    ),
     ("GHCAPTURE_CONFIG", "", "path of the settings file (default ./ghcapture.toml)"),
     ("GHCAPTURE_ACTIONS_REPOSITORY", "actions_repository", "OWNER/NAME of the bulk workflows (unset: local)"),
     ("GHCAPTURE_ACTIONS_REF", "actions_ref", "ref the bulk workflows run on (default main)"),
@@ -114,7 +118,9 @@ def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) ->
         try:
             private_key = Path(key_path).expanduser().read_text()
         except OSError as exc:
-            raise ConfigError(f"GITHUB_APP_PRIVATE_KEY_PATH: cannot read {key_path} ({exc.strerror})") from None
+            raise ConfigError(
+                f"GITHUB_APP_PRIVATE_KEY_PATH: cannot read {key_path} ({exc.strerror})"
+            ) from None
     if private_key and "\\n" in private_key and "\n" not in private_key:
         private_key = private_key.replace("\\n", "\n")
 
