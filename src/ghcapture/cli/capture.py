@@ -83,7 +83,8 @@ def run_capture(
             from ghcapture.jobs.progress import JobProgress  # type: ignore[import-not-found,unused-ignore]
         except ImportError as exc:
             raise GhcaptureError("--job-id needs the job system, which this installation lacks") from exc
-        reporters.append(JobProgress(engine, job_id))
+        # One chunk of a matrix run does not end the job: the run's end does (ghcapture reconcile).
+        reporters.append(JobProgress(engine, job_id, settle=not chunk))
     progress: Progress = Several(*reporters) if reporters else NoProgress()
 
     async def go() -> dict[str, Any]:

@@ -430,8 +430,8 @@ def _with_defaults(declared: Mapping[str, InputSpec], inputs: Mapping[str, str])
 def dispatch_job(
     engine: Engine,
     job_id: str,
-    *,
     settings: Settings | None = None,
+    *,
     actions: ActionsSettings | None = None,
     estimated_prs: int | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
@@ -451,5 +451,41 @@ def dispatch_job(
                 return await dispatch_job_async(
                     JobStore(engine), job_id, client, actions, reader=reader, estimated_prs=estimated_prs
                 )
+
+    return asyncio.run(go())
+
+
+async def cancel_run_async(
+    store: JobStore, job_id: str, client: GitHubClient, actions: ActionsSettings
+) -> bool:
+    """Asks GitHub to cancel the job's workflow run; False when there is none or it has already finished."""
+    job = store.get(job_id)
+    if job.workflow_run_id is None:
+        return False
+    jobs_repo = "/".join(actions.owner_and_name)
+    try:
+        await client.rest("POST", f"/repos/{jobs_repo}/actions/runs/{job.workflow_run_id}/cancel")
+    except GitHubError as exc:
+        store.add_event(job.id, "cancel_run", f"GitHub did not cancel run {job.workflow_run_id}: {exc}")
+        return False
+    store.add_event(job.id, "cancel_run", f"asked GitHub to cancel run {job.workflow_run_id}")
+    return True
+
+
+def cancel_job(
+    engine: Engine,
+    job_id: str,
+    settings: Settings | None = None,
+    *,
+    actions: ActionsSettings | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> bool:
+    """cancel_run_async from synchronous code (`ghcapture jobs cancel`)."""
+    settings = settings or load_settings()
+    actions = actions or load_actions_settings(base=settings)
+
+    async def go() -> bool:
+        async with GitHubClient(actions.dispatch_settings(settings), transport=transport) as client:
+            return await cancel_run_async(JobStore(engine), job_id, client, actions)
 
     return asyncio.run(go())

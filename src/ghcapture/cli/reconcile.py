@@ -1,0 +1,87 @@
+"""`ghcapture reconcile` and `ghcapture webhook serve`: bulk jobs follow their GitHub Actions runs."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+
+from ghcapture.cli import app
+
+webhook_app = typer.Typer(help="Receive GitHub's workflow_run webhooks for bulk jobs.", no_args_is_help=True)
+app.add_typer(webhook_app, name="webhook")
+
+
+@app.command()
+def reconcile(
+    job: list[str] | None = typer.Option(  # noqa: B008 - typer reads its options from defaults
+        None, "--job", help="Only this job (id or unambiguous prefix; repeatable)."
+    ),
+    watch: float = typer.Option(0.0, help="Reconcile again every this many seconds until interrupted."),
+) -> None:
+    """Bring jobs on GitHub Actions in line with their workflow runs: status, reason, billable time and cost.
+
+    Example: ghcapture reconcile
+    """
+    from ghcapture.config import load_settings
+    from ghcapture.jobs.actions_settings import load_actions_settings
+    from ghcapture.jobs.reconcile import reconcile_jobs
+    from ghcapture.jobs.store import JobStore
+    from ghcapture.store.database import open_database
+
+    settings = load_settings()
+    actions = load_actions_settings(base=settings)
+    actions.owner_and_name  # noqa: B018 - one clear line when Actions is not configured
+    engine = open_database(settings.database_url)
+    store = JobStore(engine)
+    job_ids = [store.find(j).id for j in job or []] or None
+    while True:
+        results = reconcile_jobs(engine, settings=settings, actions=actions, job_ids=job_ids)
+        for result in results:
+            moved = result.before if result.before == result.after else f"{result.before} -> {result.after}"
+            spent = (
+                f"; {result.billable_ms / 60_000:.1f} billable min, ${result.cost_usd:.4f}"
+                if result.billable_ms is not None and result.cost_usd is not None
+                else ""
+            )
+            reason = f" ({result.reason})" if result.reason else ""
+            typer.echo(
+                f"job {result.job_id}: run {result.run_id or '-'} {result.run_status}; {moved}{reason}{spent}"
+            )
+        if not results:
+            typer.echo("no jobs on GitHub Actions to reconcile")
+        if watch <= 0:
+            return
+        time.sleep(watch)
+
+
+@webhook_app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8787, help="Port to listen on."),
+    path: str = typer.Option("/webhooks/github", help="URL path GitHub delivers to."),
+) -> None:
+    """Serve the workflow_run webhook (verified with GHCAPTURE_WEBHOOK_SECRET) until stopped.
+
+    Example: GHCAPTURE_WEBHOOK_SECRET=... ghcapture webhook serve --port 8787
+    """
+    import uvicorn
+
+    from ghcapture.config import load_settings
+    from ghcapture.github.http import GitHubClient
+    from ghcapture.jobs.actions_settings import load_actions_settings
+    from ghcapture.jobs.store import JobStore
+    from ghcapture.jobs.webhook import webhook_app as make_app
+    from ghcapture.store.database import open_database
+
+    settings = load_settings()
+    actions = load_actions_settings(base=settings)
+    engine = open_database(settings.database_url)
+    asgi = make_app(
+        JobStore(engine),
+        actions,
+        path=path,
+        client_factory=lambda: GitHubClient(actions.dispatch_settings(settings)),
+    )
+    typer.echo(f"workflow_run webhook at http://{host}:{port}{path}")
+    uvicorn.run(asgi, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
