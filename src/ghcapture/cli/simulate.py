@@ -36,6 +36,21 @@ def simulate(
     latency: float = typer.Option(0.0, help="Simulated server milliseconds per node a GraphQL query touches."),
     token: list[str] = typer.Option([], "--token", help="Accept only these tokens (default: any token)."),
     app_key_out: Path | None = typer.Option(None, help="Write the simulator App's private key (PEM) here."),
+    actions_repo: str | None = typer.Option(
+        None, help="Create this OWNER/NAME holding the generated bulk workflows (the jobs repository)."
+    ),
+    workflows_auth: str = typer.Option("app", help="How those workflows authenticate: app or token."),
+    runner: bool = typer.Option(False, "--runner", help="Execute dispatched workflow runs here."),
+    runner_secret: list[str] = typer.Option(
+        [], "--runner-secret", help="A secret the runner gives workflows, NAME=VALUE (repeatable)."
+    ),
+    runner_var: list[str] = typer.Option([], "--runner-var", help="A variable for workflows, NAME=VALUE."),
+    runner_ghcapture: str | None = typer.Option(
+        None, help="Command `ghcapture` runs in workflow steps (default: this installation)."
+    ),
+    runner_minute_seconds: float = typer.Option(
+        60.0, help="Real seconds of a workflow minute, for timeout-minutes (shrink to test timeouts)."
+    ),
 ) -> None:
     """Serve a GitHub stand-in (REST, GraphQL, Actions) until stopped.
 
@@ -73,6 +88,19 @@ def simulate(
         app_key_out.chmod(0o600)
     simulator = Simulator(world, config)
     url = f"http://{host}:{port}"
+    if actions_repo is not None:
+        add_jobs_repository(world, actions_repo, auth=workflows_auth)
+    if runner:
+        from ghcapture.simulator.runner import RunnerConfig, WorkflowRunner
+
+        secrets = dict(parse_assignment(a, "--runner-secret") for a in runner_secret)
+        variables = dict(parse_assignment(a, "--runner-var") for a in runner_var)
+        # The App token step needs the App's key; the simulator made it, so it can hand it over.
+        secrets.setdefault("GHCAPTURE_APP_PRIVATE_KEY", keys.private_key_pem)
+        variables.setdefault("GHCAPTURE_APP_ID", str(keys.identity.app_id))
+        WorkflowRunner(simulator, RunnerConfig(api_url=url, secrets=secrets, vars=variables,
+                                                ghcapture_command=runner_ghcapture,
+                                                minute_seconds=runner_minute_seconds)).attach()
     typer.echo(f"GitHub simulator at {url} (GraphQL {url}/graphql)")
     for r in world.unique_repositories:
         typer.echo(f"  {r.full_name}: {len(r.pull_requests)} pull requests")
@@ -80,4 +108,32 @@ def simulate(
                + (f", key in {app_key_out}" if app_key_out else ""))
     typer.echo(f"Try: GITHUB_API_URL={url} GITHUB_TOKEN=anything ghcapture capture prs "
                f"{world.unique_repositories[0].full_name if world.unique_repositories else 'OWNER/REPO'}")
+    if actions_repo is not None:
+        typer.echo(f"  {actions_repo}: the generated bulk workflows" + (", run here" if runner else ""))
     serve_forever(simulator, host, port)
+
+
+def parse_assignment(text: str, option: str) -> tuple[str, str]:
+    """NAME=VALUE, as --runner-secret and --runner-var take it."""
+    name, sep, value = text.partition("=")
+    if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise InputError(f"{option}: expected NAME=VALUE with a name of letters, digits and _")
+    return name, value
+
+
+def add_jobs_repository(world: object, full_name: str, *, auth: str = "app") -> None:
+    """Adds a repository holding every generated bulk workflow on its default branch."""
+    from ghcapture.simulator.generator import generate_repository
+    from ghcapture.simulator.world import World
+    from ghcapture.workflows.generate import WORKFLOW_KINDS, render_workflow
+
+    assert isinstance(world, World)
+    if auth not in ("app", "token"):
+        raise InputError("--workflows-auth must be app or token")
+    owner, _, name = full_name.partition("/")
+    if not owner or not name:
+        raise InputError(f"--actions-repo {full_name!r}: expected OWNER/NAME")
+    repo = world.repository(owner, name) or world.add_repository(generate_repository(owner, name, 0))
+    files = repo.files.setdefault(repo.default_branch, {})
+    for kind, spec in WORKFLOW_KINDS.items():
+        files[f".github/workflows/{spec.file_name}"] = render_workflow(kind, auth=auth).encode()  # type: ignore[arg-type]
