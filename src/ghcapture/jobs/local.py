@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,10 +30,11 @@ from ghcapture.capture.scope import CaptureScope
 from ghcapture.config import Settings
 from ghcapture.errors import GhcaptureError
 from ghcapture.jobs.model import BULK, CANCELLED, GITHUB_ACTIONS, LOCAL, REALTIME, Job
-from ghcapture.jobs.progress import JobProgress
+from ghcapture.jobs.progress import JobProgress, summary
 from ghcapture.jobs.settings import JobSettings
 from ghcapture.jobs.store import BUSY, GONE, JobStore, jobs_table
 from ghcapture.store.checkpoints import load_checkpoint
+from ghcapture.store.tables import utc_now
 
 log = logging.getLogger("ghcapture.jobs")
 
@@ -82,7 +84,11 @@ class LocalEngine:
     listen: bool = True  # False: run only what this process starts itself (ghcapture sync)
     stop: threading.Event = field(default_factory=threading.Event)
     running: set[str] = field(default_factory=set)
+    waiting: set[str] = field(default_factory=set)  # held by this worker until their repository is free
     _launched: bool = False
+    executor_id: str = field(
+        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    )
     _heart: threading.Thread | None = None
 
     @property
@@ -100,7 +106,7 @@ class LocalEngine:
         config: dict[str, Any] = {
             "name": "ghcapture",
             "system_database_url": self.jobs.system_database_url,
-            "executor_id": f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+            "executor_id": self.executor_id,
             "scheduler_polling_interval_sec": max(1.0, self.jobs.poll_seconds * 5),
             "log_level": "WARNING",
             # A fixed version: workers of one release fork and recover each other's workflows.
@@ -154,7 +160,7 @@ class LocalEngine:
         store = self.store
         while not self.stop.wait(self.jobs.heartbeat_seconds):
             try:
-                store.heartbeat_many(set(self.running))
+                store.heartbeat_many(self.running | self.waiting)
             except Exception as exc:  # a database hiccup must not kill the heartbeat
                 log.warning("heartbeat failed: %s", exc)
         # A final beat would be a lie after stopping; the reaper decides from here.
@@ -172,8 +178,16 @@ class LocalEngine:
                     self._enqueue(job, job.local_workflow_id, delay=0.0)
                     started += 1
                     continue
-                if status.status not in _FINISHED_WORKFLOW:
+                if status.status not in _FINISHED_WORKFLOW and not self._orphaned(job, status):
                     continue
+                if status.status not in _FINISHED_WORKFLOW:
+                    self._cancel(job.local_workflow_id)
+                    self.store.add_event(
+                        job.id,
+                        "orphaned",
+                        f"workflow {job.local_workflow_id} was taken by "
+                        f"a worker that stopped before starting it",
+                    )
             workflow_id = f"{job.id}.{uuid.uuid4().hex[:8]}"
             if not self.store.claim_workflow(job.id, workflow_id, expected=job.local_workflow_id):
                 continue
@@ -181,6 +195,22 @@ class LocalEngine:
             self._enqueue(job, workflow_id, delay=_retry_delay(job))
             started += 1
         return started
+
+    def _orphaned(self, job: Job, status: Any) -> bool:
+        """A workflow taken from the queue by a worker that died before the job started: nothing beats."""
+        if status.status != "PENDING":
+            return False
+        limit = self.jobs.stuck_after_seconds
+        if job.heartbeat_at is not None:
+            return (utc_now() - job.heartbeat_at).total_seconds() > limit
+        taken_ms = status.updated_at or status.created_at or 0
+        return time.time() - taken_ms / 1000 > limit
+
+    def _cancel(self, workflow_id: str) -> None:
+        try:
+            _dbos().DBOS.cancel_workflow(workflow_id)
+        except Exception as exc:  # already gone is fine
+            log.debug("cancel of %s: %s", workflow_id, exc)
 
     def _enqueue(self, job: Job, workflow_id: str, *, delay: float) -> None:
         dbos = _dbos()
@@ -224,10 +254,7 @@ class LocalEngine:
                 continue
             old = job.local_workflow_id
             if old is not None:
-                try:
-                    dbos.DBOS.cancel_workflow(old)
-                except Exception as exc:  # already gone is fine
-                    log.debug("cancel of %s: %s", old, exc)
+                self._cancel(old)
             if not item.retried or old is None:
                 continue
             new = f"{job.id}.{uuid.uuid4().hex[:8]}"
@@ -318,9 +345,20 @@ def _register_workflows() -> None:
 
 
 def _transient(exc: BaseException) -> bool:
+    """Worth another go within the same attempt: GitHub's transient errors, and the database's deadlocks,
+    serialisation failures and dropped connections (concurrent captures share contributors)."""
+    from sqlalchemy.exc import DBAPIError
+
     from ghcapture.github.errors import TransientError
 
-    return isinstance(exc, TransientError)
+    if isinstance(exc, TransientError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        return code in {"40001", "40P01"} or "database is locked" in str(exc.orig)
+    return False
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -355,8 +393,9 @@ class StepProgress(JobProgress):
         self.repository = job.repository or ""
 
     def start(self, repository: str, total: int | None) -> None:
+        # The engine started the attempt; each step only records the size of the work.
         self.repository = repository
-        super().start(repository, total)
+        self.record_total(total)
 
     def advance(self, done: int, *, points: int, requests: int, budget: dict[str, Any]) -> None:
         super().advance(done, points=points, requests=requests, budget=budget)
@@ -392,9 +431,20 @@ def _capture_pages(job_id: str, workflow_id: str) -> str:
     local = current_engine()
     store = local.store
     if local.stop.is_set():
+        local.waiting.discard(job_id)
         store.release(job_id, workflow_id, "the worker is stopping; another will take it")
         return "stopped"
-    claim = store.claim_run(job_id, workflow_id=workflow_id, exclusive=True)
+    local.waiting.add(job_id)
+    store.heartbeat_many([job_id])  # from the first moment this worker holds the job
+    job = store.get(job_id)
+    claim = store.claim_run(
+        job_id,
+        workflow_id=workflow_id,
+        exclusive=True,
+        message=f"attempt {job.attempts + 1} of {job.max_attempts} on {local.executor_id}",
+    )
+    if claim != BUSY:
+        local.waiting.discard(job_id)
     if claim in (GONE, BUSY):
         return claim
     job = store.get(job_id)
@@ -431,7 +481,7 @@ def _capture_pages(job_id: str, workflow_id: str) -> str:
     finally:
         local.running.discard(job_id)
     progress.finish(result)
-    store.complete(job_id, message="captured")
+    store.complete(job_id, message=summary(result))
     return "done"
 
 

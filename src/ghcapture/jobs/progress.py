@@ -35,6 +35,9 @@ class JobProgress:
             self.store.start(self.job_id)
         elif job.status == RUNNING:
             self.store.add_event(self.job_id, "resumed", f"capture of {repository} under way again")
+        self.record_total(total)
+
+    def record_total(self, total: int | None) -> None:
         job = self.store.get(self.job_id)
         scope_total = len(job.params["pr_numbers"]) if job.params.get("pr_numbers") else None
         if scope_total is None and not job.params.get("days") and not job.params.get("since"):
@@ -72,18 +75,16 @@ class JobProgress:
         done = getattr(result, "pull_requests", None)
         if done is not None:
             self.store.progress(self.job_id, items_done=done)
-        summary = _summary(result)
         if self.settle:
-            self.store.complete(self.job_id, message=summary)
-        else:
-            self.store.add_event(self.job_id, "captured", summary)
+            self.store.complete(self.job_id, message=summary(result))
 
     def fail(self, message: str) -> None:
         if self.settle:
             self.store.fail(self.job_id, message or "the capture failed")
 
 
-def _summary(result: Any) -> str:
+def summary(result: Any) -> str:
+    """One line of what a capture stored and spent, for the job's events."""
     if result is None or not hasattr(result, "pull_requests"):
         return "capture finished"
     return (

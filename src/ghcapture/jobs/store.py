@@ -311,7 +311,7 @@ class JobStore:
             moved = conn.execute(
                 update(jobs_table)
                 .where(jobs_table.c.id == job_id, jobs_table.c.status.in_({PENDING, QUEUED}), current)
-                .values(local_workflow_id=workflow_id, status=QUEUED)
+                .values(local_workflow_id=workflow_id, status=QUEUED, heartbeat_at=None)
             ).rowcount
         return bool(moved)
 
@@ -350,13 +350,14 @@ class JobStore:
         return [Job.from_row(r) for r in rows]
 
     def heartbeat_many(self, job_ids: Iterable[str]) -> None:
+        """Jobs held by a live worker: running, or waiting in its hands for their repository to be free."""
         ids = list(job_ids)
         if not ids:
             return
         with self.engine.begin() as conn:
             conn.execute(
                 update(jobs_table)
-                .where(jobs_table.c.id.in_(ids), jobs_table.c.status == RUNNING)
+                .where(jobs_table.c.id.in_(ids), jobs_table.c.status.in_({RUNNING, QUEUED}))
                 .values(heartbeat_at=utc_now())
             )
 
