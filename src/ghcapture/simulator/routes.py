@@ -139,6 +139,41 @@ def _repo_listing(request: Request, sim: Simulator, kind: str, render: Any) -> A
     return paginate(request, ordered, lambda pair: render(pair[0], pair[1], repo, api))
 
 
+def _one_comment(request: Request, sim: Simulator, kind: str, render: Any) -> ApiAnswer:
+    # The `url` of a listed comment leads here; clients such as PyGithub follow it to complete an object.
+    repo = find_repo(sim, request)
+    if isinstance(repo, ApiAnswer):
+        return repo
+    try:
+        wanted = int(request.path_params["comment_id"])
+    except ValueError:
+        return error(404, "Not Found")
+    items, _keys = sim.listing(repo, kind)
+    for comment, pr in items:
+        if comment.id == wanted:
+            return ApiAnswer(200, render(comment, pr, repo, api_base(request)))
+    return error(404, "Not Found")
+
+
+async def get_review_comment(request: Request, sim: Simulator) -> ApiAnswer:
+    return _one_comment(request, sim, "review_comments", rest_shapes.review_comment)
+
+
+async def get_issue_comment(request: Request, sim: Simulator) -> ApiAnswer:
+    return _one_comment(request, sim, "issue_comments", rest_shapes.issue_comment)
+
+
+async def get_review(request: Request, sim: Simulator) -> ApiAnswer:
+    found = find_pr(sim, request)
+    if isinstance(found, ApiAnswer):
+        return found
+    repo, pr = found
+    for review in pr.reviews:
+        if str(review.id) == request.path_params["review_id"]:
+            return ApiAnswer(200, rest_shapes.review(review, pr, repo, api_base(request)))
+    return error(404, "Not Found")
+
+
 async def list_issue_comments(request: Request, sim: Simulator) -> ApiAnswer:
     found = find_pr(sim, request)
     if isinstance(found, ApiAnswer):
@@ -282,6 +317,9 @@ def rest_routes(sim: Simulator) -> list[Route]:
         (r, get_repository, "rest", True),
         (f"{r}/pulls", list_pulls, "rest", True),
         (f"{r}/pulls/comments", list_repo_review_comments, "rest", True),
+        (f"{r}/pulls/comments/{{comment_id}}", get_review_comment, "rest", True),
+        (f"{r}/issues/comments/{{comment_id}}", get_issue_comment, "rest", True),
+        (f"{r}/pulls/{{number}}/reviews/{{review_id}}", get_review, "rest", True),
         (f"{r}/pulls/{{number}}", get_pull, "rest", True),
         (f"{r}/pulls/{{number}}/reviews", list_reviews, "rest", True),
         (f"{r}/pulls/{{number}}/comments", list_pull_comments, "rest", True),
