@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ghcapture.cli import app
+
+if TYPE_CHECKING:
+    from ghcapture.jobs.model import Job
+    from ghcapture.jobs.store import JobStore
 
 jobs_app = typer.Typer(
     help="Capture jobs: list them, show one with its events, retry or cancel.", no_args_is_help=True
@@ -14,7 +19,7 @@ jobs_app = typer.Typer(
 app.add_typer(jobs_app, name="jobs")
 
 
-def _store():  # type: ignore[no-untyped-def]
+def _store() -> JobStore:
     from ghcapture.config import load_settings
     from ghcapture.jobs.store import JobStore
     from ghcapture.store.database import open_database
@@ -63,10 +68,10 @@ def list_jobs(
         )
 
 
-def _as_dict(job: object) -> dict[str, object]:
+def _as_dict(job: Job) -> dict[str, Any]:
     from dataclasses import asdict
 
-    data = asdict(job)  # type: ignore[call-overload]
+    data = asdict(job)
     data["events"] = [{"at": e["at"], "type": e["type"], "message": e["message"]} for e in data["events"]]
     return data
 

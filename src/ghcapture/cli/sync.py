@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import typer
 
 from ghcapture.cli import app
 from ghcapture.errors import GhcaptureError, InputError
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+    from sqlalchemy import Engine
+
+    from ghcapture.config import Settings
+    from ghcapture.jobs.model import Job
+    from ghcapture.jobs.settings import JobSettings
 
 
 def _trigger(value: str) -> str:
@@ -90,13 +99,13 @@ def sync(
     _run_here(settings, jobs, engine, job.id, quiet=quiet)
 
 
-def _run_here(settings: object, jobs: object, engine: object, job_id: str, *, quiet: bool) -> None:
+def _run_here(settings: Settings, jobs: JobSettings, engine: Engine, job_id: str, *, quiet: bool) -> None:
     from ghcapture.jobs.local import launched
     from ghcapture.jobs.model import COMPLETED
     from ghcapture.jobs.store import JobStore
 
-    store = JobStore(engine)  # type: ignore[arg-type]
-    with launched(settings, jobs, engine, listen=False) as local:  # type: ignore[arg-type]
+    store = JobStore(engine)
+    with launched(settings, jobs, engine, listen=False) as local:
         handle = local.run_here(store.get(job_id))
         bar = _Bar(quiet)
         try:
@@ -130,11 +139,11 @@ class _Bar:
     """A progress bar drawn from the job row, so it shows whatever process runs the job."""
 
     def __init__(self, quiet: bool) -> None:
-        self.bar = None
-        self.task = None
-        if not quiet and sys.stderr.isatty():
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
+        if not quiet and sys.stderr.isatty():
             self.bar = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
@@ -145,17 +154,17 @@ class _Bar:
             )
             self.bar.start()
 
-    def show(self, job: object) -> None:
+    def show(self, job: Job) -> None:
         if self.bar is None:
             return
         if self.task is None:
-            self.task = self.bar.add_task(f"{job.repository} {job.kind}", total=None, spend="")  # type: ignore[attr-defined]
+            self.task = self.bar.add_task(f"{job.repository} {job.kind}", total=None, spend="")
         self.bar.update(
             self.task,
             completed=job.items_done,
-            total=job.items_total,  # type: ignore[attr-defined]
+            total=job.items_total,
             spend=f"{job.points_used} pts, {job.requests_made} req ({job.status})",
-        )  # type: ignore[attr-defined]
+        )
 
     def close(self) -> None:
         if self.bar is not None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID
 from sqlalchemy import Engine, select
 
 from ghcapture.capture.scope import CaptureScope
@@ -56,12 +57,6 @@ class PageBoundary(Exception):
 
 class JobCancelled(Exception):
     """The job was cancelled while its capture ran."""
-
-
-def _dbos() -> Any:
-    import dbos
-
-    return dbos
 
 
 # -- the engine ------------------------------------------------------------------------------------------
@@ -101,9 +96,8 @@ class LocalEngine:
     # -- lifecycle -----------------------------------------------------------------------------------
     def launch(self) -> LocalEngine:
         global _current
-        dbos = _dbos()
         _register_workflows()
-        config: dict[str, Any] = {
+        config: DBOSConfig = {
             "name": "ghcapture",
             "system_database_url": self.jobs.system_database_url,
             "executor_id": self.executor_id,
@@ -114,9 +108,9 @@ class LocalEngine:
         }
         _current = self
         try:
-            dbos.DBOS(config=config)
-            dbos.DBOS.listen_queues([self.queue_name(REALTIME), self.queue_name(BULK)] if self.listen else [])
-            dbos.DBOS.launch()
+            DBOS(config=config)
+            DBOS.listen_queues([self.queue_name(REALTIME), self.queue_name(BULK)] if self.listen else [])
+            DBOS.launch()
             self._register_queues()
         except GhcaptureError:
             raise
@@ -135,10 +129,9 @@ class LocalEngine:
         return self
 
     def _register_queues(self) -> None:
-        dbos = _dbos()
         slots = max(1, min(self.concurrency, self.jobs.token_concurrency))
         for lane, worker_slots in ((REALTIME, slots), (BULK, max(1, slots // 2))):
-            dbos.DBOS.register_queue(
+            DBOS.register_queue(
                 self.queue_name(lane),
                 worker_concurrency=worker_slots,
                 global_concurrency=self.jobs.token_concurrency,
@@ -152,7 +145,13 @@ class LocalEngine:
         global _current
         self.stop.set()
         if self._launched:
-            _dbos().DBOS.destroy(workflow_completion_timeout_sec=wait_seconds)
+            DBOS.destroy(workflow_completion_timeout_sec=wait_seconds)
+            # DBOS keeps its console handler on the stderr of its first launch; a later launch in this
+            # process (a test, an embedding program) must log to the stderr of its own time.
+            dbos_log = logging.getLogger("dbos")
+            for handler in list(dbos_log.handlers):
+                if handler.name == "__dbos_console_log_handler__":
+                    dbos_log.removeHandler(handler)
         self._launched = False
         _current = None
 
@@ -168,11 +167,10 @@ class LocalEngine:
     # -- dispatching ---------------------------------------------------------------------------------
     def dispatch_once(self) -> int:
         """Hand every pending or queued local job without a live workflow to a new one; returns how many."""
-        dbos = _dbos()
         started = 0
         for job in self.store.waiting_for_local_engine():
             if job.local_workflow_id:
-                status = dbos.DBOS.get_workflow_status(job.local_workflow_id)
+                status = DBOS.get_workflow_status(job.local_workflow_id)
                 if status is None:
                     # Claimed but never enqueued (the claimer died in between): enqueue under the same id.
                     self._enqueue(job, job.local_workflow_id, delay=0.0)
@@ -204,23 +202,22 @@ class LocalEngine:
         if job.heartbeat_at is not None:
             return (utc_now() - job.heartbeat_at).total_seconds() > limit
         taken_ms = status.updated_at or status.created_at or 0
-        return time.time() - taken_ms / 1000 > limit
+        return bool(time.time() - taken_ms / 1000 > limit)
 
     def _cancel(self, workflow_id: str) -> None:
         try:
-            _dbos().DBOS.cancel_workflow(workflow_id)
+            DBOS.cancel_workflow(workflow_id)
         except Exception as exc:  # already gone is fine
             log.debug("cancel of %s: %s", workflow_id, exc)
 
     def _enqueue(self, job: Job, workflow_id: str, *, delay: float) -> None:
-        dbos = _dbos()
-        queue = dbos.DBOS.retrieve_queue(self.queue_name(job.lane or BULK))
+        queue = DBOS.retrieve_queue(self.queue_name(job.lane or BULK))
         if queue is None:
             raise EngineUnavailable(f"the {job.lane} queue is not registered; is the job engine launched?")
         priority = int(job.params.get("priority", DEFAULT_PRIORITY))
         with (
-            dbos.SetWorkflowID(workflow_id),
-            dbos.SetEnqueueOptions(
+            SetWorkflowID(workflow_id),
+            SetEnqueueOptions(
                 priority=priority,
                 queue_partition_key=partition_key(job),
                 delay_seconds=delay if delay > 0 else None,
@@ -230,21 +227,19 @@ class LocalEngine:
 
     def run_here(self, job: Job) -> Any:
         """Start the job's workflow in this process, without a queue (the embedded `ghcapture sync`)."""
-        dbos = _dbos()
         workflow_id = f"{job.id}.{uuid.uuid4().hex[:8]}"
         if not self.store.claim_workflow(job.id, workflow_id, expected=job.local_workflow_id):
             raise GhcaptureError(
                 f"job {job.id} was taken by a worker; follow it with: ghcapture jobs show {job.id}"
             )
         self.store.add_event(job.id, "queued", f"running in this process as workflow {workflow_id}")
-        with dbos.SetWorkflowID(workflow_id):
-            return dbos.DBOS.start_workflow(capture_job_workflow, job.id)
+        with SetWorkflowID(workflow_id):
+            return DBOS.start_workflow(capture_job_workflow, job.id)
 
     # -- recovering ----------------------------------------------------------------------------------
     def reap_once(self) -> int:
         """Fail jobs whose heartbeat stopped; a local one with attempts left resumes from its workflow's last
         completed step on another workflow (a fork), the dead workflow cancelled. Returns how many."""
-        dbos = _dbos()
         reaped = self.store.reap_stuck(self.jobs.stuck_limits)
         for item in reaped:
             job = item.job
@@ -261,11 +256,11 @@ class LocalEngine:
             if not self.store.claim_workflow(job.id, new, expected=old):
                 continue
             try:
-                steps = dbos.DBOS.list_workflow_steps(old)
+                steps = DBOS.list_workflow_steps(old)
                 done = [s["function_id"] for s in steps if s.get("error") is None]
                 start_step = (max(done) + 1) if done else 0
-                with dbos.SetWorkflowID(new):
-                    dbos.DBOS.fork_workflow(
+                with SetWorkflowID(new):
+                    DBOS.fork_workflow(
                         old,
                         start_step,
                         queue_name=self.queue_name(job.lane or BULK),
@@ -285,22 +280,20 @@ class LocalEngine:
         """Make DBOS's cron schedules match the tracked repositories, and record due backfills."""
         from ghcapture.jobs import schedules
 
-        dbos = _dbos()
         wanted = {schedules.SCHEDULE_PREFIX + t.repository: t for t in schedules.list_tracked(self.engine)}
         existing = {
-            s["schedule_name"]: s
-            for s in dbos.DBOS.list_schedules(schedule_name_prefix=schedules.SCHEDULE_PREFIX)
+            s["schedule_name"]: s for s in DBOS.list_schedules(schedule_name_prefix=schedules.SCHEDULE_PREFIX)
         }
         for name in existing.keys() - wanted.keys():
-            dbos.DBOS.delete_schedule(name)
+            DBOS.delete_schedule(name)
         for name, tracked in wanted.items():
             current = existing.get(name)
             if current is not None and current["schedule"] == tracked.cron:
                 continue
             try:
                 if current is not None:
-                    dbos.DBOS.delete_schedule(name)
-                dbos.DBOS.create_schedule(
+                    DBOS.delete_schedule(name)
+                DBOS.create_schedule(
                     schedule_name=name,
                     workflow_fn=tracked_refresh_workflow,
                     schedule=tracked.cron,
@@ -321,7 +314,7 @@ def partition_key(job: Job) -> str:
 def _retry_delay(job: Job) -> float:
     if job.attempts == 0 or not job.error:
         return 0.0
-    return min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** (job.attempts - 1))
+    return float(min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** (job.attempts - 1)))
 
 
 def _dispatch_to_actions(engine: Engine, job_id: str, settings: Settings) -> None:
@@ -491,9 +484,8 @@ def _settle_failure(job_id: str, message: str, retryable: bool) -> str:
 
 
 def _make_workflows() -> tuple[Any, Any, Any]:
-    dbos = _dbos()
 
-    capture_step = dbos.DBOS.step(
+    capture_step = DBOS.step(
         name="ghcapture.capture_pages",
         retries_allowed=True,
         max_attempts=4,
@@ -501,11 +493,11 @@ def _make_workflows() -> tuple[Any, Any, Any]:
         backoff_rate=2.0,
         should_retry=_transient,
     )(_capture_pages)
-    settle_step = dbos.DBOS.step(name="ghcapture.settle_failure")(_settle_failure)
+    settle_step = DBOS.step(name="ghcapture.settle_failure")(_settle_failure)
 
-    @dbos.DBOS.workflow(name="ghcapture.capture_job")
+    @DBOS.workflow(name="ghcapture.capture_job")
     def workflow(job_id: str) -> str:
-        workflow_id = dbos.DBOS.workflow_id
+        workflow_id = DBOS.workflow_id or ""
         while True:
             try:
                 outcome = capture_step(job_id, workflow_id)
@@ -515,9 +507,9 @@ def _make_workflows() -> tuple[Any, Any, Any]:
                 return str(settle_step(job_id, _message(cause), _retryable(cause)))
             kind, _, arg = str(outcome).partition(":")
             if kind == BUSY:
-                dbos.DBOS.sleep(BUSY_WAIT_SECONDS)
+                DBOS.sleep(BUSY_WAIT_SECONDS)
             elif kind == "wait":
-                dbos.DBOS.sleep(max(1.0, float(arg)))  # a rate-limit wait is a wait, never a failure
+                DBOS.sleep(max(1.0, float(arg)))  # a rate-limit wait is a wait, never a failure
             elif kind != "more":
                 return kind
 
@@ -534,10 +526,10 @@ def _record_refresh(repository: str) -> str:
     return enqueue_tracked_job(local.engine, local.jobs, repository, backfill=False) or ""
 
 
-_record_refresh_step = _dbos().DBOS.step(name="ghcapture.record_refresh")(_record_refresh)
+_record_refresh_step = DBOS.step(name="ghcapture.record_refresh")(_record_refresh)
 
 
-@_dbos().DBOS.workflow(name="ghcapture.tracked_refresh")
+@DBOS.workflow(name="ghcapture.tracked_refresh")
 def tracked_refresh_workflow(scheduled_at: datetime, repository: Any) -> None:
     """Fired by a tracked repository's cron schedule: record a refresh job (the dispatcher runs it)."""
     _record_refresh_step(str(repository))

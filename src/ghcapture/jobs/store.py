@@ -3,6 +3,7 @@ event, in one transaction, so two processes racing on a job cannot both win."""
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
@@ -126,7 +127,7 @@ class JobStore:
         lane: str | None = None,
         kind: str | None = None,
         limit: int = 100,
-    ) -> list[Job]:
+    ) -> builtins.list[Job]:
         if status is not None and status not in STATUSES:
             raise InputError(f"--status: {status!r} is not one of {', '.join(STATUSES)}")
         query = select(jobs_table).order_by(jobs_table.c.created_at.desc(), jobs_table.c.id).limit(limit)
@@ -141,7 +142,7 @@ class JobStore:
         with self.engine.connect() as conn:
             return [Job.from_row(r) for r in conn.execute(query).all()]
 
-    def running_for(self, repository: str, kind: str, *, excluding: str | None = None) -> list[Job]:
+    def running_for(self, repository: str, kind: str, *, excluding: str | None = None) -> builtins.list[Job]:
         """Jobs of this repository and kind that are running now (the per-repository exclusion)."""
         query = select(jobs_table).where(
             jobs_table.c.repository == repository, jobs_table.c.kind == kind, jobs_table.c.status == RUNNING
@@ -338,7 +339,7 @@ class JobStore:
                 self._event(conn, job_id, "released", reason)
         return bool(moved)
 
-    def waiting_for_local_engine(self, limit: int = 200) -> list[Job]:
+    def waiting_for_local_engine(self, limit: int = 200) -> builtins.list[Job]:
         """Local jobs that are pending or queued: candidates to (re)enqueue on the local engine."""
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -481,11 +482,11 @@ class JobStore:
 
     def reap_stuck(
         self, limits: Mapping[str, float], *, default_limit: float = 900.0, now: datetime | None = None
-    ) -> list[ReapedJob]:
+    ) -> builtins.list[ReapedJob]:
         """Fail running jobs whose heartbeat is older than their processor's limit (seconds), and queue them
         again when attempts remain. Returns what was reaped."""
         now = now or utc_now()
-        reaped: list[ReapedJob] = []
+        reaped: builtins.list[ReapedJob] = []
         oldest = now - timedelta(seconds=min([default_limit, *limits.values()]))
         with self.engine.connect() as conn:
             candidates = [
@@ -542,7 +543,7 @@ class JobStore:
             rows = conn.execute(select(jobs_table.c.status, func.count()).group_by(jobs_table.c.status)).all()
         return {r[0]: int(r[1]) for r in rows}
 
-    def active_for(self, repository: str, kind: str) -> list[Job]:
+    def active_for(self, repository: str, kind: str) -> builtins.list[Job]:
         """Unfinished jobs of a repository and kind (a schedule does not pile up duplicates)."""
         with self.engine.connect() as conn:
             rows = conn.execute(
