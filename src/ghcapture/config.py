@@ -37,6 +37,19 @@ SETTINGS_HELP: list[tuple[str, str, str]] = [
     ("GHCAPTURE_ACTIONS_DATABASE_URL", "actions_database_url", "database URL the runners use (not SQLite)"),
     ("GHCAPTURE_ACTIONS_PRICE_PER_MINUTE", "actions_price_per_minute", "USD a runner minute (default 0.006)"),
     ("GHCAPTURE_WEBHOOK_SECRET", "webhook_secret", "secret of the workflow_run webhook (HMAC-SHA256)"),
+    ("GHCAPTURE_REALTIME_MAX_DAYS", "realtime_max_days", "older data goes to the bulk lane (default 1 day)"),
+    ("GHCAPTURE_REALTIME_MAX_ITEMS", "realtime_max_items", "larger batches go to the bulk lane (default 50)"),
+    ("GHCAPTURE_REALTIME_MAX_REPO_PRS", "realtime_max_repo_prs", "larger repos go to bulk (default 1000)"),
+    ("GHCAPTURE_DBOS_DATABASE_URL", "dbos_database_url", "job engine database (default: beside the data)"),
+    ("GHCAPTURE_HEARTBEAT_SECONDS", "heartbeat_seconds", "how often a running job beats (default 10)"),
+    ("GHCAPTURE_STUCK_AFTER_SECONDS", "stuck_after_seconds", "a silent local job is retried (default 120)"),
+    ("GHCAPTURE_ACTIONS_STUCK_AFTER_SECONDS", "actions_stuck_after_seconds", "same on Actions (25200)"),
+    ("GHCAPTURE_JOB_MAX_ATTEMPTS", "job_max_attempts", "attempts a job gets (default 3)"),
+    ("GHCAPTURE_PAGES_PER_STEP", "pages_per_step", "capture pages per durable step (default 5)"),
+    ("GHCAPTURE_TOKEN_CONCURRENCY", "token_concurrency", "jobs at once per token (default 4)"),
+    ("GHCAPTURE_TOKEN_JOBS_PER_MINUTE", "token_jobs_per_minute", "job starts a minute per token (30)"),
+    ("GHCAPTURE_BUDGET_NAME", "budget_name", "name of the shared rate-limit budget"),
+    ("GHCAPTURE_POLL_SECONDS", "poll_seconds", "how often workers look for work (default 1)"),
 ]
 
 
