@@ -229,3 +229,37 @@ def test_graphql_nested_connections_count_and_cap(big_pr_server: SimulatorServer
 
     assert pr["files"]["totalCount"] == 3000 and len(pr["files"]["nodes"]) == 100
     assert pr["commits"]["totalCount"] == 300 and pr["changedFiles"] == 3100
+
+
+def test_every_read_endpoint_answers_the_same_under_api_v3(simulator: SimulatorServer) -> None:
+    root, enterprise = (
+        client(simulator),
+        httpx.Client(base_url=simulator.url + "/api/v3", headers={"authorization": "token t"}, timeout=30),
+    )
+    repo = simulator.simulator.world.repository("acme", "widgets")
+    assert repo is not None
+    pr = max(repo.pull_requests, key=lambda p: len(p.review_comments) + len(p.issue_comments))
+    paths = [
+        "/repos/acme/widgets",
+        "/repos/acme/widgets/pulls?state=all&per_page=5",
+        f"/repos/acme/widgets/pulls/{pr.number}",
+        f"/repos/acme/widgets/pulls/{pr.number}/reviews",
+        f"/repos/acme/widgets/pulls/{pr.number}/comments",
+        f"/repos/acme/widgets/issues/{pr.number}/comments",
+        f"/repos/acme/widgets/pulls/{pr.number}/files",
+        f"/repos/acme/widgets/pulls/{pr.number}/commits",
+        "/repos/acme/widgets/pulls/comments?per_page=5",
+        "/repos/acme/widgets/issues/comments?per_page=5",
+        f"/users/{pr.user.login}",
+        "/rate_limit",
+    ]
+    for path in paths:
+        plain, prefixed = root.get(path), enterprise.get(path)
+        assert plain.status_code == prefixed.status_code == 200, path
+        # The same answer, with every link leading back under /api/v3.
+        rewritten = plain.text.replace(simulator.url + "/", simulator.url + "/api/v3/")
+        assert prefixed.json() == httpx.Response(200, text=rewritten).json() or path == "/rate_limit", path
+        if "link" in plain.headers:
+            assert prefixed.headers["link"] == plain.headers["link"].replace(
+                simulator.url, simulator.url + "/api/v3"
+            )
