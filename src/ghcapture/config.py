@@ -37,6 +37,7 @@ SETTINGS_HELP: list[tuple[str, str, str]] = [
     ("GHCAPTURE_ACTIONS_DATABASE_URL", "actions_database_url", "database URL the runners use (not SQLite)"),
     ("GHCAPTURE_ACTIONS_PRICE_PER_MINUTE", "actions_price_per_minute", "USD a runner minute (default 0.006)"),
     ("GHCAPTURE_WEBHOOK_SECRET", "webhook_secret", "secret of the workflow_run webhook (HMAC-SHA256)"),
+    ("GHCAPTURE_ACTIONS_PRS_PER_CHUNK", "actions_prs_per_chunk", "PRs per matrix job of a backfill (1000)"),
     ("GHCAPTURE_REALTIME_MAX_DAYS", "realtime_max_days", "older data goes to the bulk lane (default 1 day)"),
     ("GHCAPTURE_REALTIME_MAX_ITEMS", "realtime_max_items", "larger batches go to the bulk lane (default 50)"),
     ("GHCAPTURE_REALTIME_MAX_REPO_PRS", "realtime_max_repo_prs", "larger repos go to bulk (default 1000)"),
