@@ -217,7 +217,8 @@ def _fits(
             problems.append(f"{path}: {value!r} is not a value of GitHub's {kind.name}")
         return
     if isinstance(kind, GraphQLScalarType):
-        expected = {"Int": int, "Float": (int, float), "Boolean": bool}.get(kind.name, str)
+        kinds: dict[str, type | tuple[type, ...]] = {"Int": int, "Float": (int, float), "Boolean": bool}
+        expected = kinds.get(kind.name, str)
         if not isinstance(value, expected) or (kind.name == "Int" and isinstance(value, bool)):
             problems.append(f"{path}: {value!r} is not a {kind.name}")
         return

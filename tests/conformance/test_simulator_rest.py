@@ -97,7 +97,7 @@ def check(
 ) -> Any:
     """The answer's body, validated; pass `server` for pull requests, whose deleted forks are set aside."""
     assert answer.status_code < 300, f"{method} {answer.url}: {answer.status_code} {answer.text[:300]}"
-    body = answer.json() if answer.content else None
+    body: Any = answer.json() if answer.content else None
     if server is not None and template in (R + "/pulls", PR):
         body = _set_aside_pull_quirks(server, body)
     if template.startswith(R + "/pulls") and "/comments" in template:
@@ -170,7 +170,7 @@ def test_repository_and_pull_listings_match_openapi(
 ) -> None:
     server: SimulatorServer = request.getfixturevalue(data)
     http = client(server)
-    every = {"state": "all", "per_page": 100}
+    every: dict[str, str | int] = {"state": "all", "per_page": 100}
     for full_name in repositories(server):
         check(github_openapi, "get", R, http.get(f"/repos/{full_name}"), server)
         listed = check(
