@@ -30,7 +30,8 @@ def _insert_for(conn: Connection, table: Table) -> Any:
 def _normalise(
     table: Table, rows: Sequence[Mapping[str, Any]], key: Sequence[str]
 ) -> tuple[list[str], list[dict[str, Any]]]:
-    """Every row with the same columns (missing ones as None), one row per key (the last one wins)."""
+    """Every row with the same columns (missing ones as None), one row per key (the last one wins),
+    in key order."""
     columns: dict[str, None] = {}
     for row in rows:
         columns.update(dict.fromkeys(row))
@@ -46,7 +47,9 @@ def _normalise(
         identity = tuple(full[name] for name in key)
         by_key.pop(identity, None)  # re-inserting keeps the last occurrence's position
         by_key[identity] = full
-    return list(columns), list(by_key.values())
+    # Key order, so concurrent writers lock shared rows (contributors) in the same order: no deadlocks.
+    ordered = sorted(by_key.items(), key=lambda item: tuple((v is None, str(type(v)), v) for v in item[0]))
+    return list(columns), [row for _identity, row in ordered]
 
 
 def _max_parameters(conn: Connection) -> int:
