@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ AUTHS = ["app", "token"]
 
 
 def tool(name: str) -> str:
-    path = shutil.which(name)
+    # Beside this interpreter first: the test extra installs the linters into the same environment.
+    path = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
     if path is None:
         pytest.skip(f"{name} is not installed (it comes with the test extra)")
     return path
