@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import httpx
 import jwt
 import pytest
-from test_github_support import (  # noqa: F401
+from github_support import (  # noqa: F401
     API,
     START,
     FakeClock,

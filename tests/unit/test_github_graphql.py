@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_github_support import anyio_backend  # noqa: F401
+from github_support import anyio_backend  # noqa: F401
 
 from ghcapture.errors import GhcaptureError
 from ghcapture.github import graphql as graphql_module

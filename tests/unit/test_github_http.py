@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from test_github_support import (  # noqa: F401
+from github_support import (  # noqa: F401
     API,
     START,
     FakeClock,

@@ -6,7 +6,7 @@ import random
 from datetime import UTC, datetime
 
 import pytest
-from test_github_support import START, FakeClock, anyio_backend, clock_fixture  # noqa: F401
+from github_support import START, FakeClock, anyio_backend, clock_fixture  # noqa: F401
 
 from ghcapture.github.ratelimit import RateLimitMonitor
 

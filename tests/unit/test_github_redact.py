@@ -6,7 +6,7 @@ import io
 import logging
 
 import pytest
-from test_github_support import rsa_private_key_pem
+from github_support import rsa_private_key_pem
 
 from ghcapture.github.errors import GitHubError, NotFound
 from ghcapture.github.redact import RedactingFilter, install_log_redaction, redact, register_secret

@@ -10,7 +10,9 @@ import typer
 from ghcapture.cli import app
 from ghcapture.errors import InputError
 
-REPO_SPEC = re.compile(r"^(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/(?P<name>[A-Za-z0-9._-]{1,100}):(?P<prs>\d{1,7})$")
+REPO_SPEC = re.compile(
+    r"^(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/(?P<name>[A-Za-z0-9._-]{1,100}):(?P<prs>\d{1,7})$"
+)
 
 
 def parse_repo_spec(spec: str) -> tuple[str, str, int]:
@@ -25,15 +27,21 @@ def parse_repo_spec(spec: str) -> tuple[str, str, int]:
 def simulate(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8765, help="Port to listen on."),
-    seed: int = typer.Option(1, help="Seed of the generated repositories: the same seed gives the same data."),
+    seed: int = typer.Option(
+        1, help="Seed of the generated repositories: the same seed gives the same data."
+    ),
     repo: list[str] = typer.Option([], "--repo", help="A generated repository, OWNER/NAME:PRS (repeatable)."),
-    dataset: Path | None = typer.Option(None, help="A dataset JSON file to serve (real or recorded payloads)."),
+    dataset: Path | None = typer.Option(
+        None, help="A dataset JSON file to serve (real or recorded payloads)."
+    ),
     faults: float = typer.Option(0.0, help="Share of API requests that get an injected fault (0 to 1)."),
     fault_kinds: str = typer.Option("", help="Comma-separated fault kinds to inject (default: all kinds)."),
     rate_window: float = typer.Option(3600.0, help="Seconds of a rate-limit window (GitHub: 3600)."),
     rest_budget: int = typer.Option(5000, help="REST requests per window and token."),
     graphql_budget: int = typer.Option(5000, help="GraphQL points per window and token."),
-    latency: float = typer.Option(0.0, help="Simulated server milliseconds per node a GraphQL query touches."),
+    latency: float = typer.Option(
+        0.0, help="Simulated server milliseconds per node a GraphQL query touches."
+    ),
     token: list[str] = typer.Option([], "--token", help="Accept only these tokens (default: any token)."),
     app_key_out: Path | None = typer.Option(None, help="Write the simulator App's private key (PEM) here."),
     actions_repo: str | None = typer.Option(
@@ -80,8 +88,10 @@ def simulate(
     keys = new_app_keys()
     config = SimulatorConfig(
         limits=LimitSettings(rest_budget=rest_budget, graphql_budget=graphql_budget, window=rate_window),
-        faults=FaultPlan(rate=faults, kinds=kinds, seed=seed), latency_ms_per_node=latency,
-        tokens=frozenset(token) if token else None, app=keys.identity,
+        faults=FaultPlan(rate=faults, kinds=kinds, seed=seed),
+        latency_ms_per_node=latency,
+        tokens=frozenset(token) if token else None,
+        app=keys.identity,
     )
     if app_key_out is not None:
         app_key_out.write_text(keys.private_key_pem)
@@ -98,16 +108,27 @@ def simulate(
         # The App token step needs the App's key; the simulator made it, so it can hand it over.
         secrets.setdefault("GHCAPTURE_APP_PRIVATE_KEY", keys.private_key_pem)
         variables.setdefault("GHCAPTURE_APP_ID", str(keys.identity.app_id))
-        WorkflowRunner(simulator, RunnerConfig(api_url=url, secrets=secrets, vars=variables,
-                                                ghcapture_command=runner_ghcapture,
-                                                minute_seconds=runner_minute_seconds)).attach()
+        WorkflowRunner(
+            simulator,
+            RunnerConfig(
+                api_url=url,
+                secrets=secrets,
+                vars=variables,
+                ghcapture_command=runner_ghcapture,
+                minute_seconds=runner_minute_seconds,
+            ),
+        ).attach()
     typer.echo(f"GitHub simulator at {url} (GraphQL {url}/graphql)")
     for r in world.unique_repositories:
         typer.echo(f"  {r.full_name}: {len(r.pull_requests)} pull requests")
-    typer.echo(f"  App id {keys.identity.app_id}, installation {keys.identity.installation_id}"
-               + (f", key in {app_key_out}" if app_key_out else ""))
-    typer.echo(f"Try: GITHUB_API_URL={url} GITHUB_TOKEN=anything ghcapture capture prs "
-               f"{world.unique_repositories[0].full_name if world.unique_repositories else 'OWNER/REPO'}")
+    typer.echo(
+        f"  App id {keys.identity.app_id}, installation {keys.identity.installation_id}"
+        + (f", key in {app_key_out}" if app_key_out else "")
+    )
+    typer.echo(
+        f"Try: GITHUB_API_URL={url} GITHUB_TOKEN=anything ghcapture capture prs "
+        f"{world.unique_repositories[0].full_name if world.unique_repositories else 'OWNER/REPO'}"
+    )
     if actions_repo is not None:
         typer.echo(f"  {actions_repo}: the generated bulk workflows" + (", run here" if runner else ""))
     serve_forever(simulator, host, port)

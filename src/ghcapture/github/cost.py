@@ -24,14 +24,13 @@ Nested error paths carry response keys only: list positions are unknown before e
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import cache
-from pathlib import Path
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from graphql import (
-    build_schema,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -48,6 +47,7 @@ from graphql import (
     SelectionSetNode,
     ValueNode,
     VariableNode,
+    build_schema,
     get_named_type,
     is_abstract_type,
     parse,

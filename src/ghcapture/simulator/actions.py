@@ -29,8 +29,17 @@ if TYPE_CHECKING:
     from ghcapture.simulator.app import Simulator
 
 WORKFLOWS_DIR = ".github/workflows/"
-CONCLUSIONS = {"success", "failure", "cancelled", "timed_out", "startup_failure", "neutral", "skipped",
-               "action_required", "stale"}
+CONCLUSIONS = {
+    "success",
+    "failure",
+    "cancelled",
+    "timed_out",
+    "startup_failure",
+    "neutral",
+    "skipped",
+    "action_required",
+    "stale",
+}
 
 
 @dataclass
@@ -48,7 +57,9 @@ class WorkflowRun:
     conclusion: str | None = None
     started_at: float | None = None
     completed_at: float | None = None
-    jobs: list[dict[str, Any]] = field(default_factory=list)  # {"name", "started_at", "completed_at", "conclusion"}
+    jobs: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # {"name", "started_at", "completed_at", "conclusion"}
 
     def billable_ms(self) -> int:
         """Each job is billed in whole minutes, as GitHub bills Linux runners."""
@@ -79,9 +90,13 @@ class Actions:
     # -- workflows -------------------------------------------------------------------------------
     def workflow_files(self, repo: Repository, ref: str | None = None) -> dict[str, bytes]:
         files = repo.files.get(ref or repo.default_branch, {})
-        return {p: c for p, c in files.items() if p.startswith(WORKFLOWS_DIR) and p.endswith((".yml", ".yaml"))}
+        return {
+            p: c for p, c in files.items() if p.startswith(WORKFLOWS_DIR) and p.endswith((".yml", ".yaml"))
+        }
 
-    def find_workflow(self, repo: Repository, workflow: str, ref: str | None = None) -> tuple[str, bytes] | None:
+    def find_workflow(
+        self, repo: Repository, workflow: str, ref: str | None = None
+    ) -> tuple[str, bytes] | None:
         for path, content in self.workflow_files(repo, ref).items():
             if workflow in (path.rsplit("/", 1)[-1], str(workflow_id_for(path))):
                 return path, content
@@ -95,13 +110,22 @@ class Actions:
             name = parsed.get("name", name)
         except (yaml.YAMLError, KeyError, AttributeError):
             pass
-        return {"id": wid, "node_id": f"W_kw{wid}", "name": name, "path": path, "state": "active",
-                "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
-                "url": f"{api}/repos/{repo.full_name}/actions/workflows/{wid}",
-                "html_url": f"https://github.com/{repo.full_name}/blob/{repo.default_branch}/{path}",
-                "badge_url": f"https://github.com/{repo.full_name}/workflows/{name}/badge.svg"}
+        return {
+            "id": wid,
+            "node_id": f"W_kw{wid}",
+            "name": name,
+            "path": path,
+            "state": "active",
+            "created_at": "2024-01-01T00:00:00Z",
+            "updated_at": "2024-01-01T00:00:00Z",
+            "url": f"{api}/repos/{repo.full_name}/actions/workflows/{wid}",
+            "html_url": f"https://github.com/{repo.full_name}/blob/{repo.default_branch}/{path}",
+            "badge_url": f"https://github.com/{repo.full_name}/workflows/{name}/badge.svg",
+        }
 
-    def dispatch(self, repo: Repository, path: str, content: bytes, ref: str, inputs: dict[str, Any]) -> WorkflowRun | str:
+    def dispatch(
+        self, repo: Repository, path: str, content: bytes, ref: str, inputs: dict[str, Any]
+    ) -> WorkflowRun | str:
         """Creates a run, or returns GitHub's 422 message when the inputs do not fit the workflow."""
         try:
             doc = yaml.safe_load(content) or {}
@@ -120,13 +144,19 @@ class Actions:
         for name, spec in declared.items():
             spec = spec or {}
             if name in inputs:
-                values[name] = str(inputs[name]).lower() if isinstance(inputs[name], bool) else str(inputs[name])
+                values[name] = (
+                    str(inputs[name]).lower() if isinstance(inputs[name], bool) else str(inputs[name])
+                )
             elif spec.get("required") and spec.get("default") is None:
                 return f"Required input '{name}' not provided"
             elif spec.get("default") is not None:
                 default = spec["default"]
                 values[name] = str(default).lower() if isinstance(default, bool) else str(default)
-            if spec.get("type") == "choice" and name in values and values[name] not in (spec.get("options") or []):
+            if (
+                spec.get("type") == "choice"
+                and name in values
+                and values[name] not in (spec.get("options") or [])
+            ):
                 return f"Provided value '{values[name]}' for input '{name}' not in the list of allowed values"
             if spec.get("type") == "boolean" and name in values and values[name] not in ("true", "false"):
                 return f"Provided value for input '{name}' is not a boolean"
@@ -137,9 +167,17 @@ class Actions:
                     return f"Provided value for input '{name}' is not a number"
         self._next_run += 1
         title = _render_run_name(doc.get("run-name"), values) or doc.get("name") or path.rsplit("/", 1)[-1]
-        run = WorkflowRun(id=self._next_run, run_number=len(self.runs) + 1, repo=repo, workflow_path=path,
-                          workflow_id=workflow_id_for(path), display_title=title, ref=ref, inputs=values,
-                          created_at=time.time())
+        run = WorkflowRun(
+            id=self._next_run,
+            run_number=len(self.runs) + 1,
+            repo=repo,
+            workflow_path=path,
+            workflow_id=workflow_id_for(path),
+            display_title=title,
+            ref=ref,
+            inputs=values,
+            created_at=time.time(),
+        )
         self.runs[run.id] = run
         if self.executor is not None:
             self.executor(run)
@@ -161,23 +199,47 @@ class Actions:
         sha = hashlib.sha1(f"{run.repo.full_name}:{run.ref}".encode()).hexdigest()
         actor = rest_shapes.user(User(id=1, login="octocat", node_id=legacy_node_id("User", 1)), api)
         return {
-            "id": run.id, "name": run.workflow_path.rsplit("/", 1)[-1], "node_id": modern_node_id("WFR", run.id),
-            "head_branch": run.ref, "head_sha": sha, "path": run.workflow_path, "display_title": run.display_title,
-            "run_number": run.run_number, "run_attempt": 1, "event": "workflow_dispatch", "status": run.status,
-            "conclusion": run.conclusion, "workflow_id": run.workflow_id, "check_suite_id": run.id + 1,
-            "check_suite_node_id": f"CS_kw{run.id}", "url": base,
-            "html_url": f"https://github.com/{run.repo.full_name}/actions/runs/{run.id}", "pull_requests": [],
-            "created_at": _iso(run.created_at), "updated_at": _iso(run.completed_at or run.started_at or run.created_at),
-            "run_started_at": _iso(run.started_at or run.created_at), "actor": actor, "triggering_actor": actor,
-            "jobs_url": f"{base}/jobs", "logs_url": f"{base}/logs",
+            "id": run.id,
+            "name": run.workflow_path.rsplit("/", 1)[-1],
+            "node_id": modern_node_id("WFR", run.id),
+            "head_branch": run.ref,
+            "head_sha": sha,
+            "path": run.workflow_path,
+            "display_title": run.display_title,
+            "run_number": run.run_number,
+            "run_attempt": 1,
+            "event": "workflow_dispatch",
+            "status": run.status,
+            "conclusion": run.conclusion,
+            "workflow_id": run.workflow_id,
+            "check_suite_id": run.id + 1,
+            "check_suite_node_id": f"CS_kw{run.id}",
+            "url": base,
+            "html_url": f"https://github.com/{run.repo.full_name}/actions/runs/{run.id}",
+            "pull_requests": [],
+            "created_at": _iso(run.created_at),
+            "updated_at": _iso(run.completed_at or run.started_at or run.created_at),
+            "run_started_at": _iso(run.started_at or run.created_at),
+            "actor": actor,
+            "triggering_actor": actor,
+            "jobs_url": f"{base}/jobs",
+            "logs_url": f"{base}/logs",
             "check_suite_url": f"{api}/repos/{run.repo.full_name}/check-suites/{run.id + 1}",
-            "artifacts_url": f"{base}/artifacts", "cancel_url": f"{base}/cancel", "rerun_url": f"{base}/rerun",
+            "artifacts_url": f"{base}/artifacts",
+            "cancel_url": f"{base}/cancel",
+            "rerun_url": f"{base}/rerun",
             "previous_attempt_url": None,
             "workflow_url": f"{api}/repos/{run.repo.full_name}/actions/workflows/{run.workflow_id}",
-            "head_commit": {"id": sha, "tree_id": sha[::-1], "message": "workflow", "timestamp": _iso(run.created_at),
-                            "author": {"name": "octocat", "email": "octocat@github.com"},
-                            "committer": {"name": "octocat", "email": "octocat@github.com"}},
-            "repository": repo_obj, "head_repository": repo_obj,
+            "head_commit": {
+                "id": sha,
+                "tree_id": sha[::-1],
+                "message": "workflow",
+                "timestamp": _iso(run.created_at),
+                "author": {"name": "octocat", "email": "octocat@github.com"},
+                "committer": {"name": "octocat", "email": "octocat@github.com"},
+            },
+            "repository": repo_obj,
+            "head_repository": repo_obj,
         }
 
     # -- routes ----------------------------------------------------------------------------------
@@ -186,15 +248,31 @@ class Actions:
         sim = self.sim
         return [
             Route(f"{r}/actions/workflows", rest_api(sim, self._list_workflows, "actions"), methods=["GET"]),
-            Route(f"{r}/actions/workflows/{{workflow}}", rest_api(sim, self._get_workflow, "actions"), methods=["GET"]),
-            Route(f"{r}/actions/workflows/{{workflow}}/dispatches", rest_api(sim, self._dispatch, "actions"),
-                  methods=["POST"]),
-            Route(f"{r}/actions/workflows/{{workflow}}/runs", rest_api(sim, self._list_runs, "actions"),
-                  methods=["GET"]),
+            Route(
+                f"{r}/actions/workflows/{{workflow}}",
+                rest_api(sim, self._get_workflow, "actions"),
+                methods=["GET"],
+            ),
+            Route(
+                f"{r}/actions/workflows/{{workflow}}/dispatches",
+                rest_api(sim, self._dispatch, "actions"),
+                methods=["POST"],
+            ),
+            Route(
+                f"{r}/actions/workflows/{{workflow}}/runs",
+                rest_api(sim, self._list_runs, "actions"),
+                methods=["GET"],
+            ),
             Route(f"{r}/actions/runs", rest_api(sim, self._list_runs, "actions"), methods=["GET"]),
             Route(f"{r}/actions/runs/{{run_id}}", rest_api(sim, self._get_run, "actions"), methods=["GET"]),
-            Route(f"{r}/actions/runs/{{run_id}}/timing", rest_api(sim, self._timing, "actions"), methods=["GET"]),
-            Route(f"{r}/actions/runs/{{run_id}}/cancel", rest_api(sim, self._cancel, "actions"), methods=["POST"]),
+            Route(
+                f"{r}/actions/runs/{{run_id}}/timing", rest_api(sim, self._timing, "actions"), methods=["GET"]
+            ),
+            Route(
+                f"{r}/actions/runs/{{run_id}}/cancel",
+                rest_api(sim, self._cancel, "actions"),
+                methods=["POST"],
+            ),
             Route(f"{r}/contents/{{path:path}}", rest_api(sim, self._get_contents, "rest"), methods=["GET"]),
             Route(f"{r}/contents/{{path:path}}", rest_api(sim, self._put_contents, "rest"), methods=["PUT"]),
             Route("/user/repos", rest_api(sim, self._create_repo, "rest"), methods=["POST"]),
@@ -230,9 +308,9 @@ class Actions:
             if not isinstance(inputs, dict):
                 raise TypeError
         except (ValueError, KeyError, TypeError):
-            return error(422, "Invalid request.\n\n\"ref\" wasn't supplied.")
+            return error(422, 'Invalid request.\n\n"ref" wasn\'t supplied.')
         if ref.startswith("refs/heads/"):
-            ref = ref[len("refs/heads/"):]
+            ref = ref[len("refs/heads/") :]
         if ref not in repo.files and ref != repo.default_branch:
             return error(422, f"No ref found for: {ref}")
         found = self.find_workflow(repo, request.path_params["workflow"], ref)
@@ -243,9 +321,14 @@ class Actions:
             return error(422, run)
         if body.get("return_run_details") and self.return_run_details:
             api = api_base(request)
-            return ApiAnswer(200, {"workflow_run_id": run.id,
-                                   "run_url": f"{api}/repos/{repo.full_name}/actions/runs/{run.id}",
-                                   "html_url": f"https://github.com/{repo.full_name}/actions/runs/{run.id}"})
+            return ApiAnswer(
+                200,
+                {
+                    "workflow_run_id": run.id,
+                    "run_url": f"{api}/repos/{repo.full_name}/actions/runs/{run.id}",
+                    "html_url": f"https://github.com/{repo.full_name}/actions/runs/{run.id}",
+                },
+            )
         return ApiAnswer(204, None)
 
     async def _list_runs(self, request: Request, sim: Simulator) -> ApiAnswer:
@@ -268,9 +351,16 @@ class Actions:
         if created:
             match = re.fullmatch(r"(>=|>|<=|<)?(.+)", created)
             assert match is not None
-            op, when = match.group(1) or ">=", datetime.fromisoformat(match.group(2).replace("Z", "+00:00")).timestamp()
-            checks = {">=": lambda t: t >= when, ">": lambda t: t > when, "<=": lambda t: t <= when,
-                      "<": lambda t: t < when}
+            op, when = (
+                match.group(1) or ">=",
+                datetime.fromisoformat(match.group(2).replace("Z", "+00:00")).timestamp(),
+            )
+            checks = {
+                ">=": lambda t: t >= when,
+                ">": lambda t: t > when,
+                "<=": lambda t: t <= when,
+                "<": lambda t: t < when,
+            }
             runs = [r for r in runs if checks[op](int(r.created_at))]
         runs.sort(key=lambda r: r.id, reverse=True)
         api = api_base(request)
@@ -279,8 +369,10 @@ class Actions:
             page = max(1, int(q.get("page", 1)))
         except ValueError:
             return error(422, "Invalid request: page and per_page must be integers.")
-        chunk = runs[(page - 1) * per_page: page * per_page]
-        return ApiAnswer(200, {"total_count": len(runs), "workflow_runs": [self.run_shape(r, api) for r in chunk]})
+        chunk = runs[(page - 1) * per_page : page * per_page]
+        return ApiAnswer(
+            200, {"total_count": len(runs), "workflow_runs": [self.run_shape(r, api) for r in chunk]}
+        )
 
     def _run(self, request: Request, sim: Simulator) -> WorkflowRun | ApiAnswer:
         repo = find_repo(sim, request)
@@ -303,11 +395,27 @@ class Actions:
         if isinstance(run, ApiAnswer):
             return run
         duration = int(((run.completed_at or time.time()) - (run.started_at or run.created_at)) * 1000)
-        job_runs = [{"job_id": run.id * 10 + k, "duration_ms": max(1, -(-int(j["completed_at"] - j["started_at"]) // 60)) * 60_000}
-                    for k, j in enumerate(run.jobs) if j.get("completed_at") and j.get("started_at")]
-        return ApiAnswer(200, {"billable": {"UBUNTU": {"total_ms": run.billable_ms(), "jobs": max(1, len(run.jobs)),
-                                                       "job_runs": job_runs}},
-                               "run_duration_ms": duration if run.started_at else 0})
+        job_runs = [
+            {
+                "job_id": run.id * 10 + k,
+                "duration_ms": max(1, -(-int(j["completed_at"] - j["started_at"]) // 60)) * 60_000,
+            }
+            for k, j in enumerate(run.jobs)
+            if j.get("completed_at") and j.get("started_at")
+        ]
+        return ApiAnswer(
+            200,
+            {
+                "billable": {
+                    "UBUNTU": {
+                        "total_ms": run.billable_ms(),
+                        "jobs": max(1, len(run.jobs)),
+                        "job_runs": job_runs,
+                    }
+                },
+                "run_duration_ms": duration if run.started_at else 0,
+            },
+        )
 
     async def _cancel(self, request: Request, sim: Simulator) -> ApiAnswer:
         run = self._run(request, sim)
@@ -353,16 +461,23 @@ class Actions:
             branch = body.get("branch") or repo.default_branch
             body["message"]  # noqa: B018 - GitHub requires a commit message
         except (ValueError, KeyError, TypeError):
-            return error(422, "Invalid request.\n\n\"content\" and \"message\" are required (content in base64).")
+            return error(422, 'Invalid request.\n\n"content" and "message" are required (content in base64).')
         path = request.path_params["path"]
         existing = repo.files.setdefault(branch, {}).get(path)
         if existing is not None and body.get("sha") != _blob_sha(existing):
             return error(409, f"{path} does not match {body.get('sha')}")
         repo.files[branch][path] = content
         api = api_base(request)
-        return ApiAnswer(200 if existing is not None else 201,
-                         {"content": _content_shape(repo, path, branch, content, api),
-                          "commit": {"sha": hashlib.sha1(content + path.encode()).hexdigest(), "message": body["message"]}})
+        return ApiAnswer(
+            200 if existing is not None else 201,
+            {
+                "content": _content_shape(repo, path, branch, content, api),
+                "commit": {
+                    "sha": hashlib.sha1(content + path.encode()).hexdigest(),
+                    "message": body["message"],
+                },
+            },
+        )
 
     async def _create_repo(self, request: Request, sim: Simulator) -> ApiAnswer:
         try:
@@ -392,10 +507,20 @@ def _content_shape(repo: Repository, path: str, ref: str, content: bytes, api: s
     url = f"{api}/repos/{repo.full_name}/contents/{path}?ref={ref}"
     html = f"https://github.com/{repo.full_name}/blob/{ref}/{path}"
     git = f"{api}/repos/{repo.full_name}/git/blobs/{sha}"
-    return {"type": "file", "encoding": "base64", "size": len(content), "name": path.rsplit("/", 1)[-1],
-            "path": path, "content": base64.encodebytes(content).decode(), "sha": sha, "url": url, "git_url": git,
-            "html_url": html, "download_url": f"https://raw.githubusercontent.com/{repo.full_name}/{ref}/{path}",
-            "_links": {"self": url, "git": git, "html": html}}
+    return {
+        "type": "file",
+        "encoding": "base64",
+        "size": len(content),
+        "name": path.rsplit("/", 1)[-1],
+        "path": path,
+        "content": base64.encodebytes(content).decode(),
+        "sha": sha,
+        "url": url,
+        "git_url": git,
+        "html_url": html,
+        "download_url": f"https://raw.githubusercontent.com/{repo.full_name}/{ref}/{path}",
+        "_links": {"self": url, "git": git, "html": html},
+    }
 
 
 def _render_run_name(template: Any, inputs: dict[str, str]) -> str | None:
@@ -405,9 +530,9 @@ def _render_run_name(template: Any, inputs: dict[str, str]) -> str | None:
     def sub(match: re.Match[str]) -> str:
         expr = match.group(1).strip()
         if expr.startswith("inputs."):
-            return inputs.get(expr[len("inputs."):], "")
+            return inputs.get(expr[len("inputs.") :], "")
         if expr.startswith("github.event.inputs."):
-            return inputs.get(expr[len("github.event.inputs."):], "")
+            return inputs.get(expr[len("github.event.inputs.") :], "")
         return ""
 
     return re.sub(r"\$\{\{(.*?)\}\}", sub, template)

@@ -36,7 +36,8 @@ SOMETHING_WENT_WRONG = (
     "GitHub bug. Please include `{rid}` when reporting this issue."
 )
 SECONDARY = (
-    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out "
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+    "If you reach out "
     "to GitHub Support for help, please include the request ID {rid}."
 )
 HTML_502 = "<html><body><h1>502 Bad Gateway</h1>\n<p>GitHub could not answer in time.</p></body></html>"
@@ -53,8 +54,13 @@ class DroppedConnection(Response):
         super().__init__(status_code=200)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+            }
+        )
         await send({"type": "http.response.body", "body": b'{"data":', "more_body": True})
 
 
@@ -102,7 +108,7 @@ class Simulator:
         self.stats = Stats()
         self.installation_tokens: dict[str, float] = {}  # token -> expires at
         self._listing_cache: dict[tuple[int, str], tuple[int, list[Any], list[Any]]] = {}
-        # (arrival time, api, status, seconds the client was told to wait or None), for tests of client manners
+        # (arrival, api, status, seconds the client was told to wait or None): for tests of client manners
         self.request_log: list[tuple[float, str, int, float | None]] = []
         self._request_ids = 0
         from ghcapture.simulator.actions import Actions
@@ -148,10 +154,18 @@ class Simulator:
         if token is None:
             return "A JSON web token could not be decoded"
         try:
-            claims = jwt.decode(token, app.public_key_pem, algorithms=["RS256"], options={"require": ["iat", "exp", "iss"]},
-                                leeway=60)
+            claims = jwt.decode(
+                token,
+                app.public_key_pem,
+                algorithms=["RS256"],
+                options={"require": ["iat", "exp", "iss"]},
+                leeway=60,
+            )
         except jwt.ExpiredSignatureError:
-            return "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires"
+            return (
+                "'Expiration time' claim ('exp') must be a numeric value representing the future time "
+                "at which the assertion expires"
+            )
         except jwt.PyJWTError:
             return "A JSON web token could not be decoded"
         if str(claims["iss"]) not in (str(app.app_id), app.client_id):
@@ -159,7 +173,10 @@ class Simulator:
         if claims["exp"] - time.time() > 600 + 5:
             return "'Expiration time' claim ('exp') is too far in the future"
         if claims["iat"] > time.time() + 60:
-            return "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"
+            return (
+                "'Issued at' claim ('iat') must be an Integer representing the time that the assertion "
+                "was issued"
+            )
         return None
 
     # -- listings ------------------------------------------------------------------------------------
@@ -180,8 +197,10 @@ class Simulator:
         from ghcapture.simulator import routes
 
         api_routes = routes.rest_routes(self) + self.actions.routes()
-        gql = [Route("/graphql", self._graphql_endpoint, methods=["POST"]),
-               Route("/api/graphql", self._graphql_endpoint, methods=["POST"])]
+        gql = [
+            Route("/graphql", self._graphql_endpoint, methods=["POST"]),
+            Route("/api/graphql", self._graphql_endpoint, methods=["POST"]),
+        ]
         control = routes.control_routes(self)
         return Starlette(routes=[*gql, *control, Mount("/api/v3", routes=api_routes), *api_routes])
 
@@ -191,29 +210,48 @@ class Simulator:
 
 def rate_headers(budget: Any, resource: str) -> dict[str, str]:
     return {
-        "x-ratelimit-limit": str(budget.limit), "x-ratelimit-remaining": str(budget.remaining),
-        "x-ratelimit-reset": str(int(budget.reset_at)), "x-ratelimit-used": str(budget.used),
+        "x-ratelimit-limit": str(budget.limit),
+        "x-ratelimit-remaining": str(budget.remaining),
+        "x-ratelimit-reset": str(int(budget.reset_at)),
+        "x-ratelimit-used": str(budget.used),
         "x-ratelimit-resource": resource,
     }
 
 
 def json_response(answer: ApiAnswer, request_id: str) -> Response:
-    headers = {"x-github-request-id": request_id, "x-github-api-version-selected": "2022-11-28", **answer.headers}
+    headers = {
+        "x-github-request-id": request_id,
+        "x-github-api-version-selected": "2022-11-28",
+        **answer.headers,
+    }
     if answer.raw is not None:
-        return Response(answer.raw, status_code=answer.status, headers=headers,
-                        media_type=headers.pop("content-type", "application/json; charset=utf-8"))
+        return Response(
+            answer.raw,
+            status_code=answer.status,
+            headers=headers,
+            media_type=headers.pop("content-type", "application/json; charset=utf-8"),
+        )
     if answer.status == 204 or answer.body is None:
         return Response(status_code=answer.status, headers=headers)
     payload = json.dumps(answer.body, ensure_ascii=False, separators=(",", ":")).encode()
-    return Response(payload, status_code=answer.status, headers=headers, media_type="application/json; charset=utf-8")
+    return Response(
+        payload, status_code=answer.status, headers=headers, media_type="application/json; charset=utf-8"
+    )
 
 
 def error(status: int, message: str, **extra: Any) -> ApiAnswer:
     return ApiAnswer(status, {"message": message, "documentation_url": DOCS, "status": str(status), **extra})
 
 
-async def run_api(request: Request, sim: Simulator, api: str, handler: Handler, *, charge: bool = True,
-                  endpoint: str | None = None) -> Response:
+async def run_api(
+    request: Request,
+    sim: Simulator,
+    api: str,
+    handler: Handler,
+    *,
+    charge: bool = True,
+    endpoint: str | None = None,
+) -> Response:
     """Authentication, concurrency, faults and rate limits around one API handler, in GitHub's order."""
     rid = sim.request_id()
     sim.stats.requests[api] += 1
@@ -224,13 +262,19 @@ async def run_api(request: Request, sim: Simulator, api: str, handler: Handler, 
     if api == "app":
         status = "valid"  # App endpoints authenticate with a JWT, checked by their handlers
     if status in ("invalid", "expired") or (api == "graphql" and status == "anonymous"):
-        message = "This endpoint requires you to be authenticated." if status == "anonymous" else "Bad credentials"
+        message = (
+            "This endpoint requires you to be authenticated." if status == "anonymous" else "Bad credentials"
+        )
         return json_response(error(401, message), rid)
     who = token or f"anonymous:{request.client.host if request.client else '?'}"
     if not sim.limits.enter(who):
         sim.stats.limits["secondary_concurrency"] += 1
-        return json_response(ApiAnswer(403, {"message": SECONDARY.format(rid=rid), "documentation_url": DOCS},
-                                       {"retry-after": "60"}), rid)
+        return json_response(
+            ApiAnswer(
+                403, {"message": SECONDARY.format(rid=rid), "documentation_url": DOCS}, {"retry-after": "60"}
+            ),
+            rid,
+        )
     arrived = time.time()
     try:
         response = await _run_api(request, sim, api, handler, charge, rid, token, who)
@@ -252,8 +296,16 @@ def _owed_wait(response: Response, now: float) -> float | None:
     return None
 
 
-async def _run_api(request: Request, sim: Simulator, api: str, handler: Handler, charge: bool, rid: str,
-                   token: str | None, who: str) -> Response:
+async def _run_api(
+    request: Request,
+    sim: Simulator,
+    api: str,
+    handler: Handler,
+    charge: bool,
+    rid: str,
+    token: str | None,
+    who: str,
+) -> Response:
     if True:
         fault = sim.config.faults.next_fault(api)
         if fault == "expired-token" and token not in sim.installation_tokens:
@@ -275,15 +327,25 @@ async def _run_api(request: Request, sim: Simulator, api: str, handler: Handler,
             if not ok:
                 sim.stats.limits["primary_rest"] += 1
                 message = f"API rate limit exceeded for {'user ID 1' if token else 'your IP address'}."
-                return json_response(ApiAnswer(403, {"message": message, "documentation_url": DOCS}, headers), rid)
+                return json_response(
+                    ApiAnswer(403, {"message": message, "documentation_url": DOCS}, headers), rid
+                )
             wait = sim.limits.secondary_points(budget_key, "rest", 5 if request.method != "GET" else 1)
             if wait is not None:
                 sim.stats.limits["secondary_points"] += 1
-                return json_response(ApiAnswer(403, {"message": SECONDARY.format(rid=rid), "documentation_url": DOCS},
-                                               {**headers, "retry-after": str(int(wait + 0.999))}), rid)
+                return json_response(
+                    ApiAnswer(
+                        403,
+                        {"message": SECONDARY.format(rid=rid), "documentation_url": DOCS},
+                        {**headers, "retry-after": str(int(wait + 0.999))},
+                    ),
+                    rid,
+                )
             sim.stats.rest_charged += 1
         else:
-            headers = rate_headers(sim.limits.budget(budget_key if token else "anonymous", resource), resource)
+            headers = rate_headers(
+                sim.limits.budget(budget_key if token else "anonymous", resource), resource
+            )
         answer = await handler(request, sim)
         answer.headers = {**headers, **answer.headers}
         return json_response(answer, rid)
@@ -294,22 +356,41 @@ async def serve_fault(sim: Simulator, kind: str, api: str, rid: str, token: str 
     if kind == "502":
         return ApiAnswer(502, None, raw=b"", headers={"content-type": "text/plain"})
     if kind == "502-html":
-        return ApiAnswer(502, None, raw=HTML_502.encode(), headers={"content-type": "text/html; charset=utf-8"})
+        return ApiAnswer(
+            502, None, raw=HTML_502.encode(), headers={"content-type": "text/html; charset=utf-8"}
+        )
     if kind == "504":
         return ApiAnswer(504, None, raw=b"", headers={"content-type": "text/plain"})
     if kind == "something-went-wrong":
         return ApiAnswer(200, {"data": None, "errors": [{"message": SOMETHING_WENT_WRONG.format(rid=rid)}]})
     if kind == "partial":
-        return ApiAnswer(200, {"data": {"repository": None}, "errors": [
-            {"message": SOMETHING_WENT_WRONG.format(rid=rid), "path": ["repository"], "locations": [{"line": 2, "column": 3}]}]})
+        return ApiAnswer(
+            200,
+            {
+                "data": {"repository": None},
+                "errors": [
+                    {
+                        "message": SOMETHING_WENT_WRONG.format(rid=rid),
+                        "path": ["repository"],
+                        "locations": [{"line": 2, "column": 3}],
+                    }
+                ],
+            },
+        )
     if kind == "secondary":
         sim.stats.limits["secondary_injected"] += 1
-        return ApiAnswer(403, {"message": SECONDARY.format(rid=rid), "documentation_url": DOCS}, {"retry-after": "1"})
+        return ApiAnswer(
+            403, {"message": SECONDARY.format(rid=rid), "documentation_url": DOCS}, {"retry-after": "1"}
+        )
     if kind == "reset":
         raise ConnectionReset("connection reset by the simulator")
     if kind == "malformed":
-        return ApiAnswer(200, None, raw=b'{"data": {"repository": {"pullRequests": {"nodes": [{"id": ',
-                         headers={"content-type": "application/json; charset=utf-8"})
+        return ApiAnswer(
+            200,
+            None,
+            raw=b'{"data": {"repository": {"pullRequests": {"nodes": [{"id": ',
+            headers={"content-type": "application/json; charset=utf-8"},
+        )
     if kind == "expired-token":
         if token is not None:
             sim.installation_tokens[token] = 0.0
@@ -349,21 +430,43 @@ async def graphql_handler(request: Request, sim: Simulator) -> ApiAnswer:
     headers = rate_headers(budget, "graphql")
     if not ok:
         sim.stats.limits["primary_graphql"] += 1
-        return ApiAnswer(200, {"errors": [{"type": "RATE_LIMITED", "code": "graphql_rate_limit",
-                                           "message": "API rate limit exceeded for user ID 1."}]},
-                         {**headers, "x-ratelimit-remaining": "0"})
+        return ApiAnswer(
+            200,
+            {
+                "errors": [
+                    {
+                        "type": "RATE_LIMITED",
+                        "code": "graphql_rate_limit",
+                        "message": "API rate limit exceeded for user ID 1.",
+                    }
+                ]
+            },
+            {**headers, "x-ratelimit-remaining": "0"},
+        )
     wait = sim.limits.secondary_points(token, "graphql", max(1, cost.points))
     if wait is not None:
         sim.stats.limits["secondary_points"] += 1
         budget.used -= cost.points  # a refused request is not charged
-        return ApiAnswer(403, {"message": SECONDARY.format(rid=sim.request_id()), "documentation_url": DOCS},
-                         {**headers, "retry-after": str(int(wait + 0.999))})
+        return ApiAnswer(
+            403,
+            {"message": SECONDARY.format(rid=sim.request_id()), "documentation_url": DOCS},
+            {**headers, "retry-after": str(int(wait + 0.999))},
+        )
     sim.stats.graphql_points += cost.points
-    context = ExecutionContext(world=sim.world, rate_limit={
-        "cost": cost.points, "limit": budget.limit, "remaining": budget.remaining, "used": budget.used,
-        "resetAt": datetime.fromtimestamp(budget.reset_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "nodeCount": cost.nodes,
-    })
-    result = execute(schema, document, variable_values=variables, operation_name=operation, context_value=context)
+    context = ExecutionContext(
+        world=sim.world,
+        rate_limit={
+            "cost": cost.points,
+            "limit": budget.limit,
+            "remaining": budget.remaining,
+            "used": budget.used,
+            "resetAt": datetime.fromtimestamp(budget.reset_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "nodeCount": cost.nodes,
+        },
+    )
+    result = execute(
+        schema, document, variable_values=variables, operation_name=operation, context_value=context
+    )
     if isinstance(result, Awaitable):  # no resolver is async; this keeps type checkers honest
         result = await result
     sim.stats.graphql_nodes += context.nodes
@@ -373,8 +476,11 @@ async def graphql_handler(request: Request, sim: Simulator) -> ApiAnswer:
         await asyncio.sleep(min(server_ms, sim.config.server_timeout_ms) * sim.config.time_scale / 1000.0)
     if server_ms > sim.config.server_timeout_ms:
         sim.stats.faults["timeout"] += 1
-        return ApiAnswer(200, {"data": None, "errors": [{"message": SOMETHING_WENT_WRONG.format(rid=sim.request_id())}]},
-                         headers)
+        return ApiAnswer(
+            200,
+            {"data": None, "errors": [{"message": SOMETHING_WENT_WRONG.format(rid=sim.request_id())}]},
+            headers,
+        )
     body: dict[str, Any] = {"data": result.data}
     if result.errors:
         body["errors"] = [_format_error(e) for e in result.errors]
@@ -392,7 +498,10 @@ def _format_error(exc: GraphQLError) -> dict[str, Any]:
 
 # -- helpers shared by the REST routes ---------------------------------------------------------------
 
-def paginate(request: Request, items: Sequence[Any], render: Callable[[Any], Any], *, cap: int | None = None) -> ApiAnswer:
+
+def paginate(
+    request: Request, items: Sequence[Any], render: Callable[[Any], Any], *, cap: int | None = None
+) -> ApiAnswer:
     """GitHub's page/per_page pagination with a Link header (per_page default 30, at most 100)."""
     try:
         per_page = min(100, max(1, int(request.query_params.get("per_page", 30))))
@@ -401,7 +510,7 @@ def paginate(request: Request, items: Sequence[Any], render: Callable[[Any], Any
         return error(422, "Invalid request: page and per_page must be integers.")
     total = min(len(items), cap) if cap is not None else len(items)
     start = (page - 1) * per_page
-    chunk = items[start:min(start + per_page, total)] if start < total else []
+    chunk = items[start : min(start + per_page, total)] if start < total else []
     last = max(1, -(-total // per_page))
     links = []
     base = str(request.url.replace(query=""))
@@ -426,7 +535,7 @@ def since_filter(request: Request, items: list[Any], keys: list[Any]) -> list[An
         when = parse_time(since)
     except ValueError:
         return error(422, f"Invalid value for since: {since!r} is not an ISO 8601 timestamp.")
-    return items[bisect.bisect_left(keys, when):]
+    return items[bisect.bisect_left(keys, when) :]
 
 
 def api_base(request: Request) -> str:
@@ -454,8 +563,9 @@ def find_pr(sim: Simulator, request: Request) -> tuple[Repository, PullRequest] 
     return repo, pr
 
 
-def rest_api(sim: Simulator, handler: Handler, api: str = "rest", charge: bool = True
-             ) -> Callable[[Request], Awaitable[Response]]:
+def rest_api(
+    sim: Simulator, handler: Handler, api: str = "rest", charge: bool = True
+) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         return await run_api(request, sim, api, handler, charge=charge)
 

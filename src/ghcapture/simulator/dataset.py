@@ -26,6 +26,7 @@ from ghcapture.simulator.model import (
     User,
     legacy_node_id,
     parse_time,
+    required_time,
 )
 from ghcapture.simulator.world import World
 
@@ -56,64 +57,128 @@ class _Loader:
         node_id = obj.get("node_id") or legacy_node_id(kind, obj["id"])
         raw = dict(obj)
         raw.pop("avatar_url", None)  # old gravatar addresses: derive today's
-        return self.world.add_user(User(id=obj["id"], login=obj["login"], node_id=node_id, type=kind,
-                                        name=obj.get("name"), site_admin=bool(obj.get("site_admin")), raw=raw))
+        return self.world.add_user(
+            User(
+                id=obj["id"],
+                login=obj["login"],
+                node_id=node_id,
+                type=kind,
+                name=obj.get("name"),
+                site_admin=bool(obj.get("site_admin")),
+                raw=raw,
+            )
+        )
 
     def pull_request(self, p: dict[str, Any]) -> PullRequest:
         head = p.get("head") or {}
         base = p.get("base") or {}
         author = self.person(p.get("user")) or self.world.users_by_id[10137]
-        raw = {k: v for k, v in p.items() if k not in ("reviews", "review_comments", "issue_comments", "files", "commits")}
+        raw = {
+            k: v
+            for k, v in p.items()
+            if k not in ("reviews", "review_comments", "issue_comments", "files", "commits")
+        }
         pr = PullRequest(
-            id=p["id"], node_id=p.get("node_id") or legacy_node_id("PullRequest", p["id"]), number=p["number"],
-            title=p.get("title") or "", body=p.get("body"), state=p.get("state", "open"), draft=bool(p.get("draft")),
-            user=author, base_ref=base.get("ref", "main"), head_ref=head.get("ref", ""), head_sha=head.get("sha", ""),
-            base_sha=base.get("sha", ""), created_at=parse_time(p["created_at"]),  # type: ignore[arg-type]
-            updated_at=parse_time(p.get("updated_at") or p["created_at"]),  # type: ignore[arg-type]
-            closed_at=parse_time(p.get("closed_at")), merged_at=parse_time(p.get("merged_at")),
-            merged_by=self.person(p.get("merged_by")), merge_commit_sha=p.get("merge_commit_sha"),
-            head_repo_deleted="repo" in head and head["repo"] is None, raw=raw,
+            id=p["id"],
+            node_id=p.get("node_id") or legacy_node_id("PullRequest", p["id"]),
+            number=p["number"],
+            title=p.get("title") or "",
+            body=p.get("body"),
+            state=p.get("state", "open"),
+            draft=bool(p.get("draft")),
+            user=author,
+            base_ref=base.get("ref", "main"),
+            head_ref=head.get("ref", ""),
+            head_sha=head.get("sha", ""),
+            base_sha=base.get("sha", ""),
+            created_at=required_time(p["created_at"]),
+            updated_at=required_time(p.get("updated_at") or p["created_at"]),
+            closed_at=parse_time(p.get("closed_at")),
+            merged_at=parse_time(p.get("merged_at")),
+            merged_by=self.person(p.get("merged_by")),
+            merge_commit_sha=p.get("merge_commit_sha"),
+            head_repo_deleted="repo" in head and head["repo"] is None,
+            raw=raw,
         )
         for r in p.get("reviews", []):
-            pr.reviews.append(Review(
-                id=r["id"], node_id=r.get("node_id") or legacy_node_id("PullRequestReview", r["id"]),
-                user=self.person(r.get("user")) or self.world.users_by_id[10137], state=r.get("state", "COMMENTED"),
-                body=r.get("body") or "", submitted_at=parse_time(r.get("submitted_at")) or pr.created_at,
-                commit_id=r.get("commit_id") or pr.head_sha, raw=r))
+            pr.reviews.append(
+                Review(
+                    id=r["id"],
+                    node_id=r.get("node_id") or legacy_node_id("PullRequestReview", r["id"]),
+                    user=self.person(r.get("user")) or self.world.users_by_id[10137],
+                    state=r.get("state", "COMMENTED"),
+                    body=r.get("body") or "",
+                    submitted_at=parse_time(r.get("submitted_at")) or pr.created_at,
+                    commit_id=r.get("commit_id") or pr.head_sha,
+                    raw=r,
+                )
+            )
         for c in p.get("review_comments", []):
-            pr.review_comments.append(ReviewComment(
-                id=c["id"], node_id=c.get("node_id") or legacy_node_id("PullRequestReviewComment", c["id"]),
-                user=self.person(c.get("user")) or self.world.users_by_id[10137], body=c.get("body") or "",
-                path=c.get("path", ""), line=c.get("line", c.get("position")),
-                original_line=c.get("original_line", c.get("original_position")), diff_hunk=c.get("diff_hunk", ""),
-                in_reply_to_id=c.get("in_reply_to_id"), review_id=c.get("pull_request_review_id"),
-                commit_id=c.get("commit_id", ""), created_at=parse_time(c["created_at"]),  # type: ignore[arg-type]
-                updated_at=parse_time(c.get("updated_at") or c["created_at"]), raw=c))  # type: ignore[arg-type]
+            pr.review_comments.append(
+                ReviewComment(
+                    id=c["id"],
+                    node_id=c.get("node_id") or legacy_node_id("PullRequestReviewComment", c["id"]),
+                    user=self.person(c.get("user")) or self.world.users_by_id[10137],
+                    body=c.get("body") or "",
+                    path=c.get("path", ""),
+                    line=c.get("line", c.get("position")),
+                    original_line=c.get("original_line", c.get("original_position")),
+                    diff_hunk=c.get("diff_hunk", ""),
+                    in_reply_to_id=c.get("in_reply_to_id"),
+                    review_id=c.get("pull_request_review_id"),
+                    commit_id=c.get("commit_id", ""),
+                    created_at=required_time(c["created_at"]),
+                    updated_at=required_time(c.get("updated_at") or c["created_at"]),
+                    raw=c,
+                )
+            )
         for c in p.get("issue_comments", []):
-            pr.issue_comments.append(IssueComment(
-                id=c["id"], node_id=c.get("node_id") or legacy_node_id("IssueComment", c["id"]),
-                user=self.person(c.get("user")) or self.world.users_by_id[10137], body=c.get("body") or "",
-                created_at=parse_time(c["created_at"]),  # type: ignore[arg-type]
-                updated_at=parse_time(c.get("updated_at") or c["created_at"]), raw=c))  # type: ignore[arg-type]
+            pr.issue_comments.append(
+                IssueComment(
+                    id=c["id"],
+                    node_id=c.get("node_id") or legacy_node_id("IssueComment", c["id"]),
+                    user=self.person(c.get("user")) or self.world.users_by_id[10137],
+                    body=c.get("body") or "",
+                    created_at=required_time(c["created_at"]),
+                    updated_at=required_time(c.get("updated_at") or c["created_at"]),
+                    raw=c,
+                )
+            )
         for f in p.get("files", []):
-            pr.files.append(ChangedFile(
-                sha=f.get("sha") or "", filename=f["filename"], status=f.get("status", "modified"),
-                additions=f.get("additions", 0), deletions=f.get("deletions", 0),
-                previous_filename=f.get("previous_filename"), raw=f))
+            pr.files.append(
+                ChangedFile(
+                    sha=f.get("sha") or "",
+                    filename=f["filename"],
+                    status=f.get("status", "modified"),
+                    additions=f.get("additions", 0),
+                    deletions=f.get("deletions", 0),
+                    previous_filename=f.get("previous_filename"),
+                    raw=f,
+                )
+            )
         for c in p.get("commits", []):
             detail = c.get("commit") or {}
             who = detail.get("author") or {}
-            pr.commits.append(Commit(
-                sha=c["sha"], node_id=c.get("node_id") or _legacy_commit_id(base.get("repo"), c["sha"]),
-                message=detail.get("message", ""), author_name=who.get("name", ""), author_email=who.get("email", ""),
-                authored_at=parse_time(who.get("date")) or pr.created_at,
-                committed_at=parse_time((detail.get("committer") or {}).get("date")) or pr.created_at,
-                author=self.person(c.get("author")), raw=c))
+            pr.commits.append(
+                Commit(
+                    sha=c["sha"],
+                    node_id=c.get("node_id") or _legacy_commit_id(base.get("repo"), c["sha"]),
+                    message=detail.get("message", ""),
+                    author_name=who.get("name", ""),
+                    author_email=who.get("email", ""),
+                    authored_at=parse_time(who.get("date")) or pr.created_at,
+                    committed_at=parse_time((detail.get("committer") or {}).get("date")) or pr.created_at,
+                    author=self.person(c.get("author")),
+                    raw=c,
+                )
+            )
         # Counts the list payloads lack are derived from what is held.
         pr.additions = p.get("additions", sum(f.additions for f in pr.files))
         pr.deletions = p.get("deletions", sum(f.deletions for f in pr.files))
         pr.changed_files = p.get("changed_files", len(pr.files))
-        pr.commits_count = p.get("commits", len(pr.commits)) if isinstance(p.get("commits"), int) else len(pr.commits)
+        pr.commits_count = (
+            p.get("commits", len(pr.commits)) if isinstance(p.get("commits"), int) else len(pr.commits)
+        )
         return pr
 
 
@@ -129,10 +194,19 @@ def _legacy_commit_id(repo: dict[str, Any] | None, sha: str) -> str:
 
 def _merge(old: PullRequest, new: PullRequest) -> PullRequest:
     """One PR recorded twice: the newer record's fields, the union of both records' lists."""
-    keep, other = (new, old) if (new.updated_at, new.raw is not None and "node_id" in new.raw) >= (
-        old.updated_at, old.raw is not None and "node_id" in old.raw) else (old, new)
-    for attr, key in (("reviews", "id"), ("review_comments", "id"), ("issue_comments", "id"),
-                      ("files", "filename"), ("commits", "sha")):
+    keep, other = (
+        (new, old)
+        if (new.updated_at, new.raw is not None and "node_id" in new.raw)
+        >= (old.updated_at, old.raw is not None and "node_id" in old.raw)
+        else (old, new)
+    )
+    for attr, key in (
+        ("reviews", "id"),
+        ("review_comments", "id"),
+        ("issue_comments", "id"),
+        ("files", "filename"),
+        ("commits", "sha"),
+    ):
         mine = getattr(keep, attr)
         seen = {getattr(x, key) for x in mine}
         mine.extend(x for x in getattr(other, attr) if getattr(x, key) not in seen)
@@ -142,7 +216,7 @@ def _merge(old: PullRequest, new: PullRequest) -> PullRequest:
 
 
 def load_dataset(data: dict[str, Any], world: World) -> list[Repository]:
-    """Adds the dataset's repositories to `world`; returns them (merged where two names are one repository)."""
+    """Adds the dataset's repositories to `world`; returns them (merged where two names are one)."""
     loader = _Loader(world)
     by_id: dict[int, tuple[Repository, str]] = {}  # repo id -> (repository, newest activity)
     aliases: dict[str, int] = {}
@@ -151,11 +225,24 @@ def load_dataset(data: dict[str, Any], world: World) -> list[Repository]:
             owner, name = entry["owner"], entry["name"]
             prs = [loader.pull_request(p) for p in entry.get("pull_requests", [])]
         except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"dataset: malformed repository entry {entry.get('owner')}/{entry.get('name')} ({exc})") from None
-        base_repo = next(((p.raw or {}).get("base", {}).get("repo") for p in prs if (p.raw or {}).get("base", {}).get("repo")), None)
+            raise InputError(
+                f"dataset: malformed repository entry {entry.get('owner')}/{entry.get('name')} ({exc})"
+            ) from None
+        base_repo = next(
+            (
+                (p.raw or {}).get("base", {}).get("repo")
+                for p in prs
+                if (p.raw or {}).get("base", {}).get("repo")
+            ),
+            None,
+        )
         repo_id = (base_repo or {}).get("id") or _stable_id(f"{owner}/{name}")
         newest = max((p.raw.get("updated_at") or "" for p in prs if p.raw), default="")
-        owner_obj = (base_repo or {}).get("owner") or {"login": owner, "id": _stable_id(owner), "type": "User"}
+        owner_obj = (base_repo or {}).get("owner") or {
+            "login": owner,
+            "id": _stable_id(owner),
+            "type": "User",
+        }
         if repo_id in by_id:
             repo, seen_newest = by_id[repo_id]
             if newest > seen_newest:  # the newer recording carries the current name
@@ -166,10 +253,14 @@ def load_dataset(data: dict[str, Any], world: World) -> list[Repository]:
             else:
                 aliases[f"{owner}/{name}".lower()] = repo_id
         else:
-            repo = Repository(id=repo_id, node_id=(base_repo or {}).get("node_id") or legacy_node_id("Repository", repo_id),
-                              owner=loader.person(owner_obj) or loader.person({"login": owner, "id": 1}),  # type: ignore[arg-type]
-                              name=name, default_branch=(base_repo or {}).get("default_branch", "main"),
-                              raw=base_repo)
+            repo = Repository(
+                id=repo_id,
+                node_id=(base_repo or {}).get("node_id") or legacy_node_id("Repository", repo_id),
+                owner=loader.person(owner_obj) or loader.person({"login": owner, "id": 1}),  # type: ignore[arg-type]
+                name=name,
+                default_branch=(base_repo or {}).get("default_branch", "main"),
+                raw=base_repo,
+            )
             by_id[repo_id] = (repo, newest)
         for pr in prs:
             existing = repo.pull_request(pr.number)

@@ -11,8 +11,9 @@ from ghcapture.simulator.model import IssueComment, Repository, Review, ReviewCo
 from ghcapture.simulator.world import World
 
 
-def evolve_repository(world: World, repo: Repository, *, changed: int, new: int, seed: int = 7,
-                      now: datetime | None = None) -> dict[str, Any]:
+def evolve_repository(
+    world: World, repo: Repository, *, changed: int, new: int, seed: int = 7, now: datetime | None = None
+) -> dict[str, Any]:
     """Adds activity to `changed` existing PRs and appends `new` PRs, all stamped `now`."""
     rng = random.Random(f"evolve:{seed}:{repo.full_name}:{repo.version}")
     now = (now or datetime.now(UTC)).replace(microsecond=0)
@@ -24,18 +25,45 @@ def evolve_repository(world: World, repo: Repository, *, changed: int, new: int,
         kind = k % 3
         if kind == 0:
             cid = world.next_id()
-            pr.issue_comments.append(IssueComment(id=cid, node_id=modern_node_id("IC", repo.id, cid), user=who,
-                                                  body=f"follow-up {cid} ✓", created_at=at, updated_at=at))
+            pr.issue_comments.append(
+                IssueComment(
+                    id=cid,
+                    node_id=modern_node_id("IC", repo.id, cid),
+                    user=who,
+                    body=f"follow-up {cid} ✓",
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
         elif kind == 1:
             rid, cid = world.next_id(), world.next_id()
-            review = Review(id=rid, node_id=modern_node_id("PRR", repo.id, rid), user=who, state="COMMENTED",
-                            body="late review", submitted_at=at, commit_id=pr.head_sha)
+            review = Review(
+                id=rid,
+                node_id=modern_node_id("PRR", repo.id, rid),
+                user=who,
+                state="COMMENTED",
+                body="late review",
+                submitted_at=at,
+                commit_id=pr.head_sha,
+            )
             pr.reviews.append(review)
-            pr.review_comments.append(ReviewComment(
-                id=cid, node_id=modern_node_id("PRRC", repo.id, cid), user=who, body="one more thing",
-                path=pr.files[0].filename if pr.files else "README.md", line=1, original_line=1,
-                diff_hunk="@@ -1 +1 @@", in_reply_to_id=None, review_id=rid, commit_id=pr.head_sha,
-                created_at=at, updated_at=at))
+            pr.review_comments.append(
+                ReviewComment(
+                    id=cid,
+                    node_id=modern_node_id("PRRC", repo.id, cid),
+                    user=who,
+                    body="one more thing",
+                    path=pr.files[0].filename if pr.files else "README.md",
+                    line=1,
+                    original_line=1,
+                    diff_hunk="@@ -1 +1 @@",
+                    in_reply_to_id=None,
+                    review_id=rid,
+                    commit_id=pr.head_sha,
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
         else:
             pr.title = pr.title + " (edited)"
             if pr.issue_comments:  # an edited comment moves its updated_at, as on GitHub
@@ -45,12 +73,16 @@ def evolve_repository(world: World, repo: Repository, *, changed: int, new: int,
         world.pull_request_changed(repo, pr)
     added = []
     if new:
-        template = generate_repository(repo.owner.login, f"{repo.name}-evolve-{repo.version}", new, seed=seed,
-                                       anchor=now)
+        template = generate_repository(
+            repo.owner.login, f"{repo.name}-evolve-{repo.version}", new, seed=seed, anchor=now
+        )
         next_number = max((p.number for p in repo.pull_requests), default=0) + 1
         for offset, pr in enumerate(template.pull_requests):
-            _squeeze(pr, now - timedelta(seconds=60 + len(template.pull_requests)),
-                     now - timedelta(seconds=len(template.pull_requests) - offset))
+            _squeeze(
+                pr,
+                now - timedelta(seconds=60 + len(template.pull_requests)),
+                now - timedelta(seconds=len(template.pull_requests) - offset),
+            )
             pr.number = next_number + offset
             pr.id = world.next_id()
             pr.node_id = modern_node_id("PR", repo.id, pr.id)
@@ -67,8 +99,15 @@ def _squeeze(pr: Any, start: datetime, end: datetime) -> None:
     origin, span = pr.created_at, max(1.0, (pr.updated_at - pr.created_at).total_seconds())
     scale = (end - start).total_seconds() / span
     for obj in [pr, *pr.reviews, *pr.review_comments, *pr.issue_comments, *pr.commits]:
-        for attr in ("created_at", "updated_at", "closed_at", "merged_at", "submitted_at", "authored_at",
-                     "committed_at"):
+        for attr in (
+            "created_at",
+            "updated_at",
+            "closed_at",
+            "merged_at",
+            "submitted_at",
+            "authored_at",
+            "committed_at",
+        ):
             value = getattr(obj, attr, None)
             if value is not None:
                 setattr(obj, attr, start + timedelta(seconds=(value - origin).total_seconds() * scale))

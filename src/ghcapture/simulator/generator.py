@@ -35,16 +35,79 @@ BOTS = [
     User(id=29139614, login="renovate[bot]", node_id="MDM6Qm90MjkxMzk2MTQ=", type="Bot"),
 ]
 
-FIRST = ["ada", "linus", "grace", "ken", "margaret", "dennis", "barbara", "guido", "yukihiro", "radia",
-         "edsger", "frances", "tim", "sophie", "jean", "hedy", "alan", "katherine", "bjarne", "anita"]
-LAST = ["lovelace", "torvalds", "hopper", "thompson", "hamilton", "ritchie", "liskov", "rossum", "matsumoto",
-        "perlman", "dijkstra", "allen", "berners", "wilson", "sammet", "lamarr", "turing", "johnson"]
-NAMES = ["José Álvarez", "李小龙", "Zoë Ødegård", "Ελένη Παπαδοπούλου", "Сергей Иванов", "Nguyễn Văn An",
-         "Ada Lovelace", "Grace Hopper", None, None, "Øystein Ærø", "محمد علي", "山田太郎", None]
-WORDS = ("fix add remove update refactor parser cache queue retry budget token review comment file commit "
-         "handle edge case when the page is empty and the cursor moves test docs bump dependency improve "
-         "performance memory leak in worker scheduler migrate schema index").split()
-NON_ASCII = ["Ünïcödé ✓", "日本語のテキスト", "émoji 🎉🚀", "Ελληνικά", "кириллица", "中文说明", "עברית", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢"]
+FIRST = [
+    "ada",
+    "linus",
+    "grace",
+    "ken",
+    "margaret",
+    "dennis",
+    "barbara",
+    "guido",
+    "yukihiro",
+    "radia",
+    "edsger",
+    "frances",
+    "tim",
+    "sophie",
+    "jean",
+    "hedy",
+    "alan",
+    "katherine",
+    "bjarne",
+    "anita",
+]
+LAST = [
+    "lovelace",
+    "torvalds",
+    "hopper",
+    "thompson",
+    "hamilton",
+    "ritchie",
+    "liskov",
+    "rossum",
+    "matsumoto",
+    "perlman",
+    "dijkstra",
+    "allen",
+    "berners",
+    "wilson",
+    "sammet",
+    "lamarr",
+    "turing",
+    "johnson",
+]
+NAMES = [
+    "José Álvarez",
+    "李小龙",
+    "Zoë Ødegård",
+    "Ελένη Παπαδοπούλου",
+    "Сергей Иванов",
+    "Nguyễn Văn An",
+    "Ada Lovelace",
+    "Grace Hopper",
+    None,
+    None,
+    "Øystein Ærø",
+    "محمد علي",
+    "山田太郎",
+    None,
+]
+WORDS = (
+    "fix add remove update refactor parser cache queue retry budget token review comment file commit "
+    "handle edge case when the page is empty and the cursor moves test docs bump dependency improve "
+    "performance memory leak in worker scheduler migrate schema index"
+).split()
+NON_ASCII = [
+    "Ünïcödé ✓",
+    "日本語のテキスト",
+    "émoji 🎉🚀",
+    "Ελληνικά",
+    "кириллица",
+    "中文说明",
+    "עברית",
+    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+]
 STATES = ["APPROVED"] * 5 + ["COMMENTED"] * 6 + ["CHANGES_REQUESTED"] * 2 + ["DISMISSED"]
 EXTS = [".py", ".ts", ".go", ".md", ".rs", ".yml", ".json", ".c", ".h", ".txt"]
 DIRS = ["src", "lib", "docs", "tests", "cmd", "internal", "pkg", "scripts", "app/models", "web/static"]
@@ -72,11 +135,12 @@ def _slot(seed: int, full_name: str) -> int:
 
 
 def _sha(rng: random.Random) -> str:
-    return "%040x" % rng.getrandbits(160)
+    return f"{rng.getrandbits(160):040x}"
 
 
-def _count(rng: random.Random, mean: float, tail_p: float, lo: int, hi: int, floor: int = 0,
-           rate: float = 1.0) -> int:
+def _count(
+    rng: random.Random, mean: float, tail_p: float, lo: int, hi: int, floor: int = 0, rate: float = 1.0
+) -> int:
     """A heavy-tailed count: mostly geometric around `mean`, now and then a giant in [lo, hi]."""
     if tail_p > 0 and rng.random() < tail_p:
         return rng.randint(lo, hi)
@@ -96,7 +160,9 @@ def _body(rng: random.Random) -> str | None:
         return None
     if roll < 0.10:  # very long bodies, as release notes and logs pasted into PRs are
         paragraph = _sentence(rng, 60) + " " + rng.choice(NON_ASCII) + "\n\n"
-        return (paragraph * (rng.randint(20_000, 70_000) // len(paragraph) + 1))[: rng.randint(20_000, 70_000)]
+        return (paragraph * (rng.randint(20_000, 70_000) // len(paragraph) + 1))[
+            : rng.randint(20_000, 70_000)
+        ]
     text = _sentence(rng, rng.randint(3, 40))
     if rng.random() < 0.25:
         text += " " + rng.choice(NON_ASCII)
@@ -108,10 +174,14 @@ def user_pool(seed: int, size: int) -> list[User]:
     rng = random.Random(f"users:{seed}")
     people = []
     for i in range(size):
-        login = f"{FIRST[i % len(FIRST)]}-{LAST[(i // len(FIRST)) % len(LAST)]}{i // (len(FIRST) * len(LAST)) or ''}"
+        generation = i // (len(FIRST) * len(LAST)) or ""
+        login = f"{FIRST[i % len(FIRST)]}-{LAST[(i // len(FIRST)) % len(LAST)]}{generation}"
         uid = 5_000_000 + i
-        people.append(User(id=uid, login=login, node_id=legacy_node_id("User", uid), type="User",
-                           name=rng.choice(NAMES)))
+        people.append(
+            User(
+                id=uid, login=login, node_id=legacy_node_id("User", uid), type="User", name=rng.choice(NAMES)
+            )
+        )
     return people
 
 
@@ -131,16 +201,26 @@ def generate_repository(
     rng = random.Random(f"repo:{seed}:{full.lower()}")
     slot = _slot(seed, full)
     owner_id = 70_000_000 + slot
-    owner_user = User(id=owner_id, login=owner, node_id=legacy_node_id("Organization", owner_id), type="Organization",
-                      name=owner.title())
+    owner_user = User(
+        id=owner_id,
+        login=owner,
+        node_id=legacy_node_id("Organization", owner_id),
+        type="Organization",
+        name=owner.title(),
+    )
     repo_id = 300_000_000 + slot
-    repo = Repository(id=repo_id, node_id=modern_node_id("R", repo_id), owner=owner_user, name=name,
-                      default_branch="main")
+    repo = Repository(
+        id=repo_id, node_id=modern_node_id("R", repo_id), owner=owner_user, name=name, default_branch="main"
+    )
     people = user_pool(seed, max(30, min(2000, prs // 12)))
     weights = [1.0 / (i + 1) ** 0.8 for i in range(len(people))]  # a few people do most of the work
     mannequin_id = 90_000_000 + slot
-    mannequin = User(id=mannequin_id, login=f"imported-{name.lower()}", node_id=legacy_node_id("Mannequin", mannequin_id),
-                     type="Mannequin")
+    mannequin = User(
+        id=mannequin_id,
+        login=f"imported-{name.lower()}",
+        node_id=legacy_node_id("Mannequin", mannequin_id),
+        type="Mannequin",
+    )
     span = timedelta(days=max(30, min(3 * 365, prs // 4 + 30)))
     start = anchor - span
     repo.created_at = start - timedelta(days=30)
@@ -172,11 +252,21 @@ def generate_repository(
         state = "open" if rng.random() < (0.5 if recent else 0.04) else "closed"
         pr_id = ids.take("pr")
         pr = PullRequest(
-            id=pr_id, node_id=modern_node_id("PR", repo_id, pr_id), number=number,
-            title=_sentence(rng, rng.randint(2, 9)).capitalize() + (" " + rng.choice(NON_ASCII) if rng.random() < 0.1 else ""),
-            body=_body(rng), state=state, draft=state == "open" and rng.random() < 0.2, user=author,
-            base_ref="main", head_ref=f"{author.login.replace('[bot]', '')}/{rng.choice(WORDS)}-{number}",
-            head_sha=_sha(rng), base_sha=_sha(rng), created_at=created, updated_at=created,
+            id=pr_id,
+            node_id=modern_node_id("PR", repo_id, pr_id),
+            number=number,
+            title=_sentence(rng, rng.randint(2, 9)).capitalize()
+            + (" " + rng.choice(NON_ASCII) if rng.random() < 0.1 else ""),
+            body=_body(rng),
+            state=state,
+            draft=state == "open" and rng.random() < 0.2,
+            user=author,
+            base_ref="main",
+            head_ref=f"{author.login.replace('[bot]', '')}/{rng.choice(WORDS)}-{number}",
+            head_sha=_sha(rng),
+            base_sha=_sha(rng),
+            created_at=created,
+            updated_at=created,
             head_repo_deleted=rng.random() < 0.01,
         )
         if state == "closed":
@@ -187,7 +277,7 @@ def generate_repository(
                 pr.merge_commit_sha = _sha(rng)
         end = pr.closed_at or anchor - timedelta(seconds=1)
 
-        def moment() -> datetime:
+        def moment(end: datetime = end, created: datetime = created) -> datetime:
             seconds = max(1, int((end - created).total_seconds()))
             return created + timedelta(seconds=rng.randint(1, seconds))
 
@@ -200,9 +290,16 @@ def generate_repository(
             at = moment()
             cid = ids.take("issue_comment")
             edited = at + timedelta(minutes=rng.randint(1, 300)) if rng.random() < 0.1 else at
-            pr.issue_comments.append(IssueComment(
-                id=cid, node_id=modern_node_id("IC", repo_id, cid), user=person(), body=_body(rng) or "+1",
-                created_at=at, updated_at=min(edited, end)))
+            pr.issue_comments.append(
+                IssueComment(
+                    id=cid,
+                    node_id=modern_node_id("IC", repo_id, cid),
+                    user=person(),
+                    body=_body(rng) or "+1",
+                    created_at=at,
+                    updated_at=min(edited, end),
+                )
+            )
         pr.issue_comments.sort(key=lambda c: (c.created_at, c.id))
         pr.reviews.sort(key=lambda r: (r.submitted_at, r.id))
         pr.review_comments.sort(key=lambda c: (c.created_at, c.id))
@@ -218,8 +315,12 @@ def generate_repository(
 class _Ids:
     """Database ids per object kind, in GitHub's present-day ranges (PR and comment ids above 2^31)."""
 
-    BASES = {"pr": 2_000_000_000, "review": 1_500_000_000, "review_comment": 1_800_000_000,
-             "issue_comment": 2_600_000_000}
+    BASES = {
+        "pr": 2_000_000_000,
+        "review": 1_500_000_000,
+        "review_comment": 1_800_000_000,
+        "issue_comment": 2_600_000_000,
+    }
 
     def __init__(self, slot: int) -> None:
         self._next = {k: v * 1 + slot * 10_000_000 for k, v in self.BASES.items()}
@@ -230,8 +331,9 @@ class _Ids:
 
 
 def _add_files(pr: PullRequest, rng: random.Random, ids: _Ids, shape: Shape, tail: float) -> None:
-    count = min(FILE_CAP, _count(rng, shape.files, tail * 0.3, FILE_CAP, FILE_CAP, floor=1,
-                                       rate=shape.tail_rate))
+    count = min(
+        FILE_CAP, _count(rng, shape.files, tail * 0.3, FILE_CAP, FILE_CAP, floor=1, rate=shape.tail_rate)
+    )
     renames = rng.randint(1, 3) if rng.random() < 0.03 else 0
     seen: set[str] = set()
     for k in range(count):
@@ -248,8 +350,16 @@ def _add_files(pr: PullRequest, rng: random.Random, ids: _Ids, shape: Shape, tai
             status, previous = "renamed", f"old/{path}"
         additions = 0 if status == "removed" else int(rng.expovariate(1 / 30))
         deletions = 0 if status == "added" else int(rng.expovariate(1 / 15))
-        pr.files.append(ChangedFile(sha=_sha(rng), filename=path, status=status, additions=additions,
-                                    deletions=deletions, previous_filename=previous))
+        pr.files.append(
+            ChangedFile(
+                sha=_sha(rng),
+                filename=path,
+                status=status,
+                additions=additions,
+                deletions=deletions,
+                previous_filename=previous,
+            )
+        )
     pr.additions = sum(f.additions for f in pr.files)
     pr.deletions = sum(f.deletions for f in pr.files)
     pr.changed_files = len(pr.files)
@@ -261,22 +371,38 @@ def _add_commits(pr, rng, ids, shape, tail, repo_id, moment, person) -> None:  #
         at = moment()
         who = pr.user if rng.random() < 0.85 else person()
         sha = _sha(rng)
-        pr.commits.append(Commit(
-            sha=sha, node_id=modern_node_id("C", repo_id, int(sha[:12], 16)), message=_sentence(rng, rng.randint(2, 12)),
-            author_name=who.name or who.login, author_email=f"{who.login}@users.noreply.github.com",
-            authored_at=at, committed_at=at, author=None if who.is_ghost else who))
+        pr.commits.append(
+            Commit(
+                sha=sha,
+                node_id=modern_node_id("C", repo_id, int(sha[:12], 16)),
+                message=_sentence(rng, rng.randint(2, 12)),
+                author_name=who.name or who.login,
+                author_email=f"{who.login}@users.noreply.github.com",
+                authored_at=at,
+                committed_at=at,
+                author=None if who.is_ghost else who,
+            )
+        )
     pr.commits.sort(key=lambda c: c.committed_at)
     pr.commits_count = len(pr.commits)
     if pr.commits:
         pr.head_sha = pr.commits[-1].sha
 
 
-def _add_review(pr: PullRequest, rng: random.Random, ids: _Ids, repo_id: int, who: User, at: datetime) -> Review:
+def _add_review(
+    pr: PullRequest, rng: random.Random, ids: _Ids, repo_id: int, who: User, at: datetime
+) -> Review:
     rid = ids.take("review")
     state = rng.choice(STATES)
-    review = Review(id=rid, node_id=modern_node_id("PRR", repo_id, rid), user=who, state=state,
-                    body="" if rng.random() < 0.5 else (_body(rng) or ""), submitted_at=at,
-                    commit_id=rng.choice(pr.commits).sha if pr.commits else pr.head_sha)
+    review = Review(
+        id=rid,
+        node_id=modern_node_id("PRR", repo_id, rid),
+        user=who,
+        state=state,
+        body="" if rng.random() < 0.5 else (_body(rng) or ""),
+        submitted_at=at,
+        commit_id=rng.choice(pr.commits).sha if pr.commits else pr.head_sha,
+    )
     pr.reviews.append(review)
     return review
 
@@ -297,11 +423,22 @@ def _add_review_comments(pr, rng, ids, shape, tail, repo_id, person, moment) -> 
         at = review.submitted_at if reply_to is None else max(review.submitted_at, reply_to.created_at)
         hunk = f"@@ -{line},6 +{line},7 @@ def {rng.choice(WORDS)}():\n+    {_sentence(rng, 5)}"
         comment = ReviewComment(
-            id=cid, node_id=modern_node_id("PRRC", repo_id, cid), user=review.user if rng.random() < 0.7 else person(),
-            body=_body(rng) or "nit", path=path, line=line if rng.random() < 0.9 else None,
-            original_line=reply_to.original_line if reply_to else line,  # outdated threads keep where they began
-            diff_hunk=hunk, in_reply_to_id=reply_to.id if reply_to else None, review_id=review.id,
-            commit_id=review.commit_id, created_at=at, updated_at=at)
+            id=cid,
+            node_id=modern_node_id("PRRC", repo_id, cid),
+            user=review.user if rng.random() < 0.7 else person(),
+            body=_body(rng) or "nit",
+            path=path,
+            line=line if rng.random() < 0.9 else None,
+            original_line=reply_to.original_line
+            if reply_to
+            else line,  # outdated threads keep where they began
+            diff_hunk=hunk,
+            in_reply_to_id=reply_to.id if reply_to else None,
+            review_id=review.id,
+            commit_id=review.commit_id,
+            created_at=at,
+            updated_at=at,
+        )
         pr.review_comments.append(comment)
         if reply_to is None:
             threads.append(comment)
@@ -311,6 +448,8 @@ def stable_digest(repo: Repository) -> str:
     """A fingerprint of a repository's content, for checking that generation is deterministic."""
     h = hashlib.sha256()
     for pr in repo.pull_requests:
-        h.update(f"{pr.number}:{pr.id}:{pr.title}:{pr.updated_at}:{len(pr.reviews)}:{len(pr.review_comments)}:"
-                 f"{len(pr.issue_comments)}:{len(pr.files)}:{len(pr.commits)}".encode())
+        h.update(
+            f"{pr.number}:{pr.id}:{pr.title}:{pr.updated_at}:{len(pr.reviews)}:{len(pr.review_comments)}:"
+            f"{len(pr.issue_comments)}:{len(pr.files)}:{len(pr.commits)}".encode()
+        )
     return h.hexdigest()

@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema, assert_valid_schema, build_schema
@@ -62,7 +61,7 @@ class Connection:
 
     @property
     def page(self) -> Sequence[Any]:
-        return self.items[self.start:self.end]
+        return self.items[self.start : self.end]
 
 
 def cursor_for(index: int) -> str:
@@ -74,7 +73,7 @@ def _index_of(cursor: str, name: str) -> int:
         text = base64.b64decode(cursor.encode(), validate=True).decode()
         if not text.startswith("cursor:v2:"):
             raise ValueError(text)
-        return int(text[len("cursor:v2:"):])
+        return int(text[len("cursor:v2:") :])
     except (ValueError, UnicodeDecodeError):
         raise GraphQLError(f"`{cursor}` does not appear to be a valid cursor.") from None
 
@@ -138,8 +137,15 @@ def _pr_state(pr: PullRequest) -> str:
 
 
 def _change_type(f: ChangedFile) -> str:
-    return {"added": "ADDED", "removed": "DELETED", "modified": "MODIFIED", "renamed": "RENAMED",
-            "copied": "COPIED", "changed": "CHANGED", "unchanged": "MODIFIED"}.get(f.status, "MODIFIED")
+    return {
+        "added": "ADDED",
+        "removed": "DELETED",
+        "modified": "MODIFIED",
+        "renamed": "RENAMED",
+        "copied": "COPIED",
+        "changed": "CHANGED",
+        "unchanged": "MODIFIED",
+    }.get(f.status, "MODIFIED")
 
 
 def _int32(value: int | None) -> int | None:
@@ -158,7 +164,9 @@ def _commit_of(pr: PullRequest, sha: str) -> Commit | None:
     return None
 
 
-def _resolve_query_repository(_root: Any, info: GraphQLResolveInfo, owner: str, name: str, **_: Any) -> Repository:
+def _resolve_query_repository(
+    _root: Any, info: GraphQLResolveInfo, owner: str, name: str, **_: Any
+) -> Repository:
     ctx: ExecutionContext = info.context
     repo = ctx.world.repository(owner, name)
     if repo is None:
@@ -215,8 +223,12 @@ def _type_name(obj: Any, *_: Any) -> str:
     if isinstance(obj, User):
         return obj.type
     return {
-        Repository: "Repository", PullRequest: "PullRequest", Review: "PullRequestReview",
-        ReviewComment: "PullRequestReviewComment", IssueComment: "IssueComment", Commit: "Commit",
+        Repository: "Repository",
+        PullRequest: "PullRequest",
+        Review: "PullRequestReview",
+        ReviewComment: "PullRequestReviewComment",
+        IssueComment: "IssueComment",
+        Commit: "Commit",
         PullRequestCommitNode: "PullRequestCommit",
     }[type(obj)]
 
@@ -232,14 +244,15 @@ def _connection_fields() -> dict[str, Callable[..., Any]]:
 
 def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
     user_fields: dict[str, Callable[..., Any]] = {
-        "avatarUrl": lambda u, _i, size=None: f"https://avatars.githubusercontent.com/u/{u.id}?v=4"
-        + (f"&s={size}" if size else ""),
+        "avatarUrl": lambda u, _i, size=None: (
+            f"https://avatars.githubusercontent.com/u/{u.id}?v=4" + (f"&s={size}" if size else "")
+        ),
         "createdAt": lambda u, _i: "2015-01-01T00:00:00Z",
         "databaseId": lambda u, _i: _int32(u.id),
         "id": lambda u, _i: u.node_id,
         "login": lambda u, _i: u.graphql_login,
         "name": lambda u, _i: u.name,
-        "resourcePath": lambda u, _i: _user_url(u)[len(WEB):],
+        "resourcePath": lambda u, _i: _user_url(u)[len(WEB) :],
         "url": lambda u, _i: _user_url(u),
     }
     edge = {"cursor": lambda e, _i: cursor_for(e[1]), "node": lambda e, _i: e[0]}
@@ -253,9 +266,14 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
             "user": lambda _r, info, login: info.context.world.user(login),
             "viewer": lambda _r, info: info.context.world.users_by_id[10137],
         },
-        "User": user_fields, "Bot": user_fields, "Organization": user_fields, "Mannequin": user_fields,
-        "RateLimit": {k: (lambda key: lambda rl, _i: rl[key])(k)
-                      for k in ("cost", "limit", "nodeCount", "remaining", "resetAt", "used")},
+        "User": user_fields,
+        "Bot": user_fields,
+        "Organization": user_fields,
+        "Mannequin": user_fields,
+        "RateLimit": {
+            k: (lambda key: lambda rl, _i: rl[key])(k)
+            for k in ("cost", "limit", "nodeCount", "remaining", "resetAt", "used")
+        },
         "PageInfo": {
             "endCursor": lambda c, _i: cursor_for(c.end - 1) if c.end > c.start else None,
             "startCursor": lambda c, _i: cursor_for(c.start) if c.end > c.start else None,
@@ -265,8 +283,11 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
         "Repository": {
             "createdAt": lambda r, _i: _dt(r.created_at),
             "databaseId": lambda r, _i: _int32(r.id),
-            "defaultBranchRef": lambda r, _i: {"id": base64.b64encode(f"ref:{r.id}".encode()).decode(),
-                                               "name": r.default_branch, "prefix": "refs/heads/"},
+            "defaultBranchRef": lambda r, _i: {
+                "id": base64.b64encode(f"ref:{r.id}".encode()).decode(),
+                "name": r.default_branch,
+                "prefix": "refs/heads/",
+            },
             "id": lambda r, _i: r.node_id,
             "isPrivate": lambda r, _i: r.private,
             "name": lambda r, _i: r.name,
@@ -304,7 +325,7 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
             "number": lambda p, _i: p.number,
             "permalink": lambda p, info: _pr_url(info, p),
             "repository": lambda p, info: _pr_repo(info, p),
-            "resourcePath": lambda p, info: _pr_url(info, p)[len(WEB):],
+            "resourcePath": lambda p, info: _pr_url(info, p)[len(WEB) :],
             "reviews": lambda p, info, **a: connection(_filtered_reviews(p.reviews, a), a, info),
             "state": lambda p, _i: _pr_state(p),
             "title": lambda p, _i: p.title,
@@ -315,7 +336,8 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
             "author": lambda r, _i: _actor(r.user),
             "body": lambda r, _i: r.body,
             "comments": lambda r, info, **a: connection(
-                [c for c in _repo_of(info, r)[1].review_comments if c.review_id == r.id], a, info),
+                [c for c in _repo_of(info, r)[1].review_comments if c.review_id == r.id], a, info
+            ),
             "commit": lambda r, info: _commit_of(_repo_of(info, r)[1], r.commit_id),
             "createdAt": lambda r, _i: _dt(r.submitted_at),
             "databaseId": lambda r, _i: _int32(r.id),
@@ -341,9 +363,13 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
             "path": lambda c, _i: c.path,
             "pullRequest": lambda c, info: _repo_of(info, c)[1],
             "pullRequestReview": lambda c, info: next(
-                (r for r in _repo_of(info, c)[1].reviews if r.id == c.review_id), None),
-            "replyTo": lambda c, info: None if c.in_reply_to_id is None else next(
-                (x for x in _repo_of(info, c)[1].review_comments if x.id == c.in_reply_to_id), None),
+                (r for r in _repo_of(info, c)[1].reviews if r.id == c.review_id), None
+            ),
+            "replyTo": lambda c, info: (
+                None
+                if c.in_reply_to_id is None
+                else next((x for x in _repo_of(info, c)[1].review_comments if x.id == c.in_reply_to_id), None)
+            ),
             "updatedAt": lambda c, _i: _dt(c.updated_at),
             "url": lambda c, info: f"{_pr_url(info, _repo_of(info, c)[1])}#discussion_r{c.id}",
         },
@@ -387,8 +413,14 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
             "user": lambda c, _i: c.author if c.author is not None and c.author.type == "User" else None,
         },
     }
-    for conn in ("PullRequest", "PullRequestReview", "PullRequestReviewComment", "IssueComment",
-                 "PullRequestChangedFile", "PullRequestCommit"):
+    for conn in (
+        "PullRequest",
+        "PullRequestReview",
+        "PullRequestReviewComment",
+        "IssueComment",
+        "PullRequestChangedFile",
+        "PullRequestCommit",
+    ):
         resolvers[f"{conn}Connection"] = _connection_fields()
         resolvers[f"{conn}Edge"] = edge
     return resolvers

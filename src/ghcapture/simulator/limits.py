@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FAULT_KINDS = (
-    "502", "504", "502-html", "something-went-wrong", "partial", "secondary", "reset", "slow", "malformed",
+    "502",
+    "504",
+    "502-html",
+    "something-went-wrong",
+    "partial",
+    "secondary",
+    "reset",
+    "slow",
+    "malformed",
     "expired-token",
 )
 GRAPHQL_ONLY = {"something-went-wrong", "partial"}
@@ -80,7 +88,11 @@ class RateLimits:
 
     def secondary_points(self, token: str, api: str, points: int) -> float | None:
         """Seconds to wait when this request would pass the points-per-minute limit, else None."""
-        limit = self.settings.graphql_points_per_minute if api == "graphql" else self.settings.rest_points_per_minute
+        limit = (
+            self.settings.graphql_points_per_minute
+            if api == "graphql"
+            else self.settings.rest_points_per_minute
+        )
         now = self.clock()
         window = self._minute_points[(token, api)]
         with self._lock:
@@ -118,7 +130,9 @@ class FaultPlan:
     def __post_init__(self) -> None:
         unknown = set(self.kinds) - set(FAULT_KINDS)
         if unknown:
-            raise ValueError(f"unknown fault kinds: {', '.join(sorted(unknown))} (known: {', '.join(FAULT_KINDS)})")
+            raise ValueError(
+                f"unknown fault kinds: {', '.join(sorted(unknown))} (known: {', '.join(FAULT_KINDS)})"
+            )
         self._rng = random.Random(self.seed)
 
     def queue(self, kind: str, api: str | None = None, count: int = 1) -> None:
@@ -153,10 +167,15 @@ class Stats:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "requests": dict(self.requests), "requests_total": sum(self.requests.values()),
-            "endpoints": dict(self.endpoints), "graphql_points": self.graphql_points,
-            "rest_requests_charged": self.rest_charged, "graphql_nodes": self.graphql_nodes,
-            "graphql_pull_requests": self.graphql_prs, "faults": dict(self.faults), "limits_hit": dict(self.limits),
+            "requests": dict(self.requests),
+            "requests_total": sum(self.requests.values()),
+            "endpoints": dict(self.endpoints),
+            "graphql_points": self.graphql_points,
+            "rest_requests_charged": self.rest_charged,
+            "graphql_nodes": self.graphql_nodes,
+            "graphql_pull_requests": self.graphql_prs,
+            "faults": dict(self.faults),
+            "limits_hit": dict(self.limits),
             "budget_units": self.graphql_points + self.rest_charged,
         }
 

@@ -34,6 +34,12 @@ def parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
+def required_time(value: str) -> datetime:
+    parsed = parse_time(value)
+    assert parsed is not None
+    return parsed
+
+
 def format_time(value: datetime | None) -> str | None:
     if value is None:
         return None
@@ -57,7 +63,9 @@ class User:
     @property
     def graphql_login(self) -> str:
         # GraphQL names a bot without the "[bot]" suffix REST shows.
-        return self.login[: -len("[bot]")] if self.type == "Bot" and self.login.endswith("[bot]") else self.login
+        return (
+            self.login[: -len("[bot]")] if self.type == "Bot" and self.login.endswith("[bot]") else self.login
+        )
 
 
 GHOST = User(id=GHOST_ID, login="ghost", node_id=GHOST_NODE_ID, type="User", name=None)

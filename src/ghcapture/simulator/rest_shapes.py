@@ -44,7 +44,7 @@ def adopt(value: Any, api: str) -> Any:
     """A recorded value nothing was derived for (a list of users, say): its links lead here, its users have
     the node_id older recordings lack."""
     if isinstance(value, str) and value.startswith(RECORDED_API) and api != RECORDED_API:
-        return api + value[len(RECORDED_API):]
+        return api + value[len(RECORDED_API) :]
     if isinstance(value, list):
         return [adopt(item, api) for item in value]
     if isinstance(value, dict):
@@ -62,13 +62,24 @@ def user(u: User | None, api: str) -> dict[str, Any] | None:
     base = f"{api}/users/{login}"
     html = f"{WEB}/apps/{quote(u.graphql_login)}" if u.type == "Bot" else f"{WEB}/{login}"
     derived = {
-        "login": u.login, "id": u.id, "node_id": u.node_id,
-        "avatar_url": f"https://avatars.githubusercontent.com/u/{u.id}?v=4", "gravatar_id": "",
-        "url": base, "html_url": html, "followers_url": f"{base}/followers",
-        "following_url": f"{base}/following{{/other_user}}", "gists_url": f"{base}/gists{{/gist_id}}",
-        "starred_url": f"{base}/starred{{/owner}}{{/repo}}", "subscriptions_url": f"{base}/subscriptions",
-        "organizations_url": f"{base}/orgs", "repos_url": f"{base}/repos", "events_url": f"{base}/events{{/privacy}}",
-        "received_events_url": f"{base}/received_events", "type": u.type, "user_view_type": "public",
+        "login": u.login,
+        "id": u.id,
+        "node_id": u.node_id,
+        "avatar_url": f"https://avatars.githubusercontent.com/u/{u.id}?v=4",
+        "gravatar_id": "",
+        "url": base,
+        "html_url": html,
+        "followers_url": f"{base}/followers",
+        "following_url": f"{base}/following{{/other_user}}",
+        "gists_url": f"{base}/gists{{/gist_id}}",
+        "starred_url": f"{base}/starred{{/owner}}{{/repo}}",
+        "subscriptions_url": f"{base}/subscriptions",
+        "organizations_url": f"{base}/orgs",
+        "repos_url": f"{base}/repos",
+        "events_url": f"{base}/events{{/privacy}}",
+        "received_events_url": f"{base}/received_events",
+        "type": u.type,
+        "user_view_type": "public",
         "site_admin": u.site_admin,
     }
     return overlay(derived, u.raw, api)
@@ -76,9 +87,24 @@ def user(u: User | None, api: str) -> dict[str, Any] | None:
 
 def user_detail(u: User, api: str) -> dict[str, Any]:
     out = user(u, api) or {}
-    out.update({"name": u.name, "company": None, "blog": "", "location": None, "email": None, "hireable": None,
-                "bio": None, "twitter_username": None, "public_repos": 1, "public_gists": 0, "followers": 0,
-                "following": 0, "created_at": "2015-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z"})
+    out.update(
+        {
+            "name": u.name,
+            "company": None,
+            "blog": "",
+            "location": None,
+            "email": None,
+            "hireable": None,
+            "bio": None,
+            "twitter_username": None,
+            "public_repos": 1,
+            "public_gists": 0,
+            "followers": 0,
+            "following": 0,
+            "created_at": "2015-01-01T00:00:00Z",
+            "updated_at": "2024-01-01T00:00:00Z",
+        }
+    )
     return out
 
 
@@ -86,44 +112,101 @@ def repository(repo: Repository, api: str, *, full: bool = False) -> dict[str, A
     name = repo.full_name
     base = f"{api}/repos/{name}"
     derived: dict[str, Any] = {
-        "id": repo.id, "node_id": repo.node_id, "name": repo.name, "full_name": name, "private": repo.private,
-        "owner": user(repo.owner, api), "html_url": f"{WEB}/{name}", "description": None, "fork": False,
-        "url": base, "forks_url": f"{base}/forks", "keys_url": f"{base}/keys{{/key_id}}",
-        "collaborators_url": f"{base}/collaborators{{/collaborator}}", "teams_url": f"{base}/teams",
-        "hooks_url": f"{base}/hooks", "issue_events_url": f"{base}/issues/events{{/number}}",
-        "events_url": f"{base}/events", "assignees_url": f"{base}/assignees{{/user}}",
-        "branches_url": f"{base}/branches{{/branch}}", "tags_url": f"{base}/tags",
-        "blobs_url": f"{base}/git/blobs{{/sha}}", "git_tags_url": f"{base}/git/tags{{/sha}}",
-        "git_refs_url": f"{base}/git/refs{{/sha}}", "trees_url": f"{base}/git/trees{{/sha}}",
-        "statuses_url": f"{base}/statuses/{{sha}}", "languages_url": f"{base}/languages",
-        "stargazers_url": f"{base}/stargazers", "contributors_url": f"{base}/contributors",
-        "subscribers_url": f"{base}/subscribers", "subscription_url": f"{base}/subscription",
-        "commits_url": f"{base}/commits{{/sha}}", "git_commits_url": f"{base}/git/commits{{/sha}}",
-        "comments_url": f"{base}/comments{{/number}}", "issue_comment_url": f"{base}/issues/comments{{/number}}",
-        "contents_url": f"{base}/contents/{{+path}}", "compare_url": f"{base}/compare/{{base}}...{{head}}",
-        "merges_url": f"{base}/merges", "archive_url": f"{base}/{{archive_format}}{{/ref}}",
-        "downloads_url": f"{base}/downloads", "issues_url": f"{base}/issues{{/number}}",
-        "pulls_url": f"{base}/pulls{{/number}}", "milestones_url": f"{base}/milestones{{/number}}",
+        "id": repo.id,
+        "node_id": repo.node_id,
+        "name": repo.name,
+        "full_name": name,
+        "private": repo.private,
+        "owner": user(repo.owner, api),
+        "html_url": f"{WEB}/{name}",
+        "description": None,
+        "fork": False,
+        "url": base,
+        "forks_url": f"{base}/forks",
+        "keys_url": f"{base}/keys{{/key_id}}",
+        "collaborators_url": f"{base}/collaborators{{/collaborator}}",
+        "teams_url": f"{base}/teams",
+        "hooks_url": f"{base}/hooks",
+        "issue_events_url": f"{base}/issues/events{{/number}}",
+        "events_url": f"{base}/events",
+        "assignees_url": f"{base}/assignees{{/user}}",
+        "branches_url": f"{base}/branches{{/branch}}",
+        "tags_url": f"{base}/tags",
+        "blobs_url": f"{base}/git/blobs{{/sha}}",
+        "git_tags_url": f"{base}/git/tags{{/sha}}",
+        "git_refs_url": f"{base}/git/refs{{/sha}}",
+        "trees_url": f"{base}/git/trees{{/sha}}",
+        "statuses_url": f"{base}/statuses/{{sha}}",
+        "languages_url": f"{base}/languages",
+        "stargazers_url": f"{base}/stargazers",
+        "contributors_url": f"{base}/contributors",
+        "subscribers_url": f"{base}/subscribers",
+        "subscription_url": f"{base}/subscription",
+        "commits_url": f"{base}/commits{{/sha}}",
+        "git_commits_url": f"{base}/git/commits{{/sha}}",
+        "comments_url": f"{base}/comments{{/number}}",
+        "issue_comment_url": f"{base}/issues/comments{{/number}}",
+        "contents_url": f"{base}/contents/{{+path}}",
+        "compare_url": f"{base}/compare/{{base}}...{{head}}",
+        "merges_url": f"{base}/merges",
+        "archive_url": f"{base}/{{archive_format}}{{/ref}}",
+        "downloads_url": f"{base}/downloads",
+        "issues_url": f"{base}/issues{{/number}}",
+        "pulls_url": f"{base}/pulls{{/number}}",
+        "milestones_url": f"{base}/milestones{{/number}}",
         "notifications_url": f"{base}/notifications{{?since,all,participating}}",
-        "labels_url": f"{base}/labels{{/name}}", "releases_url": f"{base}/releases{{/id}}",
-        "deployments_url": f"{base}/deployments", "created_at": format_time(repo.created_at),
-        "updated_at": format_time(repo.updated_at), "pushed_at": format_time(repo.updated_at),
-        "git_url": f"git://github.com/{name}.git", "ssh_url": f"git@github.com:{name}.git",
-        "clone_url": f"{WEB}/{name}.git", "svn_url": f"{WEB}/{name}", "homepage": None, "size": 1024,
-        "stargazers_count": 0, "watchers_count": 0, "language": "Python", "has_issues": True,
-        "has_projects": True, "has_downloads": True, "has_wiki": True, "has_pages": False,
-        "has_discussions": False, "forks_count": 0, "mirror_url": None, "archived": False, "disabled": False,
+        "labels_url": f"{base}/labels{{/name}}",
+        "releases_url": f"{base}/releases{{/id}}",
+        "deployments_url": f"{base}/deployments",
+        "created_at": format_time(repo.created_at),
+        "updated_at": format_time(repo.updated_at),
+        "pushed_at": format_time(repo.updated_at),
+        "git_url": f"git://github.com/{name}.git",
+        "ssh_url": f"git@github.com:{name}.git",
+        "clone_url": f"{WEB}/{name}.git",
+        "svn_url": f"{WEB}/{name}",
+        "homepage": None,
+        "size": 1024,
+        "stargazers_count": 0,
+        "watchers_count": 0,
+        "language": "Python",
+        "has_issues": True,
+        "has_projects": True,
+        "has_downloads": True,
+        "has_wiki": True,
+        "has_pages": False,
+        "has_discussions": False,
+        "forks_count": 0,
+        "mirror_url": None,
+        "archived": False,
+        "disabled": False,
         "open_issues_count": sum(1 for p in repo.pull_requests if p.state == "open"),
         "license": _license((repo.raw or {}).get("license"), api),
-        "allow_forking": True, "is_template": False, "web_commit_signoff_required": False, "topics": [],
-        "visibility": "private" if repo.private else "public", "forks": 0,
-        "open_issues": sum(1 for p in repo.pull_requests if p.state == "open"), "watchers": 0,
+        "allow_forking": True,
+        "is_template": False,
+        "web_commit_signoff_required": False,
+        "topics": [],
+        "visibility": "private" if repo.private else "public",
+        "forks": 0,
+        "open_issues": sum(1 for p in repo.pull_requests if p.state == "open"),
+        "watchers": 0,
         "default_branch": repo.default_branch,
     }
     if full:
-        derived.update({"network_count": 0, "subscribers_count": 0, "temp_clone_token": None,
-                        "permissions": {"admin": False, "maintain": False, "push": False, "triage": False,
-                                        "pull": True}})
+        derived.update(
+            {
+                "network_count": 0,
+                "subscribers_count": 0,
+                "temp_clone_token": None,
+                "permissions": {
+                    "admin": False,
+                    "maintain": False,
+                    "push": False,
+                    "triage": False,
+                    "pull": True,
+                },
+            }
+        )
     return overlay(derived, repo.raw if full else None, api)
 
 
@@ -135,9 +218,13 @@ def _license(raw: dict[str, Any] | None, api: str) -> dict[str, Any] | None:
     """A recorded license with the node_id older recordings lack (GitHub's today's answers carry one)."""
     if not isinstance(raw, dict) or not raw.get("key"):
         return None
-    derived = {"key": raw["key"], "name": raw.get("name", raw["key"]), "spdx_id": raw.get("spdx_id"),
-               "url": f"{api}/licenses/{raw['key']}",
-               "node_id": legacy_node_id("License", LICENSE_IDS.get(raw["key"], 0))}
+    derived = {
+        "key": raw["key"],
+        "name": raw.get("name", raw["key"]),
+        "spdx_id": raw.get("spdx_id"),
+        "url": f"{api}/licenses/{raw['key']}",
+        "node_id": legacy_node_id("License", LICENSE_IDS.get(raw["key"], 0)),
+    }
     return overlay(derived, raw, api)
 
 
@@ -149,56 +236,118 @@ def pull_request(pr: PullRequest, repo: Repository, api: str, *, full: bool) -> 
     repo_obj = repository(repo, api)
     head_user = user(pr.user, api)
     derived: dict[str, Any] = {
-        "url": url, "id": pr.id, "node_id": pr.node_id, "html_url": html, "diff_url": f"{html}.diff",
-        "patch_url": f"{html}.patch", "issue_url": issue, "number": pr.number, "state": pr.state, "locked": False,
-        "title": pr.title, "user": user(pr.user, api), "body": pr.body, "created_at": format_time(pr.created_at),
-        "updated_at": format_time(pr.updated_at), "closed_at": format_time(pr.closed_at),
-        "merged_at": format_time(pr.merged_at), "merge_commit_sha": pr.merge_commit_sha, "assignee": None,
-        "assignees": [], "requested_reviewers": [], "requested_teams": [], "labels": [], "milestone": None,
-        "draft": pr.draft, "commits_url": f"{url}/commits", "review_comments_url": f"{url}/comments",
-        "review_comment_url": f"{api}/repos/{name}/pulls/comments{{/number}}", "comments_url": f"{issue}/comments",
+        "url": url,
+        "id": pr.id,
+        "node_id": pr.node_id,
+        "html_url": html,
+        "diff_url": f"{html}.diff",
+        "patch_url": f"{html}.patch",
+        "issue_url": issue,
+        "number": pr.number,
+        "state": pr.state,
+        "locked": False,
+        "title": pr.title,
+        "user": user(pr.user, api),
+        "body": pr.body,
+        "created_at": format_time(pr.created_at),
+        "updated_at": format_time(pr.updated_at),
+        "closed_at": format_time(pr.closed_at),
+        "merged_at": format_time(pr.merged_at),
+        "merge_commit_sha": pr.merge_commit_sha,
+        "assignee": None,
+        "assignees": [],
+        "requested_reviewers": [],
+        "requested_teams": [],
+        "labels": [],
+        "milestone": None,
+        "draft": pr.draft,
+        "commits_url": f"{url}/commits",
+        "review_comments_url": f"{url}/comments",
+        "review_comment_url": f"{api}/repos/{name}/pulls/comments{{/number}}",
+        "comments_url": f"{issue}/comments",
         "statuses_url": f"{api}/repos/{name}/statuses/{pr.head_sha}",
         "head": {
-            "label": None if pr.head_repo_deleted else f"{pr.user.login}:{pr.head_ref}", "ref": pr.head_ref,
-            "sha": pr.head_sha, "user": None if pr.head_repo_deleted else head_user,
+            "label": None if pr.head_repo_deleted else f"{pr.user.login}:{pr.head_ref}",
+            "ref": pr.head_ref,
+            "sha": pr.head_sha,
+            "user": None if pr.head_repo_deleted else head_user,
             "repo": None if pr.head_repo_deleted else repo_obj,
         },
-        "base": {"label": f"{repo.owner.login}:{pr.base_ref}", "ref": pr.base_ref, "sha": pr.base_sha,
-                 "user": user(repo.owner, api), "repo": repo_obj},
-        "_links": {
-            "self": {"href": url}, "html": {"href": html}, "issue": {"href": issue},
-            "comments": {"href": f"{issue}/comments"}, "review_comments": {"href": f"{url}/comments"},
-            "review_comment": {"href": f"{api}/repos/{name}/pulls/comments{{/number}}"},
-            "commits": {"href": f"{url}/commits"}, "statuses": {"href": f"{api}/repos/{name}/statuses/{pr.head_sha}"},
+        "base": {
+            "label": f"{repo.owner.login}:{pr.base_ref}",
+            "ref": pr.base_ref,
+            "sha": pr.base_sha,
+            "user": user(repo.owner, api),
+            "repo": repo_obj,
         },
-        "author_association": "CONTRIBUTOR", "auto_merge": None, "active_lock_reason": None,
+        "_links": {
+            "self": {"href": url},
+            "html": {"href": html},
+            "issue": {"href": issue},
+            "comments": {"href": f"{issue}/comments"},
+            "review_comments": {"href": f"{url}/comments"},
+            "review_comment": {"href": f"{api}/repos/{name}/pulls/comments{{/number}}"},
+            "commits": {"href": f"{url}/commits"},
+            "statuses": {"href": f"{api}/repos/{name}/statuses/{pr.head_sha}"},
+        },
+        "author_association": "CONTRIBUTOR",
+        "auto_merge": None,
+        "active_lock_reason": None,
     }
     if full:
-        derived.update({
-            "merged": pr.merged, "mergeable": None if pr.state == "closed" else True, "rebaseable": None,
-            "mergeable_state": "unknown", "merged_by": user(pr.merged_by, api), "comments": len(pr.issue_comments),
-            "review_comments": len(pr.review_comments), "maintainer_can_modify": False,
-            "commits": pr.commits_count, "additions": pr.additions, "deletions": pr.deletions,
-            "changed_files": pr.changed_files,
-        })
+        derived.update(
+            {
+                "merged": pr.merged,
+                "mergeable": None if pr.state == "closed" else True,
+                "rebaseable": None,
+                "mergeable_state": "unknown",
+                "merged_by": user(pr.merged_by, api),
+                "comments": len(pr.issue_comments),
+                "review_comments": len(pr.review_comments),
+                "maintainer_can_modify": False,
+                "commits": pr.commits_count,
+                "additions": pr.additions,
+                "deletions": pr.deletions,
+                "changed_files": pr.changed_files,
+            }
+        )
     raw = pr.raw
     if raw is not None and not full:
         raw = {k: v for k, v in raw.items() if k not in _FULL_ONLY}
     return overlay(derived, raw, api)
 
 
-_FULL_ONLY = {"merged", "mergeable", "rebaseable", "mergeable_state", "merged_by", "comments", "review_comments",
-              "maintainer_can_modify", "commits", "additions", "deletions", "changed_files"}
+_FULL_ONLY = {
+    "merged",
+    "mergeable",
+    "rebaseable",
+    "mergeable_state",
+    "merged_by",
+    "comments",
+    "review_comments",
+    "maintainer_can_modify",
+    "commits",
+    "additions",
+    "deletions",
+    "changed_files",
+}
 
 
 def review(r: Review, pr: PullRequest, repo: Repository, api: str) -> dict[str, Any]:
     html = f"{WEB}/{repo.full_name}/pull/{pr.number}#pullrequestreview-{r.id}"
     pr_url = f"{api}/repos/{repo.full_name}/pulls/{pr.number}"
     derived = {
-        "id": r.id, "node_id": r.node_id, "user": user(r.user, api), "body": r.body, "state": r.state,
-        "html_url": html, "pull_request_url": pr_url, "author_association": "CONTRIBUTOR",
+        "id": r.id,
+        "node_id": r.node_id,
+        "user": user(r.user, api),
+        "body": r.body,
+        "state": r.state,
+        "html_url": html,
+        "pull_request_url": pr_url,
+        "author_association": "CONTRIBUTOR",
         "_links": {"html": {"href": html}, "pull_request": {"href": pr_url}},
-        "submitted_at": format_time(r.submitted_at), "commit_id": r.commit_id,
+        "submitted_at": format_time(r.submitted_at),
+        "commit_id": r.commit_id,
     }
     return overlay(derived, r.raw, api)
 
@@ -208,14 +357,32 @@ def review_comment(c: ReviewComment, pr: PullRequest, repo: Repository, api: str
     html = f"{WEB}/{repo.full_name}/pull/{pr.number}#discussion_r{c.id}"
     pr_url = f"{api}/repos/{repo.full_name}/pulls/{pr.number}"
     derived: dict[str, Any] = {
-        "url": url, "pull_request_review_id": c.review_id, "id": c.id, "node_id": c.node_id,
-        "diff_hunk": c.diff_hunk, "path": c.path, "position": c.line, "original_position": c.original_line,
-        "commit_id": c.commit_id, "original_commit_id": c.commit_id, "user": user(c.user, api), "body": c.body,
-        "created_at": format_time(c.created_at), "updated_at": format_time(c.updated_at), "html_url": html,
-        "pull_request_url": pr_url, "author_association": "CONTRIBUTOR",
+        "url": url,
+        "pull_request_review_id": c.review_id,
+        "id": c.id,
+        "node_id": c.node_id,
+        "diff_hunk": c.diff_hunk,
+        "path": c.path,
+        "position": c.line,
+        "original_position": c.original_line,
+        "commit_id": c.commit_id,
+        "original_commit_id": c.commit_id,
+        "user": user(c.user, api),
+        "body": c.body,
+        "created_at": format_time(c.created_at),
+        "updated_at": format_time(c.updated_at),
+        "html_url": html,
+        "pull_request_url": pr_url,
+        "author_association": "CONTRIBUTOR",
         "_links": {"self": {"href": url}, "html": {"href": html}, "pull_request": {"href": pr_url}},
-        "reactions": _reactions(url), "start_line": None, "original_start_line": None, "start_side": None,
-        "line": c.line, "original_line": c.original_line, "side": "RIGHT", "subject_type": "line",
+        "reactions": _reactions(url),
+        "start_line": None,
+        "original_start_line": None,
+        "start_side": None,
+        "line": c.line,
+        "original_line": c.original_line,
+        "side": "RIGHT",
+        "subject_type": "line",
     }
     if c.in_reply_to_id is not None:
         derived["in_reply_to_id"] = c.in_reply_to_id
@@ -223,17 +390,34 @@ def review_comment(c: ReviewComment, pr: PullRequest, repo: Repository, api: str
 
 
 def _reactions(url: str) -> dict[str, Any]:
-    return {"url": f"{url}/reactions", "total_count": 0, "+1": 0, "-1": 0, "laugh": 0, "hooray": 0,
-            "confused": 0, "heart": 0, "rocket": 0, "eyes": 0}
+    return {
+        "url": f"{url}/reactions",
+        "total_count": 0,
+        "+1": 0,
+        "-1": 0,
+        "laugh": 0,
+        "hooray": 0,
+        "confused": 0,
+        "heart": 0,
+        "rocket": 0,
+        "eyes": 0,
+    }
 
 
 def issue_comment(c: IssueComment, pr: PullRequest, repo: Repository, api: str) -> dict[str, Any]:
     url = f"{api}/repos/{repo.full_name}/issues/comments/{c.id}"
     derived = {
-        "url": url, "html_url": f"{WEB}/{repo.full_name}/pull/{pr.number}#issuecomment-{c.id}",
-        "issue_url": f"{api}/repos/{repo.full_name}/issues/{pr.number}", "id": c.id, "node_id": c.node_id,
-        "user": user(c.user, api), "created_at": format_time(c.created_at), "updated_at": format_time(c.updated_at),
-        "author_association": "CONTRIBUTOR", "body": c.body, "reactions": _reactions(url),
+        "url": url,
+        "html_url": f"{WEB}/{repo.full_name}/pull/{pr.number}#issuecomment-{c.id}",
+        "issue_url": f"{api}/repos/{repo.full_name}/issues/{pr.number}",
+        "id": c.id,
+        "node_id": c.node_id,
+        "user": user(c.user, api),
+        "created_at": format_time(c.created_at),
+        "updated_at": format_time(c.updated_at),
+        "author_association": "CONTRIBUTOR",
+        "body": c.body,
+        "reactions": _reactions(url),
         "performed_via_github_app": None,
     }
     return overlay(derived, c.raw, api)
@@ -242,8 +426,12 @@ def issue_comment(c: IssueComment, pr: PullRequest, repo: Repository, api: str) 
 def changed_file(f: ChangedFile, pr: PullRequest, repo: Repository, api: str) -> dict[str, Any]:
     path = quote(f.filename)
     derived: dict[str, Any] = {
-        "sha": f.sha, "filename": f.filename, "status": f.status, "additions": f.additions,
-        "deletions": f.deletions, "changes": f.additions + f.deletions,
+        "sha": f.sha,
+        "filename": f.filename,
+        "status": f.status,
+        "additions": f.additions,
+        "deletions": f.deletions,
+        "changes": f.additions + f.deletions,
         "blob_url": f"{WEB}/{repo.full_name}/blob/{pr.head_sha}/{path}",
         "raw_url": f"{WEB}/{repo.full_name}/raw/{pr.head_sha}/{path}",
         "contents_url": f"{api}/repos/{repo.full_name}/contents/{path}?ref={pr.head_sha}",
@@ -257,17 +445,30 @@ def changed_file(f: ChangedFile, pr: PullRequest, repo: Repository, api: str) ->
 def commit(c: Commit, repo: Repository, api: str) -> dict[str, Any]:
     base = f"{api}/repos/{repo.full_name}"
     signature = {"name": c.author_name, "email": c.author_email, "date": format_time(c.authored_at)}
-    derived = {
-        "sha": c.sha, "node_id": c.node_id, "url": f"{base}/commits/{c.sha}",
-        "html_url": f"{WEB}/{repo.full_name}/commit/{c.sha}", "comments_url": f"{base}/commits/{c.sha}/comments",
+    derived: dict[str, Any] = {
+        "sha": c.sha,
+        "node_id": c.node_id,
+        "url": f"{base}/commits/{c.sha}",
+        "html_url": f"{WEB}/{repo.full_name}/commit/{c.sha}",
+        "comments_url": f"{base}/commits/{c.sha}/comments",
         "commit": {
-            "author": signature, "committer": {**signature, "date": format_time(c.committed_at)},
-            "message": c.message, "tree": {"sha": c.sha[::-1], "url": f"{base}/git/trees/{c.sha[::-1]}"},
-            "url": f"{base}/git/commits/{c.sha}", "comment_count": 0,
-            "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None,
-                             "verified_at": None},
+            "author": signature,
+            "committer": {**signature, "date": format_time(c.committed_at)},
+            "message": c.message,
+            "tree": {"sha": c.sha[::-1], "url": f"{base}/git/trees/{c.sha[::-1]}"},
+            "url": f"{base}/git/commits/{c.sha}",
+            "comment_count": 0,
+            "verification": {
+                "verified": False,
+                "reason": "unsigned",
+                "signature": None,
+                "payload": None,
+                "verified_at": None,
+            },
         },
-        "author": user(c.author, api), "committer": user(c.author, api), "parents": [],
+        "author": user(c.author, api),
+        "committer": user(c.author, api),
+        "parents": [],
     }
     return overlay(derived, c.raw, api)
 

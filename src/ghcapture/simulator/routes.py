@@ -44,7 +44,9 @@ def _sorted_pulls(repo: Repository, request: Request) -> list[PullRequest] | Api
         return error(422, f"Validation Failed: state must be open, closed or all, not {state!r}")
     sort = q.get("sort", "created")
     if sort not in ("created", "updated", "popularity", "long-running"):
-        return error(422, f"Validation Failed: sort must be created, updated, popularity or long-running, not {sort!r}")
+        return error(
+            422, f"Validation Failed: sort must be created, updated, popularity or long-running, not {sort!r}"
+        )
     direction = q.get("direction", "desc" if sort in ("created", "updated") else "desc")
     if direction not in ("asc", "desc"):
         return error(422, f"Validation Failed: direction must be asc or desc, not {direction!r}")
@@ -54,10 +56,13 @@ def _sorted_pulls(repo: Repository, request: Request) -> list[PullRequest] | Api
     if q.get("head"):
         branch = q["head"].split(":", 1)[-1]
         prs = [p for p in prs if p.head_ref == branch]
-    key = {"created": lambda p: (p.created_at, p.number), "updated": lambda p: (p.updated_at, p.number),
-           "popularity": lambda p: (len(p.issue_comments), p.number),
-           "long-running": lambda p: (p.updated_at - p.created_at, p.number)}[sort]
-    return sorted(prs, key=key, reverse=direction == "desc")  # type: ignore[arg-type]
+    key = {
+        "created": lambda p: (p.created_at, p.number),
+        "updated": lambda p: (p.updated_at, p.number),
+        "popularity": lambda p: (len(p.issue_comments), p.number),
+        "long-running": lambda p: (p.updated_at - p.created_at, p.number),
+    }[sort]
+    return sorted(prs, key=key, reverse=direction == "desc")
 
 
 async def list_pulls(request: Request, sim: Simulator) -> ApiAnswer:
@@ -233,12 +238,16 @@ async def rate_limit(request: Request, sim: Simulator) -> ApiAnswer:
     def shape(b: Any) -> dict[str, int]:
         return {"limit": b.limit, "used": b.used, "remaining": b.remaining, "reset": int(b.reset_at)}
 
-    resources = {"core": shape(core), "graphql": shape(graphql), "search": {"limit": 30, "used": 0, "remaining": 30,
-                 "reset": int(core.reset_at)}}
+    resources = {
+        "core": shape(core),
+        "graphql": shape(graphql),
+        "search": {"limit": 30, "used": 0, "remaining": 30, "reset": int(core.reset_at)},
+    }
     return ApiAnswer(200, {"resources": resources, "rate": shape(core)}, rate_headers(core, "core"))
 
 
 # -- GitHub App ---------------------------------------------------------------------------------------
+
 
 def _app_guard(request: Request, sim: Simulator) -> ApiAnswer | None:
     problem = sim.verify_app_jwt(request)
@@ -250,15 +259,26 @@ def _installation(sim: Simulator, request: Request) -> dict[str, Any]:
     assert app is not None
     api = api_base(request)
     return {
-        "id": app.installation_id, "app_id": app.app_id, "app_slug": app.slug, "client_id": app.client_id,
-        "target_id": 1, "target_type": "Organization", "single_file_name": None, "repository_selection": "all",
+        "id": app.installation_id,
+        "app_id": app.app_id,
+        "app_slug": app.slug,
+        "client_id": app.client_id,
+        "target_id": 1,
+        "target_type": "Organization",
+        "single_file_name": None,
+        "repository_selection": "all",
         "access_tokens_url": f"{api}/app/installations/{app.installation_id}/access_tokens",
         "html_url": f"https://github.com/settings/installations/{app.installation_id}",
-        "repositories_url": f"{api}/installation/repositories", "events": [],
-        "account": None, "permissions": {"contents": "read", "pull_requests": "read", "actions": "write",
-                                         "metadata": "read"},
-        "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z", "suspended_by": None,
-        "suspended_at": None, "has_multiple_single_files": False, "single_file_paths": [],
+        "repositories_url": f"{api}/installation/repositories",
+        "events": [],
+        "account": None,
+        "permissions": {"contents": "read", "pull_requests": "read", "actions": "write", "metadata": "read"},
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": "2024-01-01T00:00:00Z",
+        "suspended_by": None,
+        "suspended_at": None,
+        "has_multiple_single_files": False,
+        "single_file_paths": [],
     }
 
 
@@ -273,11 +293,20 @@ async def create_installation_token(request: Request, sim: Simulator) -> ApiAnsw
     token, expires = sim.mint_installation_token()
     from datetime import UTC, datetime
 
-    return ApiAnswer(201, {
-        "token": token, "expires_at": datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "permissions": {"contents": "read", "pull_requests": "read", "actions": "write", "metadata": "read"},
-        "repository_selection": "all",
-    })
+    return ApiAnswer(
+        201,
+        {
+            "token": token,
+            "expires_at": datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "permissions": {
+                "contents": "read",
+                "pull_requests": "read",
+                "actions": "write",
+                "metadata": "read",
+            },
+            "repository_selection": "all",
+        },
+    )
 
 
 async def get_repo_installation(request: Request, sim: Simulator) -> ApiAnswer:
@@ -304,10 +333,24 @@ async def get_app(request: Request, sim: Simulator) -> ApiAnswer:
         return problem
     app = sim.config.app
     assert app is not None
-    return ApiAnswer(200, {"id": app.app_id, "slug": app.slug, "client_id": app.client_id, "name": "ghcapture simulator",
-                           "node_id": "A_kwSim", "owner": _app_owner(request), "description": "", "external_url": "https://example.invalid",
-                           "html_url": f"https://github.com/apps/{app.slug}", "created_at": "2024-01-01T00:00:00Z",
-                           "updated_at": "2024-01-01T00:00:00Z", "permissions": {}, "events": []})
+    return ApiAnswer(
+        200,
+        {
+            "id": app.app_id,
+            "slug": app.slug,
+            "client_id": app.client_id,
+            "name": "ghcapture simulator",
+            "node_id": "A_kwSim",
+            "owner": _app_owner(request),
+            "description": "",
+            "external_url": "https://example.invalid",
+            "html_url": f"https://github.com/apps/{app.slug}",
+            "created_at": "2024-01-01T00:00:00Z",
+            "updated_at": "2024-01-01T00:00:00Z",
+            "permissions": {},
+            "events": [],
+        },
+    )
 
 
 def rest_routes(sim: Simulator) -> list[Route]:
@@ -332,13 +375,22 @@ def rest_routes(sim: Simulator) -> list[Route]:
         (f"{r}/installation", get_repo_installation, "app", False),
         ("/app", get_app, "app", False),
     ]
-    routes = [Route(path, rest_api(sim, handler, api, charge), methods=["GET"]) for path, handler, api, charge in table]
-    routes.append(Route("/app/installations/{installation_id}/access_tokens",
-                        rest_api(sim, create_installation_token, "app", False), methods=["POST"]))
+    routes = [
+        Route(path, rest_api(sim, handler, api, charge), methods=["GET"])
+        for path, handler, api, charge in table
+    ]
+    routes.append(
+        Route(
+            "/app/installations/{installation_id}/access_tokens",
+            rest_api(sim, create_installation_token, "app", False),
+            methods=["POST"],
+        )
+    )
     return routes
 
 
 # -- /_simulator/ ---------------------------------------------------------------------------------------
+
 
 def control_routes(sim: Simulator) -> list[Route]:
     async def stats(_request: Request) -> Response:
@@ -369,20 +421,31 @@ def control_routes(sim: Simulator) -> list[Route]:
     async def create_repo(request: Request) -> Response:
         payload = await request.json()
         try:
-            repo = generate_repository(payload["owner"], payload["name"], int(payload.get("prs", 0)),
-                                       seed=int(payload.get("seed", 1)))
+            repo = generate_repository(
+                payload["owner"],
+                payload["name"],
+                int(payload.get("prs", 0)),
+                seed=int(payload.get("seed", 1)),
+            )
         except (KeyError, ValueError, TypeError) as exc:
             return JSONResponse({"message": f"bad repository request: {exc}"}, status_code=422)
         sim.world.add_repository(repo)
-        return JSONResponse({"full_name": repo.full_name, "pull_requests": len(repo.pull_requests)}, status_code=201)
+        return JSONResponse(
+            {"full_name": repo.full_name, "pull_requests": len(repo.pull_requests)}, status_code=201
+        )
 
     async def evolve(request: Request) -> Response:
         repo = sim.world.repository(request.path_params["owner"], request.path_params["repo"])
         if repo is None:
             return JSONResponse({"message": "Not Found"}, status_code=404)
         payload = await request.json()
-        changed = evolve_repository(sim.world, repo, changed=int(payload.get("changed", 0)),
-                                    new=int(payload.get("new", 0)), seed=int(payload.get("seed", 7)))
+        changed = evolve_repository(
+            sim.world,
+            repo,
+            changed=int(payload.get("changed", 0)),
+            new=int(payload.get("new", 0)),
+            seed=int(payload.get("seed", 7)),
+        )
         return JSONResponse(changed)
 
     return [

@@ -34,11 +34,17 @@ class AppKeys:
 def new_app_keys(app_id: int = 424242, installation_id: int = 1) -> AppKeys:
     """A fresh RSA key pair for the simulator's GitHub App."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    return AppKeys(GitHubAppIdentity(app_id=app_id, public_key_pem=public, installation_id=installation_id), private)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return AppKeys(
+        GitHubAppIdentity(app_id=app_id, public_key_pem=public, installation_id=installation_id), private
+    )
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -55,8 +61,15 @@ class SimulatorServer:
         self.host = host
         self.port = port or free_port(host)
         logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
-        config = uvicorn.Config(simulator.asgi(), host=host, port=self.port, log_level="warning",
-                                access_log=False, lifespan="off", timeout_keep_alive=30)
+        config = uvicorn.Config(
+            simulator.asgi(),
+            host=host,
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=30,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="github-simulator", daemon=True)
 

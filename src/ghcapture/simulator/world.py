@@ -6,7 +6,16 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-from ghcapture.simulator.model import GHOST, PullRequest, Repository, User
+from ghcapture.simulator.model import (
+    GHOST,
+    Commit,
+    IssueComment,
+    PullRequest,
+    Repository,
+    Review,
+    ReviewComment,
+    User,
+)
 
 
 class World:
@@ -99,5 +108,11 @@ class World:
             yield repo.node_id, repo
             for pr in repo.pull_requests:
                 yield pr.node_id, pr
-                for obj in [*pr.reviews, *pr.review_comments, *pr.issue_comments, *pr.commits]:
+                owned: list[Review | ReviewComment | IssueComment | Commit] = [
+                    *pr.reviews,
+                    *pr.review_comments,
+                    *pr.issue_comments,
+                    *pr.commits,
+                ]
+                for obj in owned:
                     yield obj.node_id, obj
