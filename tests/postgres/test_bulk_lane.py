@@ -105,8 +105,6 @@ def lane(
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    # The runners of this test run on this machine, so a database on localhost is one they reach.
-    monkeypatch.setattr("ghcapture.jobs.router._LOCAL_HOSTS", set())
     engine = open_database(postgres_url)
     try:
         yield Lane(server=server, keys=keys, database_url=postgres_url, engine=engine, workdir=tmp_path)

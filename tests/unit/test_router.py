@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ghcapture.config import Settings
 from ghcapture.errors import InputError
 from ghcapture.jobs.router import CaptureRequest, HybridRouter, RepositoryFacts, RouterConfig
+from ghcapture.jobs.settings import load_job_settings
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 FRESH = RepositoryFacts(github_pr_total=200, watermark=NOW - timedelta(hours=2))
@@ -120,11 +122,47 @@ def test_bulk_goes_to_actions_only_when_configured() -> None:
         RouterConfig(actions_repository="a/b"): "GHCAPTURE_ACTIONS_DATABASE_URL is not set",
         RouterConfig(actions_repository="a/b", actions_database_url="sqlite:///x.db"): "local SQLite file",
         RouterConfig(actions_repository="a/b", actions_database_url="postgresql://127.0.0.1/x"): "localhost",
+        RouterConfig(
+            actions_repository="a/b",
+            actions_database_url="postgresql://localhost/x",
+            github_api_url="https://api.github.com",
+        ): "localhost",
+        # Runners of a local simulator reach localhost, but never a SQLite file.
+        RouterConfig(
+            actions_repository="a/b",
+            actions_database_url="sqlite:///x.db",
+            github_api_url="http://127.0.0.1:8000",
+        ): "local SQLite file",
     }
     for config, words in gaps.items():
         route = HybridRouter(config).route(request, FRESH, now=NOW)
         assert (route.lane, route.processor) == ("bulk", "local")
         assert "runs on the local engine's bulk queue because" in route.reason and words in route.reason
+
+
+@pytest.mark.parametrize(
+    "database_url, api_url",
+    [
+        ("postgresql://u:p@127.0.0.1:5432/x", "http://127.0.0.1:8123"),
+        ("postgresql://localhost/x", "http://localhost:8000/api/v3"),
+        ("postgresql://db.example.com/x", "http://127.0.0.1:8123"),
+    ],
+)
+def test_a_local_simulator_reaches_a_database_on_localhost(database_url: str, api_url: str) -> None:
+    config = RouterConfig(actions_repository="a/b", actions_database_url=database_url, github_api_url=api_url)
+    route = HybridRouter(config).route(CaptureRequest("acme/big", days=365), FRESH, now=NOW)
+    assert (route.lane, route.processor) == ("bulk", "github_actions"), route.reason
+
+
+def test_job_settings_tell_the_router_where_github_is() -> None:
+    env = {
+        "GHCAPTURE_ACTIONS_REPOSITORY": "a/b",
+        "GHCAPTURE_ACTIONS_DATABASE_URL": "postgresql://localhost/x",
+    }
+    local = load_job_settings(Settings(github_api_url="http://127.0.0.1:8123"), env)
+    remote = load_job_settings(Settings(), env)
+    assert local.router.bulk_lane_gap() is None
+    assert "localhost" in (remote.router.bulk_lane_gap() or "")
 
 
 def test_reason_never_holds_the_database_password() -> None:

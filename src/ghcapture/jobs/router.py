@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, make_url, select
 from sqlalchemy.exc import ArgumentError
@@ -72,6 +73,7 @@ class RouterConfig:
     bulk_triggers: tuple[str, ...] = BACKGROUND_TRIGGERS
     actions_repository: str | None = None
     actions_database_url: str | None = field(default=None, repr=False)
+    github_api_url: str | None = None  # where workflows are dispatched; a local one has local runners
 
     def bulk_lane_gap(self) -> str | None:
         """Why GitHub Actions cannot take bulk work, or None when it can."""
@@ -85,9 +87,17 @@ class RouterConfig:
             return "GHCAPTURE_ACTIONS_DATABASE_URL is not a database URL"
         if url.get_backend_name() == "sqlite":
             return "the database is a local SQLite file that Actions runners cannot reach"
-        if (url.host or "") in _LOCAL_HOSTS:
+        if (url.host or "") in _LOCAL_HOSTS and not self.runners_are_local:
             return "the database is on localhost, which Actions runners cannot reach"
         return None
+
+    @property
+    def runners_are_local(self) -> bool:
+        """True when GITHUB_API_URL is on this machine (a simulator), whose runners reach localhost too."""
+        if not self.github_api_url:
+            return False
+        host = urlsplit(self.github_api_url).hostname
+        return host is not None and host in _LOCAL_HOSTS
 
 
 @dataclass(frozen=True)

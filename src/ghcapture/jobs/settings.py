@@ -118,6 +118,7 @@ def load_job_settings(settings: Settings, env: Mapping[str, str] | None = None) 
         realtime_max_repo_prs=number("GHCAPTURE_REALTIME_MAX_REPO_PRS", 1000, integer=True),
         actions_repository=pick("GHCAPTURE_ACTIONS_REPOSITORY"),
         actions_database_url=pick("GHCAPTURE_ACTIONS_DATABASE_URL"),
+        github_api_url=settings.github_api_url,
     )
     return JobSettings(
         router=router,
