@@ -131,6 +131,7 @@ def test_a_year_of_history_runs_on_actions_and_equals_ground_truth(lane: Lane) -
     assert job.cost_usd == pytest.approx(3 * 0.006)
     assert job.run_url and str(run.id) in job.run_url
     assert job.points_used > 0 and job.attempts == 1
+    assert job.items_done == 240, "the chunks' items add up to the job's"
     repo = lane.server.simulator.world.repository("acme", "big")
     assert repo is not None
     check = compare_repository(lane.engine, dump_repository(repo, lane.server.url))

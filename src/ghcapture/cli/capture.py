@@ -83,8 +83,9 @@ def run_capture(
             from ghcapture.jobs.progress import JobProgress  # type: ignore[import-not-found,unused-ignore]
         except ImportError as exc:
             raise GhcaptureError("--job-id needs the job system, which this installation lacks") from exc
-        # One chunk of a matrix run does not end the job: the run's end does (ghcapture reconcile).
-        reporters.append(JobProgress(engine, job_id, settle=not chunk))
+        # One chunk of a matrix run does not end the job: the run's end does (ghcapture reconcile);
+        # its chunks run at once, so each adds its items to the job's instead of setting them.
+        reporters.append(JobProgress(engine, job_id, settle=not chunk, shared=bool(chunk)))
     progress: Progress = Several(*reporters) if reporters else NoProgress()
 
     async def go() -> dict[str, Any]:

@@ -406,7 +406,14 @@ async def dispatch_job_async(
         event="dispatched",
         message=message,
         from_statuses={PENDING, QUEUED},
-        values={"workflow_run_id": run_id, "run_url": run_url, "error": None, "processor": GITHUB_ACTIONS},
+        # The new run's chunks add their items from zero, so a retried job does not count twice.
+        values={
+            "workflow_run_id": run_id,
+            "run_url": run_url,
+            "error": None,
+            "processor": GITHUB_ACTIONS,
+            "items_done": 0,
+        },
     )
     if not moved:
         raise JobStateError(f"job {job.id} changed while it was being dispatched (run {run_id})")

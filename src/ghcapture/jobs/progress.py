@@ -1,6 +1,8 @@
 """JobProgress: a capture's progress written to its job row (counters, spend, heartbeat) and event trail.
 
 Spend is added as deltas, so several reporters on one job (retried attempts, steps, chunks) sum correctly.
+Items done are absolute, except for a `shared` reporter (one matrix chunk of several running at once), which
+adds what it did since its last report, so the chunks' counts add up instead of overwriting each other.
 """
 
 from __future__ import annotations
@@ -18,12 +20,16 @@ from ghcapture.store.tables import utc_now
 class JobProgress:
     """A Progress reporter for `ghcapture capture ... --job-id ID`: pending/queued -> running on start,
     running -> completed on finish and -> failed on fail (unless `settle` is False, when whoever runs the
-    job decides its end)."""
+    job decides its end). A `shared` reporter adds its items done to the job's instead of setting them."""
 
-    def __init__(self, engine: Engine | JobStore, job_id: str, *, settle: bool = True) -> None:
+    def __init__(
+        self, engine: Engine | JobStore, job_id: str, *, settle: bool = True, shared: bool = False
+    ) -> None:
         self.store = engine if isinstance(engine, JobStore) else JobStore(engine)
         self.job_id = job_id
         self.settle = settle
+        self.shared = shared
+        self._done = 0
         self._points = 0
         self._requests = 0
         self._lock = threading.Lock()
@@ -49,17 +55,22 @@ class JobProgress:
         with self._lock:
             d_points, d_requests = points - self._points, requests - self._requests
             self._points, self._requests = points, requests
+            d_done, self._done = done - self._done, done
         with self.store.engine.begin() as conn:
             conn.execute(
                 update(jobs_table)
                 .where(jobs_table.c.id == self.job_id, jobs_table.c.status == RUNNING)
                 .values(
-                    items_done=done,
+                    items_done=self._items_done(done, d_done),
                     heartbeat_at=utc_now(),
                     points_used=jobs_table.c.points_used + max(0, d_points),
                     requests_made=jobs_table.c.requests_made + max(0, d_requests),
                 )
             )
+
+    def _items_done(self, done: int, delta: int) -> Any:
+        # The database adds the delta in one statement, so concurrent chunks never lose each other's counts.
+        return jobs_table.c.items_done + max(0, delta) if self.shared else done
 
     def _final_spend(self, result: Any) -> None:
         points = getattr(result, "points_used", self._points)
@@ -73,7 +84,17 @@ class JobProgress:
     def finish(self, result: Any) -> None:
         self._final_spend(result)
         done = getattr(result, "pull_requests", None)
-        if done is not None:
+        if done is not None and self.shared:
+            with self._lock:
+                d_done, self._done = done - self._done, done
+            if d_done > 0:
+                with self.store.engine.begin() as conn:
+                    conn.execute(
+                        update(jobs_table)
+                        .where(jobs_table.c.id == self.job_id, jobs_table.c.status == RUNNING)
+                        .values(items_done=self._items_done(done, d_done), heartbeat_at=utc_now())
+                    )
+        elif done is not None:
             self.store.progress(self.job_id, items_done=done)
         if self.settle:
             self.store.complete(self.job_id, message=summary(result))
