@@ -51,6 +51,7 @@ SETTINGS_HELP: list[tuple[str, str, str]] = [
     ("GHCAPTURE_TOKEN_JOBS_PER_MINUTE", "token_jobs_per_minute", "job starts a minute per token (30)"),
     ("GHCAPTURE_BUDGET_NAME", "budget_name", "name of the shared rate-limit budget"),
     ("GHCAPTURE_POLL_SECONDS", "poll_seconds", "how often workers look for work (default 1)"),
+    ("GHCAPTURE_RECONCILE_SECONDS", "reconcile_seconds", "how often workers reconcile Actions jobs (60)"),
 ]
 
 

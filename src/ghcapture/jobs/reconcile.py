@@ -9,8 +9,10 @@ reconciling again, or a webhook and a poll racing, never counts a run's cost twi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +22,7 @@ from sqlalchemy import Engine, and_, insert, or_, select, update
 from ghcapture.config import Settings, load_settings
 from ghcapture.github.errors import GitHubError, NotFound
 from ghcapture.github.http import GitHubClient
+from ghcapture.github.redact import redact
 from ghcapture.jobs.actions import WORKFLOWS_DIR, find_dispatched_run, workflow_kind_for
 from ghcapture.jobs.actions_settings import ActionsSettings, load_actions_settings
 from ghcapture.jobs.model import (
@@ -38,6 +41,7 @@ from ghcapture.jobs.store import JobStore
 from ghcapture.store.tables import job_events, progressive_capture_jobs, utc_now
 
 jobs_table = progressive_capture_jobs
+log = logging.getLogger("ghcapture.jobs")
 RUN_FINISHED = "run_finished"
 # A dispatched run that has not appeared by then never will.
 RUN_APPEARS_WITHIN = timedelta(minutes=10)
@@ -399,3 +403,47 @@ def reconcile_jobs(
             return await reconcile_async(JobStore(engine), client, actions, job_ids=job_ids)
 
     return asyncio.run(go())
+
+
+@dataclass
+class PeriodicReconcile:
+    """The worker's reconcile step: a pass over the bulk jobs at most every `interval` seconds.
+
+    A pass that fails is logged (redacted) and tried again at the next interval; it never raises, so a passing
+    GitHub or database error cannot end the worker.
+    """
+
+    engine: Engine
+    settings: Settings
+    actions: ActionsSettings
+    interval: float = 60.0
+    transport: httpx.AsyncBaseTransport | None = None
+    clock: Callable[[], float] = time.monotonic
+    _due_at: float | None = field(default=None, init=False)
+
+    def tick(self) -> list[Reconciled] | None:
+        """Reconciles when a pass is due; the pass's results, or None when none ran or it failed."""
+        now = self.clock()
+        if self._due_at is not None and now < self._due_at:
+            return None
+        self._due_at = now + self.interval
+        try:
+            results = reconcile_jobs(
+                self.engine, settings=self.settings, actions=self.actions, transport=self.transport
+            )
+        except Exception as exc:  # the next pass may well succeed; the worker carries on
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            log.warning("worker: reconciling jobs on GitHub Actions failed: %s", redact(first))
+            return None
+        for result in results:
+            if result.changed:
+                reason = f" ({result.reason})" if result.reason else ""
+                log.info(
+                    "worker: job %s follows run %s: %s -> %s%s",
+                    result.job_id,
+                    result.run_id or "-",
+                    result.before,
+                    result.after,
+                    redact(reason),
+                )
+        return results

@@ -35,6 +35,7 @@ JOB_SETTINGS_HELP: list[tuple[str, str]] = [
     ("GHCAPTURE_TOKEN_CONCURRENCY", "jobs running at once per GitHub token or installation (default 4)"),
     ("GHCAPTURE_TOKEN_JOBS_PER_MINUTE", "jobs started per minute per token or installation (default 30)"),
     ("GHCAPTURE_BUDGET_NAME", "name of the shared rate-limit budget (default: derived from the credentials)"),
+    ("GHCAPTURE_RECONCILE_SECONDS", "how often a worker reconciles jobs on GitHub Actions (default 60)"),
 ]
 
 
@@ -51,6 +52,7 @@ class JobSettings:
     token_jobs_per_minute: int = 30
     budget_name: str = "default"
     poll_seconds: float = 1.0
+    reconcile_seconds: float = 60.0
 
     @property
     def stuck_limits(self) -> dict[str, float]:
@@ -134,4 +136,5 @@ def load_job_settings(settings: Settings, env: Mapping[str, str] | None = None) 
         token_jobs_per_minute=number("GHCAPTURE_TOKEN_JOBS_PER_MINUTE", 30, minimum=1, integer=True),
         budget_name=pick("GHCAPTURE_BUDGET_NAME") or budget_name(settings),
         poll_seconds=number("GHCAPTURE_POLL_SECONDS", 1.0, minimum=0.05),
+        reconcile_seconds=number("GHCAPTURE_RECONCILE_SECONDS", 60.0, minimum=1.0),
     )
