@@ -9,8 +9,18 @@ from ghcapture.capture.engine import capture
 from ghcapture.config import Settings
 from ghcapture.github.http import GitHubClient
 from ghcapture.simulator.app import SimulatorConfig
-from ghcapture.simulator.server import new_app_keys
+from ghcapture.simulator.server import AppKeys, SimulatorServer, new_app_keys
 from ghcapture.store.database import open_database
+
+
+def app_settings(server: SimulatorServer, keys: AppKeys) -> Settings:
+    return Settings(
+        github_app_id=str(keys.identity.app_id),
+        github_app_private_key=keys.private_key_pem,
+        github_app_installation_id=str(keys.identity.installation_id),
+        github_api_url=server.url,
+        github_graphql_url=server.url + "/graphql",
+    )
 
 
 def test_app_installation_token_capture_survives_expiry(make_simulator, sqlite_url):
@@ -18,13 +28,7 @@ def test_app_installation_token_capture_survives_expiry(make_simulator, sqlite_u
     config = SimulatorConfig(app=keys.identity, tokens=frozenset(), token_lifetime=3600)
     server = make_simulator({"acme/widgets": 120}, config=config)
     server.simulator.config.faults.queue("expired-token", None, count=1)
-    settings = Settings(
-        github_app_id=str(keys.identity.app_id),
-        github_app_private_key=keys.private_key_pem,
-        github_app_installation_id=str(keys.identity.installation_id),
-        github_api_url=server.url,
-        github_graphql_url=server.url + "/graphql",
-    )
+    settings = app_settings(server, keys)
     engine = open_database(sqlite_url)
 
     async def go() -> None:
@@ -46,13 +50,7 @@ def test_installation_token_is_renewed_before_it_expires(make_simulator, sqlite_
         app=keys.identity, tokens=frozenset(), token_lifetime=301, latency_ms_per_node=1.0
     )
     server = make_simulator({"acme/widgets": 300}, config=config)
-    settings = Settings(
-        github_app_id=str(keys.identity.app_id),
-        github_app_private_key=keys.private_key_pem,
-        github_app_installation_id=str(keys.identity.installation_id),
-        github_api_url=server.url,
-        github_graphql_url=server.url + "/graphql",
-    )
+    settings = app_settings(server, keys)
     engine = open_database(sqlite_url)
 
     async def go() -> None:

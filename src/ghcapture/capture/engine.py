@@ -430,17 +430,20 @@ class Capture:
             else:
                 clear_checkpoint(conn, self.full_name, "review_comments", key)
 
+    def _stored_ids(self, numbers: set[int]) -> dict[int, int]:
+        """PR numbers -> github ids of the pull requests already stored."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(pull_requests.c.number, pull_requests.c.github_id).where(
+                    pull_requests.c.repository_id == self.repository_id,
+                    pull_requests.c.number.in_(numbers),
+                )
+            ).all()
+        return {number: github_id for number, github_id in rows}
+
     async def _pull_request_ids(self, numbers: set[int]) -> dict[int, int]:
         """PR numbers -> github ids, capturing any PR not stored yet (opened after the PR pass)."""
-        with self.engine.connect() as conn:
-            found = dict(
-                conn.execute(
-                    select(pull_requests.c.number, pull_requests.c.github_id).where(
-                        pull_requests.c.repository_id == self.repository_id,
-                        pull_requests.c.number.in_(numbers),
-                    )
-                ).all()
-            )
+        found = self._stored_ids(numbers)
         missing = sorted(numbers - set(found))
         if missing and self.scope.is_everything:
             log.info(
@@ -462,15 +465,7 @@ class Capture:
             await extra._by_numbers(
                 _State(mode="numbers", started=self._clock().isoformat()), extra.scope.key()
             )
-            with self.engine.connect() as conn:
-                found = dict(
-                    conn.execute(
-                        select(pull_requests.c.number, pull_requests.c.github_id).where(
-                            pull_requests.c.repository_id == self.repository_id,
-                            pull_requests.c.number.in_(numbers),
-                        )
-                    ).all()
-                )
+            found = self._stored_ids(numbers)
         return found
 
     # -- writing ---------------------------------------------------------------------------------

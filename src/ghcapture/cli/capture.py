@@ -12,10 +12,15 @@ from typing import Any
 import typer
 
 from ghcapture.cli import app
+from ghcapture.config import SETTINGS_HELP
 from ghcapture.errors import GhcaptureError
 
 capture_app = typer.Typer(
-    help="Capture pull requests and what hangs off them into the database.", no_args_is_help=True
+    help="Capture pull requests and what hangs off them into the database.",
+    no_args_is_help=True,
+    epilog="Settings: "
+    + ", ".join(env for env, _key, _text in SETTINGS_HELP[:9])
+    + " (see ghcapture --help).",
 )
 app.add_typer(capture_app, name="capture")
 
@@ -51,13 +56,13 @@ def run_capture(
     repository: str,
     kind: str,
     *,
-    days: int | None,
-    since: str | None,
-    pr_numbers: str | None,
-    max_items: int | None,
-    job_id: str | None,
-    chunk: str | None,
-    as_json: bool,
+    days: int | None = None,
+    since: str | None = None,
+    pr_numbers: str | None = None,
+    max_items: int | None = None,
+    job_id: str | None = None,
+    chunk: str | None = None,
+    as_json: bool = False,
     quiet: bool = False,
 ) -> dict[str, Any]:
     from ghcapture.capture.engine import capture
@@ -193,17 +198,7 @@ def demo(
         if not as_json:
             typer.echo(f"GitHub simulator at {server.url} serving acme/widgets with {prs} pull requests")
         started = time.monotonic()
-        summary = run_capture(
-            "acme/widgets",
-            "prs",
-            days=None,
-            since=None,
-            pr_numbers=None,
-            max_items=None,
-            job_id=None,
-            chunk=None,
-            as_json=as_json,
-        )
+        summary = run_capture("acme/widgets", "prs", as_json=as_json)
         summary["seconds"] = round(time.monotonic() - started, 2)
         stats = server.simulator.stats.as_dict()
         engine = open_database(load_settings().database_url)
