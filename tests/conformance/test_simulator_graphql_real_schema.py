@@ -328,6 +328,7 @@ def known_variables(server: SimulatorServer, owner: str, name: str) -> dict[str,
         "number": busiest.number,
         "first": 20,
         "ids": [busiest.node_id, repo.pull_requests[0].node_id, busiest.user.node_id],
+        "query": f"repo:{repo.full_name} is:pr updated:>=2000-01-01 sort:updated-asc",
     }
 
 

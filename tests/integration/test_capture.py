@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -165,3 +166,37 @@ def test_capture_survives_each_fault_kind(make_simulator, sqlite_url, kind):
     assert server.simulator.stats.faults[kind] == 3
     check = compare(server, engine, "acme/widgets")
     assert check.equal, check.summary()
+
+
+def _window_chunk(since: datetime, until: datetime) -> CaptureScope:
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    return CaptureScope.build(
+        chunk=json.dumps({"since": since.strftime(stamp), "until": until.strftime(stamp)})
+    )
+
+
+def test_a_time_window_chunk_reads_only_its_window(make_simulator, sqlite_url):
+    server = make_simulator({"acme/widgets": 400})
+    repo = server.simulator.world.repository("acme", "widgets")
+    times = sorted(p.updated_at.replace(microsecond=0) for p in repo.pull_requests)
+    since, until = times[100], times[220]
+    expected = {p.id for p in repo.pull_requests if since <= p.updated_at < until}
+    engine = open_database(sqlite_url)
+    result = run_capture(server, engine, "acme/widgets", scope=_window_chunk(since, until))
+    with engine.connect() as conn:
+        stored = {r[0] for r in conn.execute(select(pull_requests.c.github_id))}
+    assert result.mode == "window"
+    assert stored == expected
+    # Search served the window's PRs, not the 180 newer ones a scan by update time would read first.
+    assert server.simulator.stats.graphql_prs <= len(expected) + 10
+
+
+def test_a_window_over_searchs_limit_is_scanned_instead(make_simulator, sqlite_url):
+    server = make_simulator({"acme/widgets": 1100})
+    repo = server.simulator.world.repository("acme", "widgets")
+    since = min(p.updated_at for p in repo.pull_requests).replace(microsecond=0)
+    until = datetime.now(UTC) + timedelta(days=1)
+    engine = open_database(sqlite_url)
+    result = run_capture(server, engine, "acme/widgets", kind="reviews", scope=_window_chunk(since, until))
+    assert result.mode == "updated"
+    assert result.pull_requests == 1100

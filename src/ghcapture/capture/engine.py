@@ -41,6 +41,7 @@ SELECTIONS = {
     "files": (False, False, True, False),
 }
 FOLLOW_UP_BATCH = 40
+SEARCH_RESULT_CAP = 1000  # GitHub serves at most 1,000 results of a search
 BY_NUMBER_BATCH = 50
 WATERMARK_MARGIN = timedelta(minutes=2)  # clocks differ; re-reading two minutes costs little
 
@@ -218,7 +219,7 @@ class Capture:
                 if self.scope.is_everything and checkpoint is not None and checkpoint.watermark is not None:
                     since = checkpoint.watermark
                 state = _State(
-                    mode="updated" if since else "full",
+                    mode=("window" if self.scope.until else "updated") if since else "full",
                     started=now.isoformat(),
                     since=since.isoformat() if since else None,
                 )
@@ -244,6 +245,11 @@ class Capture:
 
     async def _paged(self, state: _State, key: str) -> None:
         since = datetime.fromisoformat(state.since) if state.since else None
+        if state.mode == "window":
+            if await self._windowed(state, key):
+                return
+            state.mode, state.after = "updated", None  # too many matches for one search: scan instead
+            self.result.mode = state.mode
         order = ("UPDATED_AT", "DESC") if state.mode == "updated" else ("CREATED_AT", "ASC")
         limit = self.scope.max_items
         # An incremental scan usually stops within its first few PRs: start small, widen while all are new.
@@ -287,6 +293,49 @@ class Capture:
             await self._store_pull_requests(nodes, state, key, finished=reached_end)
             if reached_end:
                 return
+
+    async def _windowed(self, state: _State, key: str) -> bool:
+        """PRs updated in [since, until) through search; False (nothing stored) when GitHub would cut
+        the results at its 1,000-result limit."""
+        assert state.since is not None and self.scope.until is not None
+        since, until = datetime.fromisoformat(state.since), self.scope.until
+        stamp = "%Y-%m-%dT%H:%M:%SZ"
+        query = (
+            f"repo:{self.full_name} is:pr updated:{since.astimezone(UTC).strftime(stamp)}.."
+            f"{until.astimezone(UTC).strftime(stamp)} sort:updated-asc"
+        )
+        limit = self.scope.max_items
+        while True:
+
+            async def fetch(size: int) -> dict[str, Any]:
+                variables = {**self._variables(), "query": query, "first": size, "after": state.after}
+                return await self.client.graphql(
+                    self._document,
+                    variables,
+                    operation_name="PullRequestsSearch",
+                    estimated_cost=estimate_points(self._document, variables, "PullRequestsSearch"),
+                )
+
+            data = await execute_paged(self.client, self.full_name, fetch, pager=self.pager)
+            found = data["search"]
+            if found["issueCount"] > SEARCH_RESULT_CAP and state.after is None:
+                log.info(
+                    "%s: %d PRs in the window, over search's %d: scanning by update time instead",
+                    self.full_name,
+                    found["issueCount"],
+                    SEARCH_RESULT_CAP,
+                )
+                return False
+            nodes = [n for n in found["nodes"] if n and since <= mapping.when(n["updatedAt"]) < until]  # type: ignore[operator]
+            reached_end = not found["pageInfo"]["hasNextPage"]
+            if limit is not None and state.done + len(nodes) >= limit:
+                nodes = nodes[: max(0, limit - state.done)]
+                reached_end = True
+            state.after = found["pageInfo"]["endCursor"] or state.after
+            state.done += len(nodes)
+            await self._store_pull_requests(nodes, state, key, finished=reached_end)
+            if reached_end:
+                return True
 
     async def _by_numbers(self, state: _State, key: str) -> None:
         numbers = list(self.scope.pr_numbers)

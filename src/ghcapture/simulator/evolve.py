@@ -110,4 +110,5 @@ def _squeeze(pr: Any, start: datetime, end: datetime) -> None:
         ):
             value = getattr(obj, attr, None)
             if value is not None:
-                setattr(obj, attr, start + timedelta(seconds=(value - origin).total_seconds() * scale))
+                moved = start + timedelta(seconds=(value - origin).total_seconds() * scale)
+                setattr(obj, attr, moved.replace(microsecond=0))

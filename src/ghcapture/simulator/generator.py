@@ -308,8 +308,27 @@ def generate_repository(
         activity += [c.updated_at for c in pr.issue_comments]
         pr.updated_at = max(activity)
         repo.add_pull_request(pr)
+    _whole_seconds(repo)
     repo.updated_at = max((p.updated_at for p in repo.pull_requests), default=repo.created_at)
     return repo
+
+
+def _whole_seconds(repo: Repository) -> None:
+    """GitHub's timestamps have whole seconds; so must the data behind them, or ranges disagree."""
+    for pr in repo.pull_requests:
+        for obj in [pr, *pr.reviews, *pr.review_comments, *pr.issue_comments, *pr.commits]:
+            for attr in (
+                "created_at",
+                "updated_at",
+                "closed_at",
+                "merged_at",
+                "submitted_at",
+                "authored_at",
+                "committed_at",
+            ):
+                value = getattr(obj, attr, None)
+                if value is not None and value.microsecond:
+                    setattr(obj, attr, value.replace(microsecond=0))
 
 
 class _Ids:

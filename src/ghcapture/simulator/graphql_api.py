@@ -58,6 +58,7 @@ class Connection:
     items: Sequence[Any]
     start: int
     end: int
+    total: int | None = None  # a search's count of matches, which may exceed what it serves
 
     @property
     def page(self) -> Sequence[Any]:
@@ -202,6 +203,16 @@ def _resolve_pull_request(repo: Repository, info: GraphQLResolveInfo, number: in
     return pr
 
 
+def _resolve_search(_root: Any, info: GraphQLResolveInfo, query: str, type: str, **args: Any) -> Connection:  # noqa: A002
+    from ghcapture.simulator.search import RESULT_CAP, search_pull_requests
+
+    found = search_pull_requests(info.context.world, query) if type == "ISSUE" else []
+    page = connection(found[:RESULT_CAP], args, info)
+    page.total = len(found)
+    info.context.prs += page.end - page.start
+    return page
+
+
 def _resolve_pull_requests(repo: Repository, info: GraphQLResolveInfo, **args: Any) -> Connection:
     page = connection(_sorted_prs(repo, args), args, info)
     info.context.prs += page.end - page.start
@@ -260,6 +271,7 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
         "Query": {
             "id": lambda _r, _i: "MDU6UXVlcnk=",
             "repository": _resolve_query_repository,
+            "search": _resolve_search,
             "node": _resolve_node,
             "nodes": _resolve_nodes,
             "rateLimit": lambda _r, info, dryRun=False: info.context.rate_limit,
@@ -423,6 +435,11 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
     ):
         resolvers[f"{conn}Connection"] = _connection_fields()
         resolvers[f"{conn}Edge"] = edge
+    resolvers["SearchResultItemConnection"] = {
+        **_connection_fields(),
+        "issueCount": lambda c, _i: c.total if c.total is not None else len(c.items),
+    }
+    resolvers["SearchResultItemEdge"] = edge
     return resolvers
 
 
@@ -455,7 +472,7 @@ def simulator_schema() -> GraphQLSchema:
         for field_name, resolve in fields.items():
             if field_name in gtype.fields:  # type: ignore[attr-defined]
                 gtype.fields[field_name].resolve = resolve  # type: ignore[attr-defined]
-    for abstract in ("Node", "Actor", "RepositoryOwner"):
+    for abstract in ("Node", "Actor", "RepositoryOwner", "SearchResultItem"):
         schema.type_map[abstract].resolve_type = _type_name  # type: ignore[attr-defined]
     assert_valid_schema(schema)
     return schema
