@@ -168,6 +168,20 @@ def test_capture_survives_each_fault_kind(make_simulator, sqlite_url, kind):
     assert check.equal, check.summary()
 
 
+@pytest.mark.parametrize("client_timeout", [30.0, 0.3])
+def test_slow_answers_are_waited_for_or_retried_after_the_client_timeout(
+    make_simulator, sqlite_url, client_timeout
+):
+    server = make_simulator({"acme/widgets": 60})
+    server.simulator.config.faults.slow_seconds = 0.8
+    server.simulator.config.faults.queue("slow", None, count=2)
+    engine = open_database(sqlite_url)
+    run_capture(server, engine, "acme/widgets", timeout=client_timeout)
+    assert server.simulator.stats.faults["slow"] == 2
+    check = compare(server, engine, "acme/widgets")
+    assert check.equal, check.summary()
+
+
 def _window_chunk(since: datetime, until: datetime) -> CaptureScope:
     stamp = "%Y-%m-%dT%H:%M:%SZ"
     return CaptureScope.build(
