@@ -7,7 +7,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ghcapture.simulator.generator import generate_repository
-from ghcapture.simulator.model import IssueComment, Repository, Review, ReviewComment, modern_node_id
+from ghcapture.simulator.model import (
+    IssueComment,
+    PullRequest,
+    Repository,
+    Review,
+    ReviewComment,
+    modern_node_id,
+    retime,
+)
 from ghcapture.simulator.world import World
 
 
@@ -94,21 +102,10 @@ def evolve_repository(
     return {"changed": sorted(p.number for p in touched), "new": added}
 
 
-def _squeeze(pr: Any, start: datetime, end: datetime) -> None:
+def _squeeze(pr: PullRequest, start: datetime, end: datetime) -> None:
     """Moves a generated PR's whole life into [start, end], so that all of it is new activity."""
     origin, span = pr.created_at, max(1.0, (pr.updated_at - pr.created_at).total_seconds())
     scale = (end - start).total_seconds() / span
-    for obj in [pr, *pr.reviews, *pr.review_comments, *pr.issue_comments, *pr.commits]:
-        for attr in (
-            "created_at",
-            "updated_at",
-            "closed_at",
-            "merged_at",
-            "submitted_at",
-            "authored_at",
-            "committed_at",
-        ):
-            value = getattr(obj, attr, None)
-            if value is not None:
-                moved = start + timedelta(seconds=(value - origin).total_seconds() * scale)
-                setattr(obj, attr, moved.replace(microsecond=0))
+    retime(
+        pr, lambda t: (start + timedelta(seconds=(t - origin).total_seconds() * scale)).replace(microsecond=0)
+    )

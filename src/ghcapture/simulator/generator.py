@@ -25,6 +25,7 @@ from ghcapture.simulator.model import (
     User,
     legacy_node_id,
     modern_node_id,
+    retime,
 )
 
 FILE_CAP = 3000  # GitHub lists at most 3,000 files of a pull request
@@ -316,19 +317,7 @@ def generate_repository(
 def _whole_seconds(repo: Repository) -> None:
     """GitHub's timestamps have whole seconds; so must the data behind them, or ranges disagree."""
     for pr in repo.pull_requests:
-        for obj in [pr, *pr.reviews, *pr.review_comments, *pr.issue_comments, *pr.commits]:
-            for attr in (
-                "created_at",
-                "updated_at",
-                "closed_at",
-                "merged_at",
-                "submitted_at",
-                "authored_at",
-                "committed_at",
-            ):
-                value = getattr(obj, attr, None)
-                if value is not None and value.microsecond:
-                    setattr(obj, attr, value.replace(microsecond=0))
+        retime(pr, lambda t: t.replace(microsecond=0))
 
 
 class _Ids:

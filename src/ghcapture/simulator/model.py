@@ -7,6 +7,7 @@ recorded, with only the fields it lacks derived.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -204,3 +205,23 @@ class Repository:
     def reindex(self) -> None:
         self.pull_requests.sort(key=lambda p: p.number)
         self._by_number = {p.number: p for p in self.pull_requests}
+
+
+TIMESTAMPS = (
+    "created_at",
+    "updated_at",
+    "closed_at",
+    "merged_at",
+    "submitted_at",
+    "authored_at",
+    "committed_at",
+)
+
+
+def retime(pr: PullRequest, change: Callable[[datetime], datetime]) -> None:
+    """Applies `change` to every timestamp of a pull request and of everything on it."""
+    for obj in [pr, *pr.reviews, *pr.review_comments, *pr.issue_comments, *pr.commits]:
+        for attr in TIMESTAMPS:
+            value = getattr(obj, attr, None)
+            if value is not None:
+                setattr(obj, attr, change(value))
