@@ -98,6 +98,12 @@ def test_days_scope_captures_recently_updated_pull_requests_completely(make_simu
     assert result.mode == "updated"
     in_scope = [p for p in repo.pull_requests if p.id in expected]
     assert stored_review_comments == sum(len(p.review_comments) for p in in_scope)
+    # Only PRs opened before the window are asked one by one; the rest come from the repository listing.
+    opened_before = [p for p in in_scope if p.reviews and p.created_at < cutoff]
+    listing_pages = sum(len(p.review_comments) for p in repo.pull_requests) // 100 + 2
+    renamed = sum(1 for p in in_scope if any(f.status == "renamed" for f in p.files))
+    assert result.rest_requests <= len(opened_before) + listing_pages + renamed
+    assert len(opened_before) < len([p for p in in_scope if p.reviews])
 
 
 def test_pr_numbers_and_max_items(make_simulator, sqlite_url):
@@ -182,6 +188,20 @@ def test_slow_answers_are_waited_for_or_retried_after_the_client_timeout(
     assert check.equal, check.summary()
 
 
+def compare_window(server, engine, expected_prs):
+    """(missing, unexpected) review and issue comments for the PRs of a window."""
+    repo = server.simulator.world.repository("acme", "widgets")
+    wanted = {
+        c.id
+        for p in repo.pull_requests
+        if p.id in expected_prs
+        for c in (*p.review_comments, *p.issue_comments)
+    }
+    with engine.connect() as conn:
+        held = {r[0] for r in conn.execute(select(comments.c.github_id))}
+    return len(wanted - held), len(held - wanted)
+
+
 def _window_chunk(since: datetime, until: datetime) -> CaptureScope:
     stamp = "%Y-%m-%dT%H:%M:%SZ"
     return CaptureScope.build(
@@ -201,6 +221,8 @@ def test_a_time_window_chunk_reads_only_its_window(make_simulator, sqlite_url):
         stored = {r[0] for r in conn.execute(select(pull_requests.c.github_id))}
     assert result.mode == "window"
     assert stored == expected
+    check = compare_window(server, engine, expected)
+    assert check == (0, 0), "review comments of the window's PRs: (missing, unexpected)"
     # Search served the window's PRs, not the 180 newer ones a scan by update time would read first.
     assert server.simulator.stats.graphql_prs <= len(expected) + 10
 

@@ -229,13 +229,23 @@ class Capture:
         # Repo-wide review comments are complete only when everything before the window is already held.
         rc_watermark = rc_checkpoint.watermark if rc_checkpoint else None
         since_dt = datetime.fromisoformat(state.since) if state.since else None
+        self._window_since = since_dt
         self._per_pr_review_comments = self.with_review_comments and (
             state.mode == "numbers"
             or self.scope.max_items is not None
-            or (
-                not self.scope.is_everything
-                and (rc_watermark is None or since_dt is None or rc_watermark > since_dt)
-            )
+            or since_dt is None
+            and not self.scope.is_everything
+        )
+        # A window's review comments come from the repository-wide listing since its start, except the
+        # older comments of PRs opened before it: those PRs are asked one by one, unless they are held.
+        covered = rc_watermark is not None and since_dt is not None and rc_watermark <= since_dt
+        self._straddle_before = (
+            since_dt
+            if self.with_review_comments
+            and not self._per_pr_review_comments
+            and not covered
+            and not self.scope.is_everything
+            else None
         )
         if state.mode == "numbers":
             await self._by_numbers(state, key)
@@ -378,12 +388,16 @@ class Capture:
                 if conn == "files" and any(f["changeType"] == "RENAMED" for f in page["nodes"]):
                     renamed[pr_id] = pr["number"]
                 if conn == "reviews" and page["totalCount"]:
-                    with_reviews.append((pr_id, pr["number"]))
+                    opened_before = self._straddle_before is not None and (
+                        mapping.when(pr["createdAt"]) < self._straddle_before  # type: ignore[operator]
+                    )
+                    if self._per_pr_review_comments or opened_before:
+                        with_reviews.append((pr_id, pr["number"]))
         numbers = {pr_id: n for pr_id, n in ((int(p["fullDatabaseId"]), p["number"]) for p in nodes)}
         renamed.update(await self._follow_up(pending, rows, numbers))
         if renamed:
             await self._rest_files(renamed, rows)
-        if self._per_pr_review_comments:
+        if with_reviews:
             await self._per_pr_comments(with_reviews, rows)
         self._write(
             rows,
@@ -450,7 +464,7 @@ class Capture:
         if checkpoint is not None and checkpoint.cursor:
             progress = json.loads(checkpoint.cursor)
         else:
-            window = self.scope.window_start(self._clock())
+            window = getattr(self, "_window_since", None) or self.scope.window_start(self._clock())
             since = checkpoint.watermark if key == "all" and checkpoint and checkpoint.watermark else window
             progress = {"since": since.isoformat() if since else None, "started": self._clock().isoformat()}
         params: dict[str, Any] = {"sort": "updated", "direction": "asc", "per_page": 100}
@@ -458,6 +472,11 @@ class Capture:
             params["since"] = progress["since"].replace("+00:00", "Z")
         async for page in self.client.rest_pages(f"/repos/{self.full_name}/pulls/comments", params):
             items = page.data
+            until = self.scope.until
+            # Sorted by update time: past a window's end, only newer PRs' comments remain.
+            beyond = until is not None and bool(items) and mapping.when(items[-1]["updated_at"]) >= until  # type: ignore[operator]
+            if until is not None:
+                items = [c for c in items if mapping.when(c["updated_at"]) < until]  # type: ignore[operator]
             if not items:
                 break
             ids = await self._pull_request_ids({_number_of(c) for c in items})
@@ -472,6 +491,8 @@ class Capture:
             )
             self.result.review_comments += len(items)
             self._report()
+            if beyond:
+                break
         finished = datetime.fromisoformat(progress["started"]) - WATERMARK_MARGIN
         with self.engine.begin() as conn:
             if key == "all":
