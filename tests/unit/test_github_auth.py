@@ -8,6 +8,11 @@ from datetime import UTC, datetime
 import httpx
 import jwt
 import pytest
+
+from ghcapture.errors import ConfigError
+from ghcapture.github.auth import AppInstallationAuth, TokenAuth, auth_from_settings, make_app_jwt
+from ghcapture.github.errors import BadCredentials, NotFound
+from ghcapture.github.redact import redact
 from github_support import (  # noqa: F401
     API,
     START,
@@ -19,11 +24,6 @@ from github_support import (  # noqa: F401
     rsa_private_key_pem,
     settings,
 )
-
-from ghcapture.errors import ConfigError
-from ghcapture.github.auth import AppInstallationAuth, TokenAuth, auth_from_settings, make_app_jwt
-from ghcapture.github.errors import BadCredentials, NotFound
-from ghcapture.github.redact import redact
 
 
 def iso(epoch: float) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from github_support import anyio_backend  # noqa: F401
 
 from ghcapture.errors import GhcaptureError
 from ghcapture.github import graphql as graphql_module
 from ghcapture.github.errors import GraphQLQueryError, GraphQLTimeoutError
 from ghcapture.github.graphql import AdaptivePageSize, execute_paged, load_query
+from github_support import anyio_backend  # noqa: F401
 
 
 def test_page_size_halves_on_shrink_and_stops_at_the_minimum() -> None:
@@ -101,3 +101,17 @@ def test_load_query_finds_every_document_shipped() -> None:
     shipped = sorted(Path(graphql_module.__file__).parent.joinpath("queries").glob("*.graphql"))
     for document in shipped:
         assert load_query(document.stem) == document.read_text(encoding="utf-8")
+
+
+def test_the_pager_remembers_what_worked_and_starts_there() -> None:
+    pager = AdaptivePageSize(initial=100, grow_after=2)
+    assert pager.worked("acme/widgets") is None
+    pager.shrink("acme/widgets")  # 100 timed out
+    pager.shrink("acme/widgets")  # 50 timed out
+    pager.grow("acme/widgets")  # 25 worked
+    assert pager.worked("acme/widgets") == 25
+    fresh = AdaptivePageSize(initial=100)
+    fresh.remember("acme/widgets", pager.worked("acme/widgets") or 0)
+    assert fresh.size("acme/widgets") == 25
+    fresh.remember("acme/other", 10_000)
+    assert fresh.size("acme/other") == 100

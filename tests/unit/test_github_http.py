@@ -8,18 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-from github_support import (  # noqa: F401
-    API,
-    START,
-    FakeClock,
-    ScriptedGitHub,
-    anyio_backend,
-    clock_fixture,
-    reply,
-    rsa_private_key_pem,
-    settings,
-    stamina_without_waits,
-)
 
 from ghcapture.config import Settings
 from ghcapture.errors import ConfigError
@@ -36,6 +24,18 @@ from ghcapture.github.errors import (
     Unprocessable,
 )
 from ghcapture.github.http import GitHubClient
+from github_support import (  # noqa: F401
+    API,
+    START,
+    FakeClock,
+    ScriptedGitHub,
+    anyio_backend,
+    clock_fixture,
+    reply,
+    rsa_private_key_pem,
+    settings,
+    stamina_without_waits,
+)
 
 pytestmark = pytest.mark.anyio
 

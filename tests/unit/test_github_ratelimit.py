@@ -6,9 +6,9 @@ import random
 from datetime import UTC, datetime
 
 import pytest
-from github_support import START, FakeClock, anyio_backend, clock_fixture  # noqa: F401
 
 from ghcapture.github.ratelimit import RateLimitMonitor
+from github_support import START, FakeClock, anyio_backend, clock_fixture  # noqa: F401
 
 pytestmark = pytest.mark.anyio
 

@@ -6,10 +6,10 @@ import io
 import logging
 
 import pytest
-from github_support import rsa_private_key_pem
 
 from ghcapture.github.errors import GitHubError, NotFound
 from ghcapture.github.redact import RedactingFilter, install_log_redaction, redact, register_secret
+from github_support import rsa_private_key_pem
 
 SECRETS = {
     "classic token": "ghp_16C7e42F292c6912E7710c838347Ae178B4a",

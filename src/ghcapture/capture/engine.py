@@ -125,6 +125,7 @@ class Capture:
         started = time.monotonic()
         try:
             await self._repository_facts()
+            self._recall_page_size()
             self.progress.start(self.full_name, self.result.github_pr_total)
             per_pr_review_comments = await self._pull_requests()
             if self.with_review_comments and not per_pr_review_comments:
@@ -571,9 +572,26 @@ class Capture:
         self.result.files += len(rows.files)
         self.result.contributors += len(rows.contributors)
 
+    def _recall_page_size(self) -> None:
+        """The page size that worked for this repository last time: timeouts are not learnt twice."""
+        with self.engine.connect() as conn:
+            saved = load_checkpoint(conn, self.full_name, "graphql_page_size", "pull_requests")
+        if saved is not None and saved.cursor and saved.cursor.isdigit():
+            self.pager.remember(self.full_name, int(saved.cursor))
+
     def _finish(self) -> None:
         key = self.scope.key()
         with self.engine.begin() as conn:
+            worked = self.pager.worked(self.full_name)
+            if worked is not None:
+                save_checkpoint(
+                    conn,
+                    self.full_name,
+                    "graphql_page_size",
+                    "pull_requests",
+                    cursor=str(worked),
+                    watermark=None,
+                )
             checkpoint = load_checkpoint(conn, self.full_name, "pull_requests", key)
             if self.scope.is_everything and self.scope.max_items is None:
                 started = self._run_started(checkpoint)

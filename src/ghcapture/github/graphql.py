@@ -46,9 +46,18 @@ class AdaptivePageSize:
         self.grow_factor = grow_factor
         self._sizes: dict[str, int] = {}
         self._successes: dict[str, int] = {}
+        self._worked: dict[str, int] = {}
 
     def size(self, key: str) -> int:
         return self._sizes.get(key, self.initial)
+
+    def remember(self, key: str, size: int) -> None:
+        """Start `key` at a size that worked before (from an earlier run), within the bounds."""
+        self._sizes[key] = min(max(size, self.minimum), self.maximum)
+
+    def worked(self, key: str) -> int | None:
+        """The size of the last page that succeeded for `key`, if any did."""
+        return self._worked.get(key)
 
     def shrink(self, key: str) -> int:
         """A timeout: halve the page for this key (not below the minimum) and restart the success count."""
@@ -61,6 +70,7 @@ class AdaptivePageSize:
         """A success: after `grow_after` in a row, grow the page by `grow_factor` (up to the maximum)."""
         streak = self._successes.get(key, 0) + 1
         size = self.size(key)
+        self._worked[key] = size
         if streak >= self.grow_after:
             # At least one more, so a page of 1 can grow at all.
             size = min(max(int(size * self.grow_factor), size + 1), self.maximum)
