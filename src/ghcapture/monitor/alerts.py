@@ -51,7 +51,7 @@ def _failed(connection: Connection, now: datetime, limits: Thresholds) -> list[A
         .order_by(failed_at)
     )
     return [
-        Alert("error", "job_failed", row.id, f"{row.kind} job for {row.repository} failed: {row.error}")
+        Alert("error", "job_failed", row.id, f"{row.kind} job, {row.repository}, failed: {row.error or '-'}")
         for row in connection.execute(query)
     ]
 
