@@ -42,9 +42,17 @@ def _click_exceptions() -> tuple[type[BaseException], ...]:
     return tuple(usage)
 
 
+def _quiet_retry_library() -> None:
+    # The GitHub client logs each retry itself (redacted); stamina's own log line would repeat it bare.
+    import stamina.instrumentation
+
+    stamina.instrumentation.set_on_retry_hooks([])
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the app and turns known errors into one line and a non-zero exit."""
     _register()
+    _quiet_retry_library()
     import click
 
     usage_errors = _click_exceptions()
