@@ -167,6 +167,23 @@ class Capture:
             budget=self.client.monitor.snapshot(),
         )
 
+    async def _priced(
+        self,
+        query: str,
+        variables: dict[str, Any],
+        operation: str | None,
+        *,
+        tolerate: frozenset[str] = frozenset(),
+    ) -> dict[str, Any]:
+        """One GraphQL call, with its price predicted for the rate-limit monitor."""
+        return await self.client.graphql(
+            query,
+            variables,
+            operation_name=operation,
+            tolerate=tolerate,
+            estimated_cost=estimate_points(query, variables, operation),
+        )
+
     async def _query(
         self,
         query: str,
@@ -178,13 +195,7 @@ class Capture:
         """A query whose size is fixed: a timeout-shaped failure is retried as it is."""
 
         async def run(_size: int) -> dict[str, Any]:
-            return await self.client.graphql(
-                query,
-                variables,
-                operation_name=operation,
-                tolerate=tolerate,
-                estimated_cost=estimate_points(query, variables, operation),
-            )
+            return await self._priced(query, variables, operation, tolerate=tolerate)
 
         return await execute_paged(self.client, f"{self.full_name}:fixed", run, pager=self._fixed_pager)
 
@@ -262,7 +273,6 @@ class Capture:
             state.mode, state.after = "updated", None  # too many matches for one search: scan instead
             self.result.mode = state.mode
         order = ("UPDATED_AT", "DESC") if state.mode == "updated" else ("CREATED_AT", "ASC")
-        limit = self.scope.max_items
         # An incremental scan usually stops within its first few PRs: start small, widen while all are new.
         probe = 10 if state.mode == "updated" and state.after is None else None
         while True:
@@ -277,12 +287,7 @@ class Capture:
                     "orderField": order[0],
                     "direction": order[1],
                 }
-                return await self.client.graphql(
-                    self._document,
-                    variables,
-                    operation_name="PullRequestsPage",
-                    estimated_cost=estimate_points(self._document, variables, "PullRequestsPage"),
-                )
+                return await self._priced(self._document, variables, "PullRequestsPage")
 
             data = await execute_paged(self.client, self.full_name, fetch, pager=self.pager)
             connection = data["repository"]["pullRequests"]
@@ -294,16 +299,29 @@ class Capture:
                 nodes = kept
             if self.scope.until is not None:
                 nodes = [n for n in nodes if mapping.when(n["updatedAt"]) < self.scope.until]  # type: ignore[operator]
-            if limit is not None and state.done + len(nodes) >= limit:
-                nodes = nodes[: max(0, limit - state.done)]
-                reached_end = True
-            state.after = connection["pageInfo"]["endCursor"] or state.after
-            state.done += len(nodes)
             if probe is not None:
                 probe = probe * 3 if probe < 100 else None
-            await self._store_pull_requests(nodes, state, key, finished=reached_end)
-            if reached_end:
+            if await self._take_page(nodes, connection["pageInfo"], state, key, reached_end=reached_end):
                 return
+
+    async def _take_page(
+        self,
+        nodes: list[dict[str, Any]],
+        page_info: dict[str, Any],
+        state: _State,
+        key: str,
+        *,
+        reached_end: bool,
+    ) -> bool:
+        """Stores a page of PRs (cut at --max-items) with its cursor; True when the pass is over."""
+        limit = self.scope.max_items
+        if limit is not None and state.done + len(nodes) >= limit:
+            nodes = nodes[: max(0, limit - state.done)]
+            reached_end = True
+        state.after = page_info["endCursor"] or state.after
+        state.done += len(nodes)
+        await self._store_pull_requests(nodes, state, key, finished=reached_end)
+        return reached_end
 
     async def _windowed(self, state: _State, key: str) -> bool:
         """PRs updated in [since, until) through search; False (nothing stored) when GitHub would cut
@@ -315,17 +333,11 @@ class Capture:
             f"repo:{self.full_name} is:pr updated:{since.astimezone(UTC).strftime(stamp)}.."
             f"{until.astimezone(UTC).strftime(stamp)} sort:updated-asc"
         )
-        limit = self.scope.max_items
         while True:
 
             async def fetch(size: int) -> dict[str, Any]:
                 variables = {**self._variables(), "query": query, "first": size, "after": state.after}
-                return await self.client.graphql(
-                    self._document,
-                    variables,
-                    operation_name="PullRequestsSearch",
-                    estimated_cost=estimate_points(self._document, variables, "PullRequestsSearch"),
-                )
+                return await self._priced(self._document, variables, "PullRequestsSearch")
 
             data = await execute_paged(self.client, self.full_name, fetch, pager=self.pager)
             found = data["search"]
@@ -339,13 +351,7 @@ class Capture:
                 return False
             nodes = [n for n in found["nodes"] if n and since <= mapping.when(n["updatedAt"]) < until]  # type: ignore[operator]
             reached_end = not found["pageInfo"]["hasNextPage"]
-            if limit is not None and state.done + len(nodes) >= limit:
-                nodes = nodes[: max(0, limit - state.done)]
-                reached_end = True
-            state.after = found["pageInfo"]["endCursor"] or state.after
-            state.done += len(nodes)
-            await self._store_pull_requests(nodes, state, key, finished=reached_end)
-            if reached_end:
+            if await self._take_page(nodes, found["pageInfo"], state, key, reached_end=reached_end):
                 return True
 
     async def _by_numbers(self, state: _State, key: str) -> None:
@@ -426,9 +432,7 @@ class Capture:
 
             async def fetch(size: int, batch: list[tuple[str, str, str, int]] = batch) -> dict[str, Any]:
                 query, variables = follow_up_query([(n, c, a) for n, c, a, _ in batch], min(100, size * 2))
-                return await self.client.graphql(
-                    query, variables, estimated_cost=estimate_points(query, variables, None)
-                )
+                return await self._priced(query, variables, None)
 
             data = await execute_paged(self.client, f"{self.full_name}:follow-up", fetch, pager=self.pager)
             for i, (node_id, conn, _after, pr_id) in enumerate(batch):
