@@ -572,14 +572,6 @@ def rest_api(
     return endpoint
 
 
-def sleep_scaled(sim: Simulator, seconds: float) -> Awaitable[None]:
-    return asyncio.sleep(seconds * sim.config.time_scale)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def render_pr(request: Request, repo: Repository, full: bool) -> Callable[[PullRequest], dict[str, Any]]:
     api = api_base(request)
     return lambda pr: rest_shapes.pull_request(pr, repo, api, full=full)
