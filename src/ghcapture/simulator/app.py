@@ -11,21 +11,17 @@ import string
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 import jwt
-from graphql import GraphQLError, execute, parse, validate
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from ghcapture.github.cost import QueryLimitError, query_cost
 from ghcapture.simulator import rest_shapes
 from ghcapture.simulator.dataset import dump_repository
-from ghcapture.simulator.graphql_api import ExecutionContext, simulator_schema
 from ghcapture.simulator.limits import FaultPlan, LimitSettings, RateLimits, Stats
 from ghcapture.simulator.model import PullRequest, Repository, parse_time
 from ghcapture.simulator.world import World
@@ -205,6 +201,8 @@ class Simulator:
         return Starlette(routes=[*gql, *control, Mount("/api/v3", routes=api_routes), *api_routes])
 
     async def _graphql_endpoint(self, request: Request) -> Response:
+        from ghcapture.simulator.graphql_endpoint import graphql_handler
+
         return await run_api(request, self, "graphql", graphql_handler)
 
 
@@ -399,101 +397,6 @@ async def serve_fault(sim: Simulator, kind: str, api: str, rid: str, token: str 
         await asyncio.sleep(sim.config.faults.slow_seconds)
         return None
     raise AssertionError(kind)
-
-
-async def graphql_handler(request: Request, sim: Simulator) -> ApiAnswer:
-    token = sim.token_of(request) or "anonymous"
-    try:
-        payload = await request.json()
-        query = payload["query"]
-        variables = payload.get("variables") or {}
-        operation = payload.get("operationName")
-        if not isinstance(query, str) or not isinstance(variables, dict):
-            raise ValueError
-    except (ValueError, KeyError, TypeError):
-        return error(400, "Problems parsing JSON")
-    schema = simulator_schema()
-    budget = sim.limits.budget(token, "graphql")
-    headers = rate_headers(budget, "graphql")
-    try:
-        document = parse(query)
-    except GraphQLError as exc:
-        return ApiAnswer(200, {"errors": [_format_error(exc)]}, headers)
-    problems = validate(schema, document)
-    if problems:
-        return ApiAnswer(200, {"errors": [_format_error(e) for e in problems]}, headers)
-    try:
-        cost = query_cost(document, schema, variables, operation)
-    except QueryLimitError as exc:
-        return ApiAnswer(200, {"errors": exc.errors}, headers)
-    ok, budget = sim.limits.charge(token, "graphql", cost.points)
-    headers = rate_headers(budget, "graphql")
-    if not ok:
-        sim.stats.limits["primary_graphql"] += 1
-        return ApiAnswer(
-            200,
-            {
-                "errors": [
-                    {
-                        "type": "RATE_LIMITED",
-                        "code": "graphql_rate_limit",
-                        "message": "API rate limit exceeded for user ID 1.",
-                    }
-                ]
-            },
-            {**headers, "x-ratelimit-remaining": "0"},
-        )
-    wait = sim.limits.secondary_points(token, "graphql", max(1, cost.points))
-    if wait is not None:
-        sim.stats.limits["secondary_points"] += 1
-        budget.used -= cost.points  # a refused request is not charged
-        return ApiAnswer(
-            403,
-            {"message": SECONDARY.format(rid=sim.request_id()), "documentation_url": DOCS},
-            {**headers, "retry-after": str(int(wait + 0.999))},
-        )
-    sim.stats.graphql_points += cost.points
-    context = ExecutionContext(
-        world=sim.world,
-        rate_limit={
-            "cost": cost.points,
-            "limit": budget.limit,
-            "remaining": budget.remaining,
-            "used": budget.used,
-            "resetAt": datetime.fromtimestamp(budget.reset_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "nodeCount": cost.nodes,
-        },
-    )
-    result = execute(
-        schema, document, variable_values=variables, operation_name=operation, context_value=context
-    )
-    if isinstance(result, Awaitable):  # no resolver is async; this keeps type checkers honest
-        result = await result
-    sim.stats.graphql_nodes += context.nodes
-    sim.stats.graphql_prs += context.prs
-    server_ms = context.nodes * sim.config.latency_ms_per_node
-    if server_ms > 0:
-        await asyncio.sleep(min(server_ms, sim.config.server_timeout_ms) * sim.config.time_scale / 1000.0)
-    if server_ms > sim.config.server_timeout_ms:
-        sim.stats.faults["timeout"] += 1
-        return ApiAnswer(
-            200,
-            {"data": None, "errors": [{"message": SOMETHING_WENT_WRONG.format(rid=sim.request_id())}]},
-            headers,
-        )
-    body: dict[str, Any] = {"data": result.data}
-    if result.errors:
-        body["errors"] = [_format_error(e) for e in result.errors]
-    return ApiAnswer(200, body, headers)
-
-
-def _format_error(exc: GraphQLError) -> dict[str, Any]:
-    out: dict[str, Any] = dict(exc.formatted)
-    github_type = getattr(exc.original_error, "github_type", None) or getattr(exc, "github_type", None)
-    if github_type:
-        out = {"type": github_type, **out}
-    out.pop("extensions", None) if not out.get("extensions") else None
-    return out
 
 
 # -- helpers shared by the REST routes ---------------------------------------------------------------

@@ -1,0 +1,147 @@
+"""GitHub's GraphQL endpoint over HTTP: the request parsed and validated as GitHub does, priced, charged
+against the principal's budget, executed, and answered (or timed out) in GitHub's shapes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from graphql import DocumentNode, GraphQLError, execute, parse, validate
+from starlette.requests import Request
+
+from ghcapture.github.cost import QueryLimitError, query_cost
+from ghcapture.simulator.app import (
+    DOCS,
+    SECONDARY,
+    SOMETHING_WENT_WRONG,
+    ApiAnswer,
+    Simulator,
+    error,
+    rate_headers,
+)
+from ghcapture.simulator.graphql_api import ExecutionContext, simulator_schema
+
+
+@dataclass
+class Operation:
+    """A GraphQL request that parsed and validated: what the rest of the endpoint prices and runs."""
+
+    document: DocumentNode
+    variables: dict[str, Any]
+    operation_name: str | None
+
+
+async def graphql_handler(request: Request, sim: Simulator) -> ApiAnswer:
+    operation = await read_operation(request, sim)
+    if isinstance(operation, ApiAnswer):
+        return operation
+    return await run_operation(operation, request, sim)
+
+
+async def read_operation(request: Request, sim: Simulator) -> Operation | ApiAnswer:
+    """The request's document, variables and operation, or GitHub's answer for why it cannot run."""
+    token = sim.token_of(request) or "anonymous"
+    try:
+        payload = await request.json()
+        query = payload["query"]
+        variables = payload.get("variables") or {}
+        operation = payload.get("operationName")
+        if not isinstance(query, str) or not isinstance(variables, dict):
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        return error(400, "Problems parsing JSON")
+    schema = simulator_schema()
+    budget = sim.limits.budget(token, "graphql")
+    headers = rate_headers(budget, "graphql")
+    try:
+        document = parse(query)
+    except GraphQLError as exc:
+        return ApiAnswer(200, {"errors": [_format_error(exc)]}, headers)
+    problems = validate(schema, document)
+    if problems:
+        return ApiAnswer(200, {"errors": [_format_error(e) for e in problems]}, headers)
+    return Operation(document, variables, operation)
+
+
+async def run_operation(op: Operation, request: Request, sim: Simulator) -> ApiAnswer:
+    """Prices, charges and executes a valid operation, within GitHub's limits and server time."""
+    token = sim.token_of(request) or "anonymous"
+    schema = simulator_schema()
+    document, variables, operation = op.document, op.variables, op.operation_name
+    budget = sim.limits.budget(token, "graphql")
+    headers = rate_headers(budget, "graphql")
+    try:
+        cost = query_cost(document, schema, variables, operation)
+    except QueryLimitError as exc:
+        return ApiAnswer(200, {"errors": exc.errors}, headers)
+    ok, budget = sim.limits.charge(token, "graphql", cost.points)
+    headers = rate_headers(budget, "graphql")
+    if not ok:
+        sim.stats.limits["primary_graphql"] += 1
+        return ApiAnswer(
+            200,
+            {
+                "errors": [
+                    {
+                        "type": "RATE_LIMITED",
+                        "code": "graphql_rate_limit",
+                        "message": "API rate limit exceeded for user ID 1.",
+                    }
+                ]
+            },
+            {**headers, "x-ratelimit-remaining": "0"},
+        )
+    wait = sim.limits.secondary_points(token, "graphql", max(1, cost.points))
+    if wait is not None:
+        sim.stats.limits["secondary_points"] += 1
+        budget.used -= cost.points  # a refused request is not charged
+        return ApiAnswer(
+            403,
+            {"message": SECONDARY.format(rid=sim.request_id()), "documentation_url": DOCS},
+            {**headers, "retry-after": str(int(wait + 0.999))},
+        )
+    sim.stats.graphql_points += cost.points
+    context = ExecutionContext(
+        world=sim.world,
+        rate_limit={
+            "cost": cost.points,
+            "limit": budget.limit,
+            "remaining": budget.remaining,
+            "used": budget.used,
+            "resetAt": datetime.fromtimestamp(budget.reset_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "nodeCount": cost.nodes,
+        },
+    )
+    result = execute(
+        schema, document, variable_values=variables, operation_name=operation, context_value=context
+    )
+    if isinstance(result, Awaitable):  # no resolver is async; this keeps type checkers honest
+        result = await result
+    sim.stats.graphql_nodes += context.nodes
+    sim.stats.graphql_prs += context.prs
+    server_ms = context.nodes * sim.config.latency_ms_per_node
+    if server_ms > 0:
+        await asyncio.sleep(min(server_ms, sim.config.server_timeout_ms) * sim.config.time_scale / 1000.0)
+    if server_ms > sim.config.server_timeout_ms:
+        sim.stats.faults["timeout"] += 1
+        return ApiAnswer(
+            200,
+            {"data": None, "errors": [{"message": SOMETHING_WENT_WRONG.format(rid=sim.request_id())}]},
+            headers,
+        )
+    body: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        body["errors"] = [_format_error(e) for e in result.errors]
+    return ApiAnswer(200, body, headers)
+
+
+def _format_error(exc: GraphQLError) -> dict[str, Any]:
+    out: dict[str, Any] = dict(exc.formatted)
+    github_type = getattr(exc.original_error, "github_type", None) or getattr(exc, "github_type", None)
+    if github_type:
+        out = {"type": github_type, **out}
+    out.pop("extensions", None) if not out.get("extensions") else None
+    return out
