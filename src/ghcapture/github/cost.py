@@ -9,11 +9,17 @@ The rules (docs.github.com, "Rate limits and query limits for the GraphQL API"):
 - requests: each paginated field (a connection's `first`/`last`, or `nodes(ids:)`) needs one request
   per object its nearest paginated ancestor may return, assuming every page is full; a top-level
   one needs one request. `requests` is the sum.
-- points: requests / 100, rounded to the nearest whole number (halves up), at least 1. A query
-  that asks for nothing but `rateLimit` is free (0 points).
+- points: requests / 100, rounded to the nearest whole number (halves up), at least 1 ("The minimum
+  point value of a call to the GraphQL API is 1"; the page makes no exception for `rateLimit`).
 - nodes: each paginated field may return its page size times its ancestors' page sizes; the sum
   must not exceed 500,000.
-- `first`/`last` is required on a connection whose items are selected, and may not exceed 100.
+- `first`/`last` is required on a connection whose items are selected, and may not exceed 100 nor be
+  negative. The page says 1-100, but GitHub itself only refuses values below zero ("`first` on the
+  connection cannot be less than zero."), and clients send `first: 0` for a bare `totalCount`; such an
+  empty page is accepted, returns no nodes, and whatever is nested under it needs no requests.
+- Fields with one response key in one object are one field (GraphQL merges them), so a fragment
+  spread twice, or a connection selected twice without aliases, is one connection ("each unique
+  connection"); aliases make distinct fields, each charged.
 
 `nodes(ids:)` counts as a page of as many objects as it has ids; `node(id:)` as one object. Where
 an object may be of several types (a union's or an interface's) only one type's fragments apply to
@@ -24,6 +30,7 @@ Nested error paths carry response keys only: list positions are unknown before e
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from copy import copy
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
@@ -95,15 +102,18 @@ class _Paginated:
 
     def request_count(self) -> int:
         parent = self.parent
-        if parent is None or not parent.page_size:
+        if parent is None or parent.page_size is None:
             return 1
+        # One request per object of the parent's page; an empty page (`first: 0`) has none to ask about.
         return parent.request_count() * parent.page_size
 
     def node_count(self) -> int:
         if not self.page_size:
             return 0
-        parent_nodes = self.parent.node_count() if self.parent is not None else 0
-        return self.page_size * parent_nodes if parent_nodes else self.page_size
+        parent = self.parent
+        if parent is None or parent.page_size is None:
+            return self.page_size
+        return self.page_size * parent.node_count()
 
     def max_requests(self) -> int:
         own = self.request_count() if self.page_size is not None else 0
@@ -148,9 +158,7 @@ def query_cost(
         raise QueryLimitError(walker.errors)
 
     requests = sum(root.max_requests() for root in roots)
-    if walker.only_rate_limit:
-        # GitHub does not charge a query that asks for nothing but its rate limit.
-        return QueryCost(requests=requests, points=0, nodes=total_nodes)
+    # "The minimum point value of a call to the GraphQL API is 1", a query for `rateLimit` alone included.
     return QueryCost(requests=requests, points=points_for(requests), nodes=total_nodes)
 
 
@@ -193,7 +201,6 @@ class _Walker:
             if name not in self.variables and variable.default_value is not None:
                 self.variables[name] = value_from_ast_untyped(variable.default_value)
         self.errors: list[dict[str, Any]] = []
-        self.only_rate_limit = True
 
     def walk(self) -> list[_Paginated]:
         root_type = self.schema.get_root_type(self.operation.operation)
@@ -202,10 +209,6 @@ class _Walker:
         roots: list[_Paginated] = []
         for field_node, scope, _ in self._expand(self.operation.selection_set, root_type):
             name = field_node.name.value
-            if name == "__typename":
-                continue
-            if name != "rateLimit":
-                self.only_rate_limit = False
             definition = _field_definition(scope, name)
             if definition is None or name == "rateLimit":
                 continue
@@ -265,10 +268,15 @@ class _Walker:
                 )
 
     def _expand(
-        self, selection_set: SelectionSetNode, scope: GraphQLNamedType, narrowed: str | None = None
+        self, selection_set: SelectionSetNode, scope: GraphQLNamedType
     ) -> list[tuple[FieldNode, GraphQLNamedType, str | None]]:
         """The fields selected in a scope, fragments expanded, each with its scope and the object type a
-        fragment pinned it to."""
+        fragment pinned it to; fields sharing a response key merged into one, as GraphQL executes them."""
+        return _merge_same_keys(self._flatten(selection_set, scope, None), scope)
+
+    def _flatten(
+        self, selection_set: SelectionSetNode, scope: GraphQLNamedType, narrowed: str | None
+    ) -> list[tuple[FieldNode, GraphQLNamedType, str | None]]:
         found: list[tuple[FieldNode, GraphQLNamedType, str | None]] = []
         for selection in selection_set.selections:
             if not self._included(selection):
@@ -286,7 +294,7 @@ class _Walker:
             inner = self.schema.get_type(condition.name.value) if condition is not None else None
             inner = inner or scope
             pinned = inner.name if isinstance(inner, GraphQLObjectType) else narrowed
-            found.extend(self._expand(inner_selection, inner, pinned))
+            found.extend(self._flatten(inner_selection, inner, pinned))
         return found
 
     def _included(self, selection: SelectionNode) -> bool:
@@ -325,7 +333,7 @@ class _Walker:
             )
             self.errors.append(_error("EXCESSIVE_PAGINATION", message, field_node, path))
         elif value < 0:
-            message = f"`{argument}` on the `{name}` connection cannot be negative (got {value})."
+            message = f"`{argument}` on the `{name}` connection cannot be less than zero."
             self.errors.append(_error("INVALID_PAGINATION", message, field_node, path))
             return 0
         return value
@@ -349,6 +357,32 @@ class _Walker:
 
 # Stands in for a scope where only the names of the selected fields matter.
 _NO_SCOPE = GraphQLObjectType("NoScope", {})
+
+
+def _merge_same_keys(
+    found: list[tuple[FieldNode, GraphQLNamedType, str | None]], scope: GraphQLNamedType
+) -> list[tuple[FieldNode, GraphQLNamedType, str | None]]:
+    """One entry per response key, the selections of its repeats appended to the first one's.
+
+    GraphQL executes the fields of one object that share a response key as a single field (the spec's
+    CollectFields and MergeSelectionSets), so GitHub charges "each unique connection" once. On an
+    object type every field applies to the same object; on an interface or a union, fields pinned to
+    different object types stay apart, since only one of them applies to any one object.
+    """
+    merged: dict[tuple[str, str | None], tuple[FieldNode, GraphQLNamedType, str | None]] = {}
+    for field_node, field_scope, pinned in found:
+        key = (_response_key(field_node), None if isinstance(scope, GraphQLObjectType) else pinned)
+        if key not in merged:
+            merged[key] = (field_node, field_scope, pinned)
+            continue
+        first, first_scope, first_pinned = merged[key]
+        if first.selection_set is not None and field_node.selection_set is not None:
+            combined = copy(first)
+            combined.selection_set = SelectionSetNode(
+                selections=(*first.selection_set.selections, *field_node.selection_set.selections)
+            )
+            merged[key] = (combined, first_scope, first_pinned)
+    return list(merged.values())
 
 
 def _next_level(level: _Level, field_name: str) -> _Level:
