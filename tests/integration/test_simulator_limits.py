@@ -25,8 +25,9 @@ def graphql(http: httpx.Client, query: str, variables: dict[str, Any] | None = N
     return http.post("/graphql", json={"query": query, "variables": variables or {}})
 
 
-def limited(start: Start, **settings: Any) -> SimulatorServer:
-    return start({"acme/widgets": 5}, config=SimulatorConfig(limits=LimitSettings(**settings)))
+def limited(start: Start, token_users: dict[str, str] | None = None, **settings: Any) -> SimulatorServer:
+    config = SimulatorConfig(limits=LimitSettings(**settings), token_users=token_users or {})
+    return start({"acme/widgets": 5}, config=config)
 
 
 def test_rest_budget_exhaustion_is_403_with_remaining_zero(make_simulator: Start) -> None:
@@ -54,25 +55,40 @@ def test_graphql_budget_exhaustion_is_http_200_with_rate_limited(make_simulator:
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert "errors" not in answers[1].json()
     body = answers[2].json()
-    assert body["errors"][0]["type"] == "RATE_LIMITED"
+    assert body["errors"][0]["type"] == "RATE_LIMIT"
+    assert body["errors"][0]["code"] == "graphql_rate_limit"
     assert "data" not in body or body["data"] is None
     assert answers[2].headers["x-ratelimit-remaining"] == "0"
     assert answers[2].headers["x-ratelimit-resource"] == "graphql"
 
 
-def test_budgets_are_per_token_and_rest_and_graphql_are_separate(make_simulator: Start) -> None:
-    server = limited(make_simulator, rest_budget=1, graphql_budget=1)
-    first, second = client(server, "first"), client(server, "second")
+def test_budgets_are_per_user_and_rest_and_graphql_are_separate(make_simulator: Start) -> None:
+    users = {"first": "alice", "second": "bob", "first-again": "alice"}
+    server = limited(make_simulator, token_users=users, rest_budget=1, graphql_budget=1)
+    first, second, same_user = client(server, "first"), client(server, "second"), client(server, "first-again")
 
     assert first.get("/repos/acme/widgets").status_code == 200
     assert first.get("/repos/acme/widgets").status_code == 403
-    # The other pool, and the other token, are untouched.
+    # A second token of the same user spends the same budget, as on GitHub.
+    assert same_user.get("/repos/acme/widgets").status_code == 403
+    # The other pool, and the other user, are untouched.
     assert "errors" not in graphql(first, SMALL_QUERY).json()
-    assert graphql(first, SMALL_QUERY).json()["errors"][0]["type"] == "RATE_LIMITED"
+    assert graphql(same_user, SMALL_QUERY).json()["errors"][0]["type"] == "RATE_LIMIT"
     assert second.get("/repos/acme/widgets").status_code == 200
     assert "errors" not in graphql(second, SMALL_QUERY).json()
     limits = first.get("/rate_limit").json()["resources"]
     assert limits["core"]["remaining"] == 0 and limits["graphql"]["remaining"] == 0
+
+
+def test_tokens_nobody_mapped_belong_to_one_user(make_simulator: Start) -> None:
+    server = limited(make_simulator, rest_budget=2)
+
+    assert client(server, "one").get("/repos/acme/widgets").status_code == 200
+    assert client(server, "two").get("/repos/acme/widgets").status_code == 200
+    third = client(server, "three").get("/repos/acme/widgets")
+
+    assert third.status_code == 403 and third.headers["x-ratelimit-remaining"] == "0"
+    assert "for user ID" in third.json()["message"]
 
 
 def test_rate_limit_endpoint_is_free_and_reports_both_pools(make_simulator: Start) -> None:
@@ -93,7 +109,7 @@ def test_the_window_resets_the_budget(make_simulator: Start) -> None:
     denied = http.get("/repos/acme/widgets")
     assert denied.status_code == 403
     assert graphql(http, SMALL_QUERY).json().get("errors") is None
-    assert graphql(http, SMALL_QUERY).json()["errors"][0]["type"] == "RATE_LIMITED"
+    assert graphql(http, SMALL_QUERY).json()["errors"][0]["type"] == "RATE_LIMIT"
 
     time.sleep(max(0.0, int(denied.headers["x-ratelimit-reset"]) - time.time()) + 0.2)
 
@@ -120,11 +136,16 @@ def test_graphql_points_per_minute_is_a_secondary_403_not_charged(make_simulator
 
     assert [a.status_code for a in answers] == [200, 200, 403]
     assert int(answers[2].headers["retry-after"]) >= 1
+    time.sleep(int(answers[2].headers["retry-after"]))  # GitHub refuses every request during the wait
     assert http.get("/rate_limit").json()["resources"]["graphql"]["used"] == 2
 
 
 def test_too_many_concurrent_requests_is_a_secondary_403(make_simulator: Start) -> None:
-    config = SimulatorConfig(limits=LimitSettings(concurrent_requests=2), faults=FaultPlan(slow_seconds=1.5))
+    config = SimulatorConfig(
+        limits=LimitSettings(concurrent_requests=2),
+        faults=FaultPlan(slow_seconds=1.5),
+        token_users={"someone-else": "hubot"},
+    )
     server = make_simulator({"acme/widgets": 3}, config=config)
     config.faults.queue("slow", "rest", 2)
     held: list[int] = []
@@ -143,11 +164,12 @@ def test_too_many_concurrent_requests_is_a_secondary_403(make_simulator: Start) 
     other_token = client(server, "someone-else").get("/repos/acme/widgets")
     for thread in threads:
         thread.join()
+    time.sleep(int(refused.headers["retry-after"]))
     after = client(server).get("/repos/acme/widgets")
 
     assert refused.status_code == 403 and int(refused.headers["retry-after"]) >= 1
     assert "secondary rate limit" in refused.json()["message"]
-    assert other_token.status_code == 200  # the limit is per token
+    assert other_token.status_code == 200  # the limit is per user
     assert held == [200, 200]
     assert after.status_code == 200
     assert server.simulator.stats.limits["secondary_concurrency"] == 1
@@ -196,7 +218,7 @@ def test_cost_follows_githubs_rule_and_rate_limit_reports_it(make_simulator: Sta
     # 1 + 50 + 50 + 50 + 50 requests to fill, 2 points.
     assert first["cost"] == 2 and first["used"] == 2 and first["remaining"] == 4998
     assert second["used"] == 4 and second["limit"] == 5000
-    assert graphql(http, "{ rateLimit { cost used } }").json()["data"]["rateLimit"] == {"cost": 0, "used": 4}
+    assert graphql(http, "{ rateLimit { cost used } }").json()["data"]["rateLimit"] == {"cost": 1, "used": 5}
 
 
 def test_anonymous_requests_have_their_own_small_budget_and_graphql_needs_a_token(

@@ -179,8 +179,9 @@ def test_a_query_without_connections_costs_one_point() -> None:
     assert query_cost("{ viewer { login } }", SCHEMA) == QueryCost(requests=0, points=1, nodes=0)
 
 
-def test_a_query_for_the_rate_limit_alone_is_free_but_not_beside_others() -> None:
-    assert query_cost("{ rateLimit { cost remaining } }", SCHEMA).points == 0
+def test_a_query_for_the_rate_limit_alone_costs_one_point_like_any_query() -> None:
+    # "The minimum point value of a call to the GraphQL API is 1" (GitHub's GraphQL rate-limit docs).
+    assert query_cost("{ rateLimit { cost remaining } }", SCHEMA).points == 1
     assert query_cost("{ viewer { login } rateLimit { cost } }", SCHEMA).points == 1
 
 

@@ -15,12 +15,14 @@ from starlette.requests import Request
 from ghcapture.github.cost import QueryLimitError, query_cost
 from ghcapture.simulator.app import (
     DOCS,
-    SECONDARY,
     SOMETHING_WENT_WRONG,
+    TIMED_OUT,
     ApiAnswer,
     Simulator,
     error,
     rate_headers,
+    graphql_limit_form,
+    rate_limited_body,
 )
 from ghcapture.simulator.graphql_api import ExecutionContext, simulator_schema
 
@@ -43,7 +45,7 @@ async def graphql_handler(request: Request, sim: Simulator) -> ApiAnswer:
 
 async def read_operation(request: Request, sim: Simulator) -> Operation | ApiAnswer:
     """The request's document, variables and operation, or GitHub's answer for why it cannot run."""
-    token = sim.token_of(request) or "anonymous"
+    principal = sim.principal_of(sim.token_of(request), request)
     try:
         payload = await request.json()
         query = payload["query"]
@@ -54,7 +56,7 @@ async def read_operation(request: Request, sim: Simulator) -> Operation | ApiAns
     except (ValueError, KeyError, TypeError):
         return error(400, "Problems parsing JSON")
     schema = simulator_schema()
-    budget = sim.limits.budget(token, "graphql")
+    budget = sim.limits.budget(principal, "graphql")
     headers = rate_headers(budget, "graphql")
     try:
         document = parse(query)
@@ -67,42 +69,21 @@ async def read_operation(request: Request, sim: Simulator) -> Operation | ApiAns
 
 
 async def run_operation(op: Operation, request: Request, sim: Simulator) -> ApiAnswer:
-    """Prices, charges and executes a valid operation, within GitHub's limits and server time."""
-    token = sim.token_of(request) or "anonymous"
+    """Prices, charges and executes a valid operation within the principal's budget and GitHub's 10 s."""
+    principal = sim.principal_of(sim.token_of(request), request)
     schema = simulator_schema()
     document, variables, operation = op.document, op.variables, op.operation_name
-    budget = sim.limits.budget(token, "graphql")
+    budget = sim.limits.budget(principal, "graphql")
     headers = rate_headers(budget, "graphql")
     try:
         cost = query_cost(document, schema, variables, operation)
     except QueryLimitError as exc:
         return ApiAnswer(200, {"errors": exc.errors}, headers)
-    ok, budget = sim.limits.charge(token, "graphql", cost.points)
+    ok, budget = sim.limits.charge(principal, "graphql", cost.points)
     headers = rate_headers(budget, "graphql")
     if not ok:
         sim.stats.limits["primary_graphql"] += 1
-        return ApiAnswer(
-            200,
-            {
-                "errors": [
-                    {
-                        "type": "RATE_LIMITED",
-                        "code": "graphql_rate_limit",
-                        "message": "API rate limit exceeded for user ID 1.",
-                    }
-                ]
-            },
-            {**headers, "x-ratelimit-remaining": "0"},
-        )
-    wait = sim.limits.secondary_points(token, "graphql", max(1, cost.points))
-    if wait is not None:
-        sim.stats.limits["secondary_points"] += 1
-        budget.used -= cost.points  # a refused request is not charged
-        return ApiAnswer(
-            403,
-            {"message": SECONDARY.format(rid=sim.request_id()), "documentation_url": DOCS},
-            {**headers, "retry-after": str(int(wait + 0.999))},
-        )
+        return rate_limited_body(sim, principal, budget, form=graphql_limit_form(sim))
     sim.stats.graphql_points += cost.points
     context = ExecutionContext(
         world=sim.world,
@@ -122,20 +103,34 @@ async def run_operation(op: Operation, request: Request, sim: Simulator) -> ApiA
         result = await result
     sim.stats.graphql_nodes += context.nodes
     sim.stats.graphql_prs += context.prs
-    server_ms = context.nodes * sim.config.latency_ms_per_node
+    model = sim.config.server_time
+    server_ms = model.graphql_ms(context.nodes, context.diffs) if model is not None else 0.0
     if server_ms > 0:
-        await asyncio.sleep(min(server_ms, sim.config.server_timeout_ms) * sim.config.time_scale / 1000.0)
+        spent = min(server_ms, sim.config.server_timeout_ms)
+        sim.stats.server_ms += spent
+        sim.limits.spend_cpu(principal, "graphql", spent)
+        await asyncio.sleep(spent * sim.config.time_scale / 1000.0)
     if server_ms > sim.config.server_timeout_ms:
+        # The points stay spent: GitHub charges a query it stopped.
         sim.stats.faults["timeout"] += 1
-        return ApiAnswer(
-            200,
-            {"data": None, "errors": [{"message": SOMETHING_WENT_WRONG.format(rid=sim.request_id())}]},
-            headers,
-        )
+        return timed_out(sim, headers)
     body: dict[str, Any] = {"data": result.data}
     if result.errors:
         body["errors"] = [_format_error(e) for e in result.errors]
     return ApiAnswer(200, body, headers)
+
+
+def timed_out(sim: Simulator, headers: dict[str, str]) -> ApiAnswer:
+    """A query stopped at GitHub's 10 s, in one of the forms GitHub answers it with: 502 with a JSON
+    "Something went wrong" body (turbot/steampipe-plugin-github#471, apache/devlake#3708), 504 "We couldn't
+    respond to your request in time" (GitHub's REST troubleshooting page), or, on the fast profile as
+    before, HTTP 200 with null data."""
+    message = SOMETHING_WENT_WRONG.format(rid=sim.request_id())
+    if sim.config.profile != "realistic":
+        return ApiAnswer(200, {"data": None, "errors": [{"message": message}]}, headers)
+    if sim.rng.random() < 0.5:
+        return ApiAnswer(502, {"data": None, "errors": [{"message": message}]}, headers)
+    return ApiAnswer(504, {"message": TIMED_OUT, "documentation_url": DOCS}, headers)
 
 
 def _format_error(exc: GraphQLError) -> dict[str, Any]:
