@@ -74,7 +74,8 @@ def test_link_header_has_next_last_prev_and_first(simulator: SimulatorServer) ->
     assert (links(middle)["prev"]["page"], links(middle)["first"]["page"]) == ("2", "1")
     assert set(links(last)) == {"prev", "first"}
     assert beyond.json() == []
-    assert re.match(r"<http://127\.0\.0\.1:\d+/repos/acme/widgets/pulls\?", first.headers["link"])
+    # GitHub's Link URLs name a repository by its id (its pagination guide's example does).
+    assert re.match(r"<http://127\.0\.0\.1:\d+/repositories/\d+/pulls\?", first.headers["link"])
 
 
 def test_following_next_visits_every_pull_request_once(simulator: SimulatorServer) -> None:

@@ -4,7 +4,6 @@ installation tokens, the Actions API, and its own counters and controls under /_
 from __future__ import annotations
 
 import asyncio
-import bisect
 import hashlib
 import json
 import math
@@ -12,11 +11,10 @@ import random
 import secrets
 import string
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import jwt
 from starlette.applications import Starlette
@@ -27,7 +25,7 @@ from starlette.routing import Mount, Route
 from ghcapture.simulator import rest_shapes
 from ghcapture.simulator.dataset import dump_repository
 from ghcapture.simulator.limits import FaultPlan, LimitSettings, RateLimits, Stats
-from ghcapture.simulator.model import PullRequest, Repository, parse_time
+from ghcapture.simulator.model import PullRequest, Repository
 from ghcapture.simulator.server_time import SERVER_TIMEOUT_MS, LinearServerTime, ServerTime
 from ghcapture.simulator.world import World
 
@@ -262,7 +260,8 @@ class Simulator:
     def asgi(self) -> Starlette:
         from ghcapture.simulator import routes
 
-        api_routes = routes.rest_routes(self) + self.actions.routes()
+        # GitHub's JSON 404 for any other path comes last, after every route of every API.
+        api_routes = routes.rest_routes(self) + self.actions.routes() + routes.not_found_routes(self)
         gql = [
             Route("/graphql", self._graphql_endpoint, methods=["POST"]),
             Route("/api/graphql", self._graphql_endpoint, methods=["POST"]),
@@ -662,45 +661,6 @@ def rate_limited_body(sim: Simulator, principal: str, budget: Any, form: int = 1
 
 
 # -- helpers shared by the REST routes ---------------------------------------------------------------
-
-
-def paginate(
-    request: Request, items: Sequence[Any], render: Callable[[Any], Any], *, cap: int | None = None
-) -> ApiAnswer:
-    """GitHub's page/per_page pagination with a Link header (per_page default 30, at most 100)."""
-    try:
-        per_page = min(100, max(1, int(request.query_params.get("per_page", 30))))
-        page = max(1, int(request.query_params.get("page", 1)))
-    except ValueError:
-        return error(422, "Invalid request: page and per_page must be integers.")
-    total = min(len(items), cap) if cap is not None else len(items)
-    start = (page - 1) * per_page
-    chunk = items[start : min(start + per_page, total)] if start < total else []
-    last = max(1, -(-total // per_page))
-    links = []
-    base = str(request.url.replace(query=""))
-    params = dict(request.query_params)
-
-    def link(p: int, rel: str) -> str:
-        return f'<{base}?{urlencode({**params, "per_page": per_page, "page": p})}>; rel="{rel}"'
-
-    if page > 1:
-        links += [link(page - 1, "prev"), link(1, "first")]
-    if page < last:
-        links += [link(page + 1, "next"), link(last, "last")]
-    headers = {"link": ", ".join(links)} if links else {}
-    return ApiAnswer(200, [render(x) for x in chunk], headers)
-
-
-def since_filter(request: Request, items: list[Any], keys: list[Any]) -> list[Any] | ApiAnswer:
-    since = request.query_params.get("since")
-    if not since:
-        return items
-    try:
-        when = parse_time(since)
-    except ValueError:
-        return error(422, f"Invalid value for since: {since!r} is not an ISO 8601 timestamp.")
-    return items[bisect.bisect_left(keys, when) :]
 
 
 def api_base(request: Request) -> str:

@@ -21,6 +21,7 @@ from ghcapture.simulator.model import (
     User,
     format_time,
     legacy_node_id,
+    modern_node_id,
 )
 
 WEB = "https://github.com"
@@ -442,7 +443,7 @@ def changed_file(f: ChangedFile, pr: PullRequest, repo: Repository, api: str) ->
     return overlay(derived, f.raw, api)
 
 
-def commit(c: Commit, repo: Repository, api: str) -> dict[str, Any]:
+def commit(c: Commit, repo: Repository, api: str, parents: list[str] | None = None) -> dict[str, Any]:
     base = f"{api}/repos/{repo.full_name}"
     signature = {"name": c.author_name, "email": c.author_email, "date": format_time(c.authored_at)}
     derived: dict[str, Any] = {
@@ -468,9 +469,76 @@ def commit(c: Commit, repo: Repository, api: str) -> dict[str, Any]:
         },
         "author": user(c.author, api),
         "committer": user(c.author, api),
-        "parents": [],
+        "parents": [
+            {"sha": sha, "url": f"{base}/commits/{sha}", "html_url": f"{WEB}/{repo.full_name}/commit/{sha}"}
+            for sha in parents or []
+        ],
     }
     return overlay(derived, c.raw, api)
+
+
+# Issue ids are their own sequence on GitHub, apart from pull request ids ("the id of a pull request returned
+# from Issues endpoints will be an issue id", https://docs.github.com/rest/issues/issues#list-repository-issues);
+# the simulator derives one per pull request, the same every time.
+ISSUE_ID_OFFSET = 1_000_000_000
+
+
+def issue_id(pr: PullRequest) -> int:
+    return pr.id + ISSUE_ID_OFFSET
+
+
+def issue(pr: PullRequest, repo: Repository, api: str, *, score: float | None = None) -> dict[str, Any]:
+    """A pull request as the Issues API and issue search show it: an issue with a `pull_request` object."""
+    name = repo.full_name
+    url = f"{api}/repos/{name}/issues/{pr.number}"
+    html = f"{WEB}/{name}/pull/{pr.number}"
+    number_id = issue_id(pr)
+    derived: dict[str, Any] = {
+        "url": url,
+        "repository_url": f"{api}/repos/{name}",
+        "labels_url": f"{url}/labels{{/name}}",
+        "comments_url": f"{url}/comments",
+        "events_url": f"{url}/events",
+        "html_url": html,
+        "id": number_id,
+        "node_id": modern_node_id("I", repo.id, number_id),
+        "number": pr.number,
+        "title": pr.title,
+        "user": user(pr.user, api),
+        "labels": [],
+        "state": pr.state,
+        "locked": False,
+        "assignee": None,
+        "assignees": [],
+        "milestone": None,
+        "comments": len(pr.issue_comments),
+        "created_at": format_time(pr.created_at),
+        "updated_at": format_time(pr.updated_at),
+        "closed_at": format_time(pr.closed_at),
+        "author_association": "CONTRIBUTOR",
+        "active_lock_reason": None,
+        "draft": pr.draft,
+        "pull_request": {
+            "url": f"{api}/repos/{name}/pulls/{pr.number}",
+            "html_url": html,
+            "diff_url": f"{html}.diff",
+            "patch_url": f"{html}.patch",
+            "merged_at": format_time(pr.merged_at),
+        },
+        "body": pr.body,
+        "reactions": _reactions(url),
+        "timeline_url": f"{url}/timeline",
+        "performed_via_github_app": None,
+        "state_reason": None,
+    }
+    if score is not None:
+        derived["score"] = score
+    return derived
+
+
+def requested_reviewers() -> dict[str, Any]:
+    # The simulator keeps no review requests: GitHub's answer for a PR with none outstanding.
+    return {"users": [], "teams": []}
 
 
 def pull_request_with_lists(pr: PullRequest, repo: Repository, api: str) -> dict[str, Any]:

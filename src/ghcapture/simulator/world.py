@@ -1,13 +1,20 @@
-"""The simulator's whole state of GitHub data: repositories, users, and a global node index."""
+"""The simulator's whole state of GitHub data: repositories, users, and a global node index.
+
+Requests are served from one thread while a test or a fault injector changes the world from another, so the
+lookup dictionaries are never changed in place: a change builds a new dictionary and swaps it in whole, and a
+reader iterating the old one is never disturbed.
+"""
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from ghcapture.simulator.model import (
     GHOST,
+    ChangedFile,
     Commit,
     IssueComment,
     PullRequest,
@@ -15,6 +22,7 @@ from ghcapture.simulator.model import (
     Review,
     ReviewComment,
     User,
+    legacy_node_id,
 )
 
 
@@ -22,7 +30,9 @@ class World:
     """Every repository and user the simulator serves, indexed the ways the APIs look them up."""
 
     def __init__(self) -> None:
-        self.repositories: dict[str, Repository] = {}  # lower-case full name -> repository
+        # lower-case full name -> repository; a renamed repository stays here under each old name too
+        self.repositories: dict[str, Repository] = {}
+        self.repositories_by_id: dict[int, Repository] = {}
         self.users_by_login: dict[str, User] = {GHOST.login.lower(): GHOST}
         self.users_by_id: dict[int, User] = {GHOST.id: GHOST}
         self._nodes: dict[str, Any] | None = None
@@ -37,15 +47,16 @@ class World:
         existing = self.users_by_id.get(user.id)
         if existing is not None:
             return existing
-        self.users_by_login[user.login.lower()] = user
-        self.users_by_id[user.id] = user
+        self.users_by_login = {**self.users_by_login, user.login.lower(): user}
+        self.users_by_id = {**self.users_by_id, user.id: user}
         self._nodes = None
         return user
 
     def add_repository(self, repo: Repository) -> Repository:
         self.add_user(repo.owner)
         repo.reindex()
-        self.repositories[repo.full_name.lower()] = repo
+        self.repositories = {**self.repositories, repo.full_name.lower(): repo}
+        self.repositories_by_id = {**self.repositories_by_id, repo.id: repo}
         for pr in repo.pull_requests:
             self._add_people(pr)
         self._nodes = None
@@ -60,7 +71,60 @@ class World:
                 self.add_user(person)
 
     def repository(self, owner: str, name: str) -> Repository | None:
+        """The repository by its name or any name it had (git and GraphQL follow a rename; REST answers 301
+        on an old name, see `moved`)."""
         return self.repositories.get(f"{owner}/{name}".lower())
+
+    def moved(self, owner: str, name: str) -> Repository | None:
+        """The repository `owner/name` was the name of before a rename or transfer; None for a current name
+        or a name never held."""
+        key = f"{owner}/{name}".lower()
+        repo = self.repositories.get(key)
+        return repo if repo is not None and repo.full_name.lower() != key else None
+
+    def repository_by_id(self, repository_id: int) -> Repository | None:
+        return self.repositories_by_id.get(repository_id)
+
+    def rename_repository(self, repo: Repository, new_name: str, new_owner: str | None = None) -> None:
+        """Renames `repo`, or transfers it to `new_owner`; every old full name keeps leading to it, as GitHub
+        redirects an old name until another repository takes it.
+
+        https://docs.github.com/repositories/creating-and-managing-repositories/renaming-a-repository
+        """
+        owner = repo.owner
+        if new_owner is not None and new_owner.lower() != owner.login.lower():
+            found = self.user(new_owner)
+            if found is None:
+                uid = self.next_id()
+                found = User(
+                    id=uid, login=new_owner, node_id=legacy_node_id("Organization", uid), type="Organization"
+                )
+                self.add_user(found)
+            owner = found
+        old_full, new_full = repo.full_name, f"{owner.login}/{new_name}"
+        taken = self.repositories.get(new_full.lower())
+        if taken is not None and taken is not repo and taken.full_name.lower() == new_full.lower():
+            raise ValueError(f"{new_full} already exists")  # an old name of another repository may be taken
+        # Both names lead to the repository before its name changes, so no request in between finds none.
+        self.repositories = {**self.repositories, old_full.lower(): repo, new_full.lower(): repo}
+        rename = _Renamer(old_full, new_full)
+        raw = rename(repo.raw)
+        if raw is not None and owner is not repo.owner:
+            raw.pop("owner", None)  # the recorded owner is the old one; the new one is derived
+        repo.owner, repo.name, repo.raw = owner, new_name, raw
+        for pr in repo.pull_requests:
+            pr.raw = rename(pr.raw)
+            owned: list[Review | ReviewComment | IssueComment | Commit | ChangedFile] = [
+                *pr.reviews,
+                *pr.review_comments,
+                *pr.issue_comments,
+                *pr.commits,
+                *pr.files,
+            ]
+            for obj in owned:
+                obj.raw = rename(obj.raw)
+        repo.version += 1
+        self._nodes = None
 
     def user(self, login: str) -> User | None:
         return self.users_by_login.get(login.lower())
@@ -116,3 +180,32 @@ class World:
                 ]
                 for obj in owned:
                     yield obj.node_id, obj
+
+
+class _Renamer:
+    """Rewrites a recorded payload's links and names from a repository's old full name to its new one, as
+    GitHub's answers show the current name."""
+
+    def __init__(self, old_full: str, new_full: str) -> None:
+        self.old_full, self.new_full = old_full, new_full
+        self.new_name = new_full.split("/", 1)[1]
+        self._in_links = re.compile(r"(?<=[/:])" + re.escape(old_full) + r"(?=$|[/#?]|\.git)", re.IGNORECASE)
+
+    def __call__(self, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            if value.lower() == self.old_full.lower():
+                return self.new_full
+            return self._in_links.sub(self.new_full, value)
+        if isinstance(value, list):
+            return [self(item) for item in value]
+        if isinstance(value, dict):
+            out = {key: self(item) for key, item in value.items()}
+            if (
+                isinstance(value.get("full_name"), str)
+                and value["full_name"].lower() == self.old_full.lower()
+            ):
+                out["name"] = self.new_name
+            return out
+        return value
