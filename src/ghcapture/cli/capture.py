@@ -164,8 +164,17 @@ def demo(
         None, help="Database URL (default: GHCAPTURE_DATABASE_URL or ghcapture.db)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
+    profile: str = typer.Option(
+        "realistic", help="realistic: GitHub's server time and limits; fast: every answer at once."
+    ),
+    time_scale: float = typer.Option(
+        0.05, help="Real seconds per second of GitHub's clock (0.05: twenty times faster than GitHub)."
+    ),
 ) -> None:
     """Capture a generated repository from a built-in GitHub simulator: no token, no network.
+
+    The simulator answers with GitHub's server time on a compressed clock, so the demo ends in about a
+    minute and prints how long the same capture would take against GitHub.
 
     Example: ghcapture demo --prs 2000
     """
@@ -173,7 +182,7 @@ def demo(
 
     from ghcapture.capture.verify import compare_repository
     from ghcapture.config import load_settings
-    from ghcapture.simulator.app import Simulator
+    from ghcapture.simulator.app import PROFILES, Simulator, SimulatorConfig
     from ghcapture.simulator.dataset import dump_repository
     from ghcapture.simulator.generator import generate_repository
     from ghcapture.simulator.server import SimulatorServer
@@ -183,11 +192,16 @@ def demo(
 
     if prs < 1 or prs > 200_000:
         raise GhcaptureError("--prs must be between 1 and 200000")
+    if profile not in PROFILES:
+        raise GhcaptureError(f"--profile {profile!r}: expected one of {', '.join(PROFILES)}")
+    if not 0 < time_scale <= 1:
+        raise GhcaptureError("--time-scale must be above 0 and at most 1")
     configure_logging(False)
     world = World()
     repo = generate_repository("acme", "widgets", prs, seed=seed)
     world.add_repository(repo)
-    server = SimulatorServer(Simulator(world)).start()
+    config = SimulatorConfig.for_profile(profile, time_scale, seed=seed)
+    server = SimulatorServer(Simulator(world, config)).start()
     try:
         os.environ["GITHUB_API_URL"] = server.url
         os.environ["GITHUB_GRAPHQL_URL"] = server.url + "/graphql"
@@ -196,11 +210,19 @@ def demo(
         if database:
             os.environ["GHCAPTURE_DATABASE_URL"] = database
         if not as_json:
-            typer.echo(f"GitHub simulator at {server.url} serving acme/widgets with {prs} pull requests")
+            clock = f", on a clock {1 / time_scale:g}x faster than GitHub's" if profile == "realistic" else ""
+            typer.echo(
+                f"GitHub simulator at {server.url} serving acme/widgets with {prs} pull requests "
+                f"({profile} profile{clock})"
+            )
         started = time.monotonic()
         summary = run_capture("acme/widgets", "prs", as_json=as_json)
         summary["seconds"] = round(time.monotonic() - started, 2)
         stats = server.simulator.stats.as_dict()
+        if profile == "realistic":
+            # Server time was slept at `time_scale`; against GitHub it would take its full length.
+            slept = stats["server_seconds"] * time_scale
+            summary["seconds_against_github"] = round(summary["seconds"] - slept + stats["server_seconds"], 1)
         engine = open_database(load_settings().database_url)
         check = compare_repository(engine, dump_repository(repo, server.url))
         with engine.connect() as conn:
@@ -225,6 +247,12 @@ def demo(
         f"Spent {stats['graphql_points']} GraphQL points + {stats['rest_requests_charged']} REST requests "
         f"= {per_pr:.3f} budget units per pull request ({stats['requests_total']} HTTP requests)"
     )
+    if "seconds_against_github" in summary:
+        typer.echo(
+            f"Took {summary['seconds']:.0f} s here; the same capture against GitHub would take about "
+            f"{summary['seconds_against_github'] / 60:.1f} min ({stats['server_seconds']:.0f} s of GitHub's "
+            "server time, one request at a time)"
+        )
     typer.echo(f"Compared with the simulator's ground truth: {check.summary()}")
     typer.echo(f"Database: {report['database']} (run it again: only what changed is fetched)")
     if not check.equal:

@@ -36,13 +36,29 @@ def simulate(
     ),
     faults: float = typer.Option(0.0, help="Share of API requests that get an injected fault (0 to 1)."),
     fault_kinds: str = typer.Option("", help="Comma-separated fault kinds to inject (default: all kinds)."),
-    rate_window: float = typer.Option(3600.0, help="Seconds of a rate-limit window (GitHub: 3600)."),
-    rest_budget: int = typer.Option(5000, help="REST requests per window and token."),
-    graphql_budget: int = typer.Option(5000, help="GraphQL points per window and token."),
+    profile: str = typer.Option(
+        "realistic",
+        help="realistic: GitHub's server time, limits and answer forms; fast: every answer at once.",
+    ),
+    time_scale: float = typer.Option(
+        1.0, help="Real seconds per second of GitHub's clock, realistic profile (0.1: ten times faster)."
+    ),
+    rate_window: float | None = typer.Option(
+        None, help="Seconds of a rate-limit window (default: GitHub's hour, times --time-scale)."
+    ),
+    rest_budget: int | None = typer.Option(
+        None, help="REST requests per window and user or installation (default: GitHub's sizes)."
+    ),
+    graphql_budget: int | None = typer.Option(
+        None, help="GraphQL points per window and user or installation (default: GitHub's sizes)."
+    ),
     latency: float = typer.Option(
-        0.0, help="Simulated server milliseconds per node a GraphQL query touches."
+        0.0, help="Instead of the profile's server time: fixed milliseconds per node a GraphQL query touches."
     ),
     token: list[str] = typer.Option([], "--token", help="Accept only these tokens (default: any token)."),
+    token_user: list[str] = typer.Option(
+        [], "--token-user", help="TOKEN=LOGIN: whose budget a token spends (default: one user, octocat)."
+    ),
     app_key_out: Path | None = typer.Option(None, help="Write the simulator App's private key (PEM) here."),
     actions_repo: str | None = typer.Option(
         None, help="Create this OWNER/NAME holding the generated bulk workflows (the jobs repository)."
@@ -64,14 +80,18 @@ def simulate(
 
     Example: ghcapture simulate --repo acme/widgets:2000 --faults 0.02
     """
-    from ghcapture.simulator.app import Simulator, SimulatorConfig
+    from ghcapture.simulator.app import PROFILES, Simulator, SimulatorConfig
     from ghcapture.simulator.dataset import load_dataset, read_dataset
     from ghcapture.simulator.generator import generate_repository
-    from ghcapture.simulator.limits import FAULT_KINDS, FaultPlan, LimitSettings
+    from ghcapture.simulator.limits import DEFAULT_KINDS, FAULT_KINDS, FaultPlan, LimitSettings
     from ghcapture.simulator.server import new_app_keys, serve_forever
     from ghcapture.simulator.world import World
 
-    kinds = tuple(k.strip() for k in fault_kinds.split(",") if k.strip()) or FAULT_KINDS
+    if profile not in PROFILES:
+        raise InputError(f"--profile {profile!r}: expected one of {', '.join(PROFILES)}")
+    if not time_scale > 0:
+        raise InputError("--time-scale must be above 0")
+    kinds = tuple(k.strip() for k in fault_kinds.split(",") if k.strip()) or DEFAULT_KINDS
     unknown = sorted(set(kinds) - set(FAULT_KINDS))
     if unknown:
         raise InputError(f"--fault-kinds: unknown {', '.join(unknown)} (known: {', '.join(FAULT_KINDS)})")
@@ -86,12 +106,19 @@ def simulate(
     for owner, name, prs in specs:
         world.add_repository(generate_repository(owner, name, prs, seed=seed))
     keys = new_app_keys()
-    config = SimulatorConfig(
-        limits=LimitSettings(rest_budget=rest_budget, graphql_budget=graphql_budget, window=rate_window),
+    scale = time_scale if profile == "realistic" else 1.0
+    window = rate_window if rate_window is not None else 3600.0 * scale
+    users = dict(parse_assignment(a, "--token-user", name_pattern=r".+") for a in token_user)
+    config = SimulatorConfig.for_profile(
+        profile,
+        time_scale,
+        limits=LimitSettings(rest_budget=rest_budget, graphql_budget=graphql_budget, window=window),
         faults=FaultPlan(rate=faults, kinds=kinds, seed=seed),
         latency_ms_per_node=latency,
         tokens=frozenset(token) if token else None,
+        token_users=users,
         app=keys.identity,
+        seed=seed,
     )
     if app_key_out is not None:
         app_key_out.write_text(keys.private_key_pem)
@@ -118,7 +145,8 @@ def simulate(
                 minute_seconds=runner_minute_seconds,
             ),
         ).attach()
-    typer.echo(f"GitHub simulator at {url} (GraphQL {url}/graphql)")
+    clock = f", GitHub's clock x{1 / time_scale:g}" if profile == "realistic" and time_scale != 1 else ""
+    typer.echo(f"GitHub simulator at {url} (GraphQL {url}/graphql), {profile} profile{clock}")
     for r in world.unique_repositories:
         typer.echo(f"  {r.full_name}: {len(r.pull_requests)} pull requests")
     typer.echo(
@@ -134,10 +162,14 @@ def simulate(
     serve_forever(simulator, host, port)
 
 
-def parse_assignment(text: str, option: str) -> tuple[str, str]:
-    """NAME=VALUE, as --runner-secret and --runner-var take it."""
+def parse_assignment(
+    text: str, option: str, name_pattern: str = r"[A-Za-z_][A-Za-z0-9_]*"
+) -> tuple[str, str]:
+    """NAME=VALUE, as --runner-secret, --runner-var and --token-user take it."""
     name, sep, value = text.partition("=")
-    if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+    if not sep or not value and option == "--token-user" or not re.fullmatch(name_pattern, name):
+        if option == "--token-user":
+            raise InputError(f"{option}: expected TOKEN=LOGIN")
         raise InputError(f"{option}: expected NAME=VALUE with a name of letters, digits and _")
     return name, value
 
