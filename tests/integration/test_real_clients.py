@@ -2,7 +2,8 @@
 
 PyGithub follows `url` fields and Link headers; githubkit checks every answer against pydantic models built
 from GitHub's OpenAPI description. Both must see exactly what the simulator holds. Each test has its own
-token: GitHub's secondary limit (900 REST points a minute) is per user, and together they would pass it.
+simulator: GitHub's secondary limit (900 REST points a minute) is per user, not per token, and together
+the tests would pass it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ Start = Callable[..., SimulatorServer]
 KINDS = ("reviews", "review_comments", "issue_comments", "files")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def server() -> Any:
     from ghcapture.simulator.app import Simulator
     from ghcapture.simulator.generator import generate_repository
@@ -36,7 +37,7 @@ def server() -> Any:
     running.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def truth(server: SimulatorServer) -> dict[int, dict[str, Any]]:
     """PR number -> the simulator's own record of it (its dataset dump)."""
     dump = httpx.get(f"{server.url}/_simulator/truth/acme/widgets").json()["repositories"][0]
@@ -120,6 +121,84 @@ def test_pygithub_follows_urls_to_single_objects(
     assert client.get_rate_limit().resources.core.limit == 5000
 
 
+def newest_first(truth: dict[int, dict[str, Any]]) -> list[int]:
+    """PR numbers in the order GitHub lists issues and pull requests by default: newest first."""
+    return [pr["number"] for pr in sorted(truth.values(), key=lambda pr: pr["created_at"], reverse=True)]
+
+
+def as_issue(pr: dict[str, Any]) -> tuple[Any, ...]:
+    """What the issue GitHub keeps for a pull request must say, from the pull request's own record."""
+    return (
+        pr["number"],
+        pr["title"],
+        pr["body"],
+        pr["state"],
+        pr["user"]["login"],
+        len(pr["issue_comments"]),
+        pr["created_at"],
+        pr["closed_at"],
+        pr["issue_url"],
+        pr["html_url"],
+        pr["url"],
+    )
+
+
+def pygithub_issue(issue: Any) -> tuple[Any, ...]:
+    def when(at: Any) -> str | None:
+        return at.strftime("%Y-%m-%dT%H:%M:%SZ") if at else None
+
+    return (
+        issue.number,
+        issue.title,
+        issue.body,
+        issue.state,
+        issue.user.login,
+        issue.comments,
+        when(issue.created_at),
+        when(issue.closed_at),
+        issue.url,
+        issue.html_url,
+        issue.pull_request.url,
+    )
+
+
+@pytest.mark.parametrize("prefix", ["", "/api/v3"])
+def test_pygithub_reads_the_issues_listing_and_search(
+    server: SimulatorServer, truth: dict[int, dict[str, Any]], prefix: str
+) -> None:
+    def client(per_page: int) -> github.Github:
+        return github.Github(
+            base_url=server.url + prefix,
+            auth=github.Auth.Token(f"pygithub-issues{prefix}"),
+            per_page=per_page,
+            retry=None,
+            seconds_between_requests=None,
+        )
+
+    def rebased(fields: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(
+            f.replace(server.url + prefix + "/", server.url + "/") if isinstance(f, str) else f
+            for f in fields
+        )
+
+    repo = client(100).get_repo("acme/widgets")
+    issues = list(repo.get_issues(state="all"))
+
+    # Every pull request is an issue (with a `pull_request` key); its issue id is not the PR's id.
+    assert [i.number for i in issues] == newest_first(truth)
+    assert len({i.id for i in issues}) == len(issues)
+    assert not {i.id for i in issues} & {pr["id"] for pr in truth.values()}
+    assert [rebased(pygithub_issue(i)) for i in issues] == [as_issue(truth[i.number]) for i in issues]
+    assert issues[0].as_pull_request().id == truth[issues[0].number]["id"]
+
+    # Ten a page: PyGithub follows search's Link headers through three pages.
+    found = client(10).search_issues("repo:acme/widgets is:pr")
+    assert found.totalCount == len(truth)
+    listed = {i.number: i for i in issues}
+    assert sorted((i.number, i.id) for i in found) == sorted((n, i.id) for n, i in listed.items())
+    assert [rebased(pygithub_issue(i)) for i in found] == [as_issue(truth[i.number]) for i in found]
+
+
 def paginate(gh: GitHub[Any], method: Any, **kwargs: Any) -> list[dict[str, Any]]:
     """Every item of a githubkit listing, each validated by githubkit's models and dumped back to JSON."""
     return [item.model_dump(mode="json") for item in gh.rest.paginate(method, **kwargs, per_page=100)]
@@ -161,6 +240,55 @@ def test_githubkit_reads_every_pull_request_and_its_lists(
         )
         single = gh.rest.pulls.get(**where, pull_number=pulls[0]["number"]).parsed_data
         assert single.commits == len(truth[pulls[0]["number"]]["commits"])
+
+
+def githubkit_issue(issue: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        issue["number"],
+        issue["title"],
+        issue["body"],
+        issue["state"],
+        issue["user"]["login"],
+        issue["comments"],
+        issue["created_at"],
+        issue["closed_at"],
+        issue["url"],
+        issue["html_url"],
+        issue["pull_request"]["url"],
+    )
+
+
+@pytest.mark.parametrize("prefix", ["", "/api/v3"])
+def test_githubkit_reads_the_issues_listing_and_search(
+    server: SimulatorServer, truth: dict[int, dict[str, Any]], prefix: str
+) -> None:
+    def rebased(fields: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(
+            f.replace(server.url + prefix + "/", server.url + "/") if isinstance(f, str) else f
+            for f in fields
+        )
+
+    with GitHub(f"githubkit-issues{prefix}", base_url=server.url + prefix, auto_retry=False) as gh:
+        issues = paginate(gh, gh.rest.issues.list_for_repo, owner="acme", repo="widgets", state="all")
+        q = "repo:acme/widgets is:pr"
+        first = gh.rest.search.issues_and_pull_requests(q=q, per_page=10).parsed_data
+        found = [
+            item.model_dump(mode="json")
+            for item in gh.rest.paginate(
+                gh.rest.search.issues_and_pull_requests,
+                map_func=lambda r: r.parsed_data.items,
+                q=q,
+                per_page=10,
+            )
+        ]
+
+    assert [i["number"] for i in issues] == newest_first(truth)
+    assert len({i["id"] for i in issues}) == len(issues)
+    assert not {i["id"] for i in issues} & {pr["id"] for pr in truth.values()}
+    assert [rebased(githubkit_issue(i)) for i in issues] == [as_issue(truth[i["number"]]) for i in issues]
+    assert (first.total_count, first.incomplete_results, len(first.items)) == (len(truth), False, 10)
+    assert sorted((i["number"], i["id"]) for i in found) == sorted((i["number"], i["id"]) for i in issues)
+    assert [rebased(githubkit_issue(i)) for i in found] == [as_issue(truth[i["number"]]) for i in found]
 
 
 QUERY = """query($owner: String!, $name: String!, $after: String) {
