@@ -1,9 +1,11 @@
-"""Capture a 10,000-PR generated repository from a simulator running in its own process, and print:
+"""Capture a 10,000-PR generated repository from a simulator running in its own process, on the realistic
+profile (GitHub's server time on a compressed clock) and on the fast one, and print side by side:
 completeness against the simulator's ground truth, budget units per PR (GraphQL points + REST requests, from
-the simulator's own counters), wall time, the capture process's peak memory, and the cost of an incremental
-re-run after 1% of the pull requests changed.
+the simulator's own counters), wall time here and the time the same capture would take against GitHub, the
+capture process's peak memory, and the cost of an incremental re-run after 1% of the pull requests changed.
 
-    python bench/capture.py [--prs 10000] [--database sqlite:///bench.db | postgresql://...]
+    python bench/capture.py [--prs 10000] [--profile both|realistic|fast] [--time-scale 0.05]
+                            [--database sqlite:///bench.db | postgresql://...]
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -39,46 +40,38 @@ def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -
 
 
 def capture(env: dict[str, str]) -> tuple[dict[str, object], float, int]:
+    """Runs `ghcapture capture prs` as its own process: its summary, wall time and peak memory (KB)."""
     started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "ghcapture", "capture", "prs", "acme/widgets", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    elapsed = time.monotonic() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"capture failed: {proc.stderr.strip().splitlines()[-1:]}")
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return json.loads(proc.stdout), elapsed, peak_kb
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ghcapture", "capture", "prs", "acme/widgets", "--json"],
+            env=env,
+            stdout=out,
+            stderr=err,
+        )
+        # wait4 gives the peak of this child alone (RUSAGE_CHILDREN would include an ended simulator).
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"capture failed: {stderr.strip().splitlines()[-1:]}")
+    return json.loads(stdout), elapsed, usage.ru_maxrss
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--prs", type=int, default=10_000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--database", default=None, help="default: a fresh SQLite file in a temporary folder")
-    args = parser.parse_args()
+def run_profile(args: argparse.Namespace, profile: str) -> dict[str, str]:
+    """One full capture and one incremental re-run on a fresh simulator and database; its figures."""
     workdir = Path(tempfile.mkdtemp(prefix="ghcapture-bench-"))
     database = args.database or f"sqlite:///{workdir}/bench.db"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    simulator = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ghcapture",
-            "simulate",
-            "--port",
-            str(port),
-            "--seed",
-            str(args.seed),
-            "--repo",
-            f"acme/widgets:{args.prs}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [sys.executable, "-m", "ghcapture", "simulate", "--port", str(port), "--seed", str(args.seed)]
+    command += ["--repo", f"acme/widgets:{args.prs}", "--profile", profile]
+    command += ["--time-scale", str(args.time_scale)]
+    simulator = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    scale = args.time_scale if profile == "realistic" else 1.0
+    out: dict[str, str] = {}
     try:
         wait_for(url, simulator)
         env = {
@@ -91,14 +84,22 @@ def main() -> None:
         first, elapsed, peak_kb = capture(env)
         stats = httpx.get(url + "/_simulator/stats").json()
         units = stats["graphql_points"] + stats["rest_requests_charged"]
-        print(f"pull requests captured      {first['pull_requests']}")
-        print(f"wall time, first capture    {elapsed:.1f} s (simulator in its own process)")
-        print(f"peak memory of the capture  {peak_kb / 1024:.0f} MB")
-        print(f"GraphQL points              {stats['graphql_points']}")
-        print(f"REST requests               {stats['rest_requests_charged']}")
-        print(
-            f"budget units per PR         {units / args.prs:.4f}  (HTTP requests: {stats['requests_total']})"
-        )
+        server_s = stats["server_seconds"]
+        out["pull requests captured"] = str(first["pull_requests"])
+        out["wall time here"] = f"{elapsed:.1f} s"
+        if profile == "realistic":
+            # Server time was slept at the time scale; against GitHub it lasts its full length.
+            out["time against GitHub"] = f"{(elapsed - server_s * scale + server_s) / 60:.1f} min"
+            out["GitHub server time"] = f"{server_s:.0f} s"
+        else:
+            out["time against GitHub"] = "-"
+            out["GitHub server time"] = "0 s"
+        out["peak memory of the capture"] = f"{peak_kb / 1024:.0f} MB"
+        out["GraphQL points"] = str(stats["graphql_points"])
+        out["REST requests charged"] = str(stats["rest_requests_charged"])
+        out["HTTP requests"] = str(stats["requests_total"])
+        out["timeouts (502/504)"] = str(stats["faults"].get("timeout", 0))
+        out["budget units per PR"] = f"{units / args.prs:.4f}"
         changed = max(1, args.prs // 100)
         httpx.post(
             url + "/_simulator/evolve/acme/widgets", json={"changed": changed}, timeout=60
@@ -107,17 +108,41 @@ def main() -> None:
         second, elapsed2, _ = capture(env)
         stats = httpx.get(url + "/_simulator/stats").json()
         units2 = stats["graphql_points"] + stats["rest_requests_charged"] - before
-        print(
-            f"incremental re-run          {second['pull_requests']} PRs changed ({changed} touched), "
-            f"{units2} units = {100 * units2 / units:.2f}% of the first run, {elapsed2:.1f} s"
+        out["incremental re-run"] = (
+            f"{second['pull_requests']} PRs, {units2} units ({100 * units2 / units:.2f}%), {elapsed2:.1f} s"
         )
         truth = httpx.get(url + "/_simulator/truth/acme/widgets", timeout=600).json()["repositories"][0]
         check = compare_repository(open_database(database), truth)
-        print(f"ground truth                {check.summary()}")
-        print(f"duplicates                  {sum(check.unexpected.values())}")
+        out["ground truth"] = "equal" if check.equal else check.summary()
+        out["duplicates"] = str(sum(check.unexpected.values()))
     finally:
         simulator.terminate()
         simulator.wait(timeout=30)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prs", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--database", default=None, help="default: a fresh SQLite file in a temporary folder")
+    parser.add_argument(
+        "--profile", choices=["realistic", "fast", "both"], default="both", help="simulator profile(s) to run"
+    )
+    parser.add_argument(
+        "--time-scale", type=float, default=0.05, help="realistic profile: real seconds per GitHub second"
+    )
+    args = parser.parse_args()
+    profiles = ["realistic", "fast"] if args.profile == "both" else [args.profile]
+    if args.database and len(profiles) > 1:
+        raise SystemExit("--database needs a single --profile (each profile starts from an empty database)")
+    results = {profile: run_profile(args, profile) for profile in profiles}
+    clock = f"realistic (clock x{1 / args.time_scale:g})"
+    names = [clock if p == "realistic" else p for p in profiles]
+    width = max(len(v) for r in results.values() for v in r.values()) + 2
+    print(f"{args.prs} PRs, seed {args.seed}".ljust(30) + "".join(n.ljust(width) for n in names))
+    for key in results[profiles[0]]:
+        print(key.ljust(30) + "".join(results[p][key].ljust(width) for p in profiles))
 
 
 if __name__ == "__main__":
