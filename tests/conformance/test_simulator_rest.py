@@ -362,3 +362,62 @@ def test_single_objects_that_clients_follow_match_openapi(
     assert followed
     missing = http.get(f"/repos/{repositories(server)[0]}/pulls/comments/1")
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize("data", ["generated", "recorded"])
+def test_issues_search_commits_and_reviewers_match_openapi(
+    data: str, request: pytest.FixtureRequest, github_openapi: dict[str, Any]
+) -> None:
+    server: SimulatorServer = request.getfixturevalue(data)
+    http = client(server)
+    every: dict[str, str | int] = {"state": "all", "per_page": 100}
+    seen = {"issues": 0, "search": 0, "commits": 0}
+    for full_name in repositories(server):
+        issues = check(
+            github_openapi, "get", R + "/issues", http.get(f"/repos/{full_name}/issues", params=every)
+        )
+        seen["issues"] += len(issues)
+        for number in pull_numbers(server, full_name)[:5]:
+            one = http.get(f"/repos/{full_name}/issues/{number}")
+            check(github_openapi, "get", R + "/issues/{issue_number}", one)
+            reviewers = http.get(f"/repos/{full_name}/pulls/{number}/requested_reviewers")
+            check(github_openapi, "get", PR + "/requested_reviewers", reviewers)
+        found = http.get("/search/issues", params={"q": f"repo:{full_name} is:pr", "per_page": 100})
+        seen["search"] += len(check(github_openapi, "get", "/search/issues", found)["items"])
+        commits = http.get(f"/repos/{full_name}/commits", params={"per_page": 100})
+        seen["commits"] += len(check(github_openapi, "get", R + "/commits", commits))
+    assert all(seen.values()), seen
+
+
+def test_redirects_and_refusals_match_openapi(make_simulator: Any, github_openapi: dict[str, Any]) -> None:
+    server = make_simulator({"acme/widgets": 10})
+    http = client(server)
+    world = server.simulator.world
+    repo = world.repository("acme", "widgets")
+    world.rename_repository(repo, "gadgets")
+    for path, template in (
+        ("/repos/acme/widgets", R),
+        ("/repos/acme/widgets/issues", R + "/issues"),
+        ("/repos/acme/widgets/issues/1", R + "/issues/{issue_number}"),
+    ):
+        moved = http.get(path)
+        assert moved.status_code == 301, path
+        validate_response(github_openapi, "get", template, 301, moved.json())
+    for path, template in (
+        ("/repos/acme/gadgets/issues/999", R + "/issues/{issue_number}"),
+        ("/repos/acme/nothing/issues", R + "/issues"),
+        ("/repos/acme/nothing/issues/comments", R + "/issues/comments"),
+        ("/repos/acme/nothing/commits", R + "/commits"),
+    ):
+        missing = http.get(path)
+        assert missing.status_code == 404, path
+        validate_response(github_openapi, "get", template, 404, missing.json())
+    for path, params, template in (
+        ("/repos/acme/gadgets/issues", {"per_page": 100, "page": 100}, R + "/issues"),
+        ("/repos/acme/gadgets/issues", {"state": "merged"}, R + "/issues"),
+        ("/search/issues", {"q": "repo:acme/gadgets", "per_page": 100, "page": 11}, "/search/issues"),
+        ("/search/issues", {}, "/search/issues"),
+    ):
+        refused = http.get(path, params=params)
+        assert refused.status_code == 422, (path, params)
+        validate_response(github_openapi, "get", template, 422, refused.json())
