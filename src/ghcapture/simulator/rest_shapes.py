@@ -533,9 +533,6 @@ def issue(pr: PullRequest, repo: Repository, api: str, *, score: float | None = 
     }
     if score is not None:
         derived["score"] = score
-        # A search result's body is a string, empty rather than null (issue-search-result-item in GitHub's
-        # OpenAPI description).
-        derived["body"] = pr.body or ""
     return derived
 
 
