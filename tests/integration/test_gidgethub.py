@@ -8,8 +8,10 @@ once, in GitHub's order.
 from __future__ import annotations
 
 import asyncio
+from http import HTTPStatus
 from typing import Any
 
+import gidgethub
 import httpx
 import pytest
 from gidgethub.httpx import GitHubAPI
@@ -294,6 +296,59 @@ def test_issues_listing_and_search(
     by_number = {i["number"]: i for i in issues}
     for item in got["search"]:
         assert {k: v for k, v in item.items() if k != "score"} == by_number[item["number"]]
+
+
+def test_conditional_requests_and_errors_reach_gidgethub_as_githubs(
+    server: SimulatorServer, prefix: str
+) -> None:
+    token = f"gidgethub-etag{prefix}"
+
+    async def remaining(http: httpx.AsyncClient) -> int:
+        # Asked of /rate_limit beside gidgethub, whose own count goes down by one for every request it sends.
+        answer = await http.get(f"{server.url}/rate_limit", headers={"authorization": f"token {token}"})
+        return int(answer.json()["resources"]["core"]["remaining"])
+
+    async def run() -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=60) as http:
+            cache: dict[str, Any] = {}
+            gh = GitHubAPI(
+                http,
+                "ghcapture-gidgethub-check",
+                oauth_token=token,
+                cache=cache,
+                base_url=server.url + prefix,
+            )
+            first = await gh.getitem(R + "/pulls/1")
+            spent = await remaining(http)
+            # gidgethub keeps the ETag and Last-Modified and asks again with If-None-Match: GitHub answers
+            # 304, which costs nothing, and gidgethub serves what it kept.
+            again = await gh.getitem(R + "/pulls/1")
+            unchanged = await remaining(http)
+            with pytest.raises(gidgethub.BadRequest) as missing:
+                await gh.getitem(R + "/pulls/999999")
+            with pytest.raises(gidgethub.QueryError) as query_error:
+                await gh.graphql('{ repository(owner: "acme", name: "nope") { id } }', endpoint=endpoint)
+            return {
+                "cached": list(cache),
+                "first": first,
+                "again": again,
+                "spent": spent,
+                "unchanged": unchanged,
+                "missing": missing.value,
+                "query_error": query_error.value,
+            }
+
+    endpoint = server.url + ("/api/graphql" if prefix else "/graphql")
+    before = httpx.get(f"{server.url}/_simulator/stats").json()
+    got = asyncio.run(run())
+    after = httpx.get(f"{server.url}/_simulator/stats").json()
+
+    assert got["again"] == got["first"] and got["cached"]
+    assert got["unchanged"] == got["spent"]
+    assert after["not_modified"] == before["not_modified"] + 1
+    assert (got["missing"].status_code, str(got["missing"])) == (HTTPStatus.NOT_FOUND, "Not Found")
+    assert got["query_error"].response["errors"][0]["type"] == "NOT_FOUND"
+    assert str(got["query_error"]) == "Could not resolve to a Repository with the name 'acme/nope'."
 
 
 def test_graphql_pages_with_cursors(

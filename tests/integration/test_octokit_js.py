@@ -344,6 +344,34 @@ def test_graphql_pages_through_pull_requests_and_their_lists(
         assert [c["commit"]["oid"] for c in node["commits"]["nodes"]] == [c["sha"] for c in pr["commits"]]
 
 
+def test_graphql_search_pages_through_every_pull_request(
+    read: dict[str, Any], truth: dict[int, dict[str, Any]]
+) -> None:
+    found = listing(read, "graphql_search")
+    assert found["issueCount"] == len(truth)
+    assert sorted(n["number"] for n in found["nodes"]) == sorted(truth)
+    assert {(n["__typename"], n["id"], n["title"]) for n in found["nodes"]} == {
+        ("PullRequest", pr["node_id"], pr["title"]) for pr in truth.values()
+    }
+
+
+def test_errors_reach_octokit_as_githubs(read: dict[str, Any]) -> None:
+    errors = read["errors"]
+    for name in ("missing pull", "missing repository"):
+        error = errors[name]
+        assert (error["name"], error["status"], error["data"]["message"]) == ("HttpError", 404, "Not Found")
+        assert error["data"]["documentation_url"].startswith("https://docs.github.com/rest")
+    graphql = errors["graphql missing repository"]
+    assert graphql["name"] == "GraphqlResponseError" and graphql["partial"] == {"repository": None}
+    assert [(e["type"], e["path"], e["message"]) for e in graphql["errors"]] == [
+        (
+            "NOT_FOUND",
+            ["repository"],
+            "Could not resolve to a Repository with the name 'acme/widgets-missing'.",
+        )
+    ]
+
+
 def test_octokit_saw_no_warnings(read: dict[str, Any]) -> None:
     # octokit logs deprecations and unexpected answers through log.warn; the simulator should cause none.
     assert "warn:" not in read["stderr"], read["stderr"][-2000:]

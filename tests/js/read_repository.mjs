@@ -193,5 +193,50 @@ out.graphql = await section("graphql", async () => {
   return { totalCount, costs, nodes };
 });
 
+// GraphQL search, paged with its cursors.
+out.graphql_search = await section("graphql search", async () => {
+  const nodes = [];
+  let after = null;
+  let issueCount = null;
+  for (;;) {
+    const data = await graphql(
+      `query($q: String!, $after: String) {
+        search(type: ISSUE, query: $q, first: 10, after: $after) {
+          issueCount
+          pageInfo { hasNextPage endCursor }
+          nodes { __typename ... on PullRequest { id number title } }
+        }
+      }`,
+      { q: `repo:${owner}/${repo} is:pr`, after },
+    );
+    issueCount = data.search.issueCount;
+    nodes.push(...data.search.nodes);
+    if (!data.search.pageInfo.hasNextPage) break;
+    after = data.search.pageInfo.endCursor;
+  }
+  return { issueCount, nodes };
+});
+
+// What octokit makes of GitHub's errors: a RequestError with the status and GitHub's JSON body.
+out.errors = {};
+for (const [name, call] of [
+  ["missing pull", () => octokit.rest.pulls.get({ ...where, pull_number: 999999 })],
+  ["missing repository", () => octokit.rest.pulls.list({ owner, repo: `${repo}-missing` })],
+  ["graphql missing repository", () => graphql(`{ repository(owner: "${owner}", name: "${repo}-missing") { id } }`)],
+]) {
+  try {
+    await call();
+    out.errors[name] = null;
+  } catch (error) {
+    out.errors[name] = {
+      name: error.name,
+      status: error.status ?? null,
+      data: error.response?.data ?? null,
+      errors: error.errors ?? null,
+      partial: error.data ?? null,
+    };
+  }
+}
+
 process.stdout.write(JSON.stringify(out));
 process.stdout.write("\n");
