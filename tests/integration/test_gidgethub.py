@@ -133,7 +133,7 @@ async def read_issues(base: str, token: str) -> dict[str, Any]:
     async with httpx.AsyncClient(timeout=60) as http:
         gh = GitHubAPI(http, "ghcapture-gidgethub-check", oauth_token=token, base_url=base)
         issues = [
-            i async for i in gh.getiter(R + "/issues{?state,per_page}", {"state": "all", "per_page": 100})
+            i async for i in gh.getiter(R + "/issues{?state,per_page}", {"state": "all", "per_page": 7})
         ]
         one = await gh.getitem(R + "/issues/{n}", {"n": issues[-1]["number"]})
         q = "repo:acme/widgets is:pr"

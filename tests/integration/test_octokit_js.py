@@ -215,6 +215,12 @@ def test_every_pull_requests_own_lists(
             assert_commit_parents(got, pr, f"#{number} commits")
 
 
+def test_requested_reviewers(read: dict[str, Any], truth: dict[int, dict[str, Any]]) -> None:
+    for number, pr in truth.items():
+        got = listing(read, "per_pull", number, "requested_reviewers")
+        assert got == {"users": pr["requested_reviewers"], "teams": pr["requested_teams"]}, f"#{number}"
+
+
 def test_repository_wide_comment_listings(read: dict[str, Any], truth: dict[int, dict[str, Any]]) -> None:
     for section, kind in (
         ("repo_review_comments", "review_comments"),

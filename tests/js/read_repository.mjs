@@ -50,7 +50,8 @@ const out = { octokit: Octokit.VERSION };
 
 // Pull requests, and every per-PR list through the paginator.
 out.pulls = await section("pulls", () =>
-  octokit.paginate(octokit.rest.pulls.list, { ...where, state: "all", per_page: 100 }),
+  // Ten a page, so the paginator follows the listing's Link headers.
+  octokit.paginate(octokit.rest.pulls.list, { ...where, state: "all", per_page: 10 }),
 );
 out.per_pull = {};
 for (const pull of Array.isArray(out.pulls) ? out.pulls : []) {
@@ -70,6 +71,9 @@ for (const pull of Array.isArray(out.pulls) ? out.pulls : []) {
     ),
     // Default page size (30): the paginator walks more Link headers.
     commits: await section(`commits #${pull.number}`, () => octokit.paginate(octokit.rest.pulls.listCommits, one)),
+    requested_reviewers: await section(`requested reviewers #${pull.number}`, async () =>
+      (await octokit.rest.pulls.listRequestedReviewers(one)).data,
+    ),
   };
 }
 
@@ -100,7 +104,8 @@ out.repo_issue_comments = await section("repo issue comments", () =>
 
 // The issues listing (pull requests appear there as issues with a `pull_request` key), and one issue.
 out.issues = await section("issues", () =>
-  octokit.paginate(octokit.rest.issues.listForRepo, { ...where, state: "all", per_page: 100 }),
+  // Seven a page: the paginator follows the issue listing's Link headers, whatever they page by.
+  octokit.paginate(octokit.rest.issues.listForRepo, { ...where, state: "all", per_page: 7 }),
 );
 out.single_issue = await section("single issue", async () => {
   const numbers = Array.isArray(out.pulls) ? out.pulls.map((p) => p.number) : [];
