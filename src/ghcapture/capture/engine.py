@@ -24,6 +24,7 @@ from ghcapture.capture.progress import NoProgress, Progress
 from ghcapture.capture.queries import by_number_query, capture_document, follow_up_query
 from ghcapture.capture.scope import CaptureScope
 from ghcapture.github.cost import QueryLimitError, known_schema, query_cost
+from ghcapture.github.errors import Unprocessable
 from ghcapture.github.graphql import AdaptivePageSize, execute_paged
 from ghcapture.github.http import GitHubClient
 from ghcapture.store.checkpoints import clear_checkpoint, load_checkpoint, save_checkpoint
@@ -475,6 +476,30 @@ class Capture:
         params: dict[str, Any] = {"sort": "updated", "direction": "asc", "per_page": 100}
         if progress["since"]:
             params["since"] = progress["since"].replace("+00:00", "Z")
+        while True:
+            resume_from = progress["since"]
+            try:
+                await self._review_comment_pages(params, progress, key)
+                break
+            except Unprocessable as exc:
+                # GitHub refuses deep page numbers of large listings ("use cursor based pagination"): the
+                # listing is sorted by update time, so it starts again from the last update stored.
+                if "cursor based pagination" not in str(exc) or progress["since"] == resume_from:
+                    raise
+                log.info(
+                    "%s: review comments past the deepest page, resuming since %s",
+                    self.full_name,
+                    progress["since"],
+                )
+                params["since"] = progress["since"].replace("+00:00", "Z")
+        finished = datetime.fromisoformat(progress["started"]) - WATERMARK_MARGIN
+        with self.engine.begin() as conn:
+            if key == "all":
+                save_checkpoint(conn, self.full_name, "review_comments", key, cursor=None, watermark=finished)
+            else:
+                clear_checkpoint(conn, self.full_name, "review_comments", key)
+
+    async def _review_comment_pages(self, params: dict[str, Any], progress: dict[str, Any], key: str) -> None:
         async for page in self.client.rest_pages(f"/repos/{self.full_name}/pulls/comments", params):
             items = page.data
             until = self.scope.until
@@ -498,12 +523,6 @@ class Capture:
             self._report()
             if beyond:
                 break
-        finished = datetime.fromisoformat(progress["started"]) - WATERMARK_MARGIN
-        with self.engine.begin() as conn:
-            if key == "all":
-                save_checkpoint(conn, self.full_name, "review_comments", key, cursor=None, watermark=finished)
-            else:
-                clear_checkpoint(conn, self.full_name, "review_comments", key)
 
     def _stored_ids(self, numbers: set[int]) -> dict[int, int]:
         """PR numbers -> github ids of the pull requests already stored."""

@@ -383,6 +383,7 @@ class GitHubClient:
         except httpx.TimeoutException as exc:
             if kind == "graphql" and isinstance(exc, httpx.ReadTimeout):
                 self.stats.count("graphql_timeout")
+                self.stats.graphql_points += cost  # GitHub charges a query it was still running
                 raise GraphQLTimeoutError(
                     f"{method} {path}: no answer in time ({type(exc).__name__})"
                 ) from None
@@ -391,6 +392,16 @@ class GitHubClient:
         except httpx.TransportError as exc:
             self.stats.count("connection")
             raise TransientError(f"{method} {path}: connection failed ({type(exc).__name__})") from None
+        try:
+            return self._answer(kind, resource, method, path, response)
+        except GraphQLTimeoutError:
+            # GitHub keeps the points of a query it stopped at its time limit.
+            self.stats.graphql_points += cost
+            raise
+
+    def _answer(
+        self, kind: Kind, resource: str, method: str, path: str, response: httpx.Response
+    ) -> tuple[httpx.Response, Any]:
         self.monitor.observe_headers(response.headers)
         log.debug(
             "%s %s -> %d (%s remaining %s)",

@@ -61,6 +61,7 @@ class RateLimitMonitor:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
         secondary_max_wait: float = SECONDARY_MAX_WAIT,
+        secondary_base_wait: float = SECONDARY_BASE_WAIT,
     ) -> None:
         if not 0 <= reserve_fraction < 1:
             raise ValueError("reserve_fraction must be in [0, 1)")
@@ -69,6 +70,8 @@ class RateLimitMonitor:
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.secondary_max_wait = secondary_max_wait
+        # GitHub's "at least one minute"; only a simulator on a compressed clock may shorten it.
+        self.secondary_base_wait = secondary_base_wait
         self.budgets: dict[str, RateLimitBudget] = {}
         self.owed_until: dict[str, float] = {}
         self.secondary_strikes: dict[str, int] = {}
@@ -143,7 +146,7 @@ class RateLimitMonitor:
         if budget is not None and budget.reset_at > now:
             return self._owe(resource, budget.reset_at - now + RESET_MARGIN, "budget spent")
         # The reset time is unknown or already past: GitHub's rule says at least a minute.
-        return self._owe(resource, SECONDARY_BASE_WAIT, "budget spent, reset unknown")
+        return self._owe(resource, self.secondary_base_wait, "budget spent, reset unknown")
 
     def note_secondary_limit(self, resource: str, retry_after: float | None) -> float:
         """GitHub's rule: retry-after if given; else the reset when remaining is 0; else 60 s, doubling."""
@@ -155,10 +158,10 @@ class RateLimitMonitor:
         budget = self.budgets.get(resource)
         if budget is not None and budget.remaining <= 0 and budget.reset_at > now:
             return self._owe(resource, budget.reset_at - now + RESET_MARGIN, "budget spent")
-        backoff = min(SECONDARY_BASE_WAIT * 2 ** (strikes - 1), self.secondary_max_wait)
+        backoff = min(self.secondary_base_wait * 2 ** (strikes - 1), self.secondary_max_wait)
         # Jitter only lengthens the wait, so GitHub's minimum holds.
         wait = min(backoff * (1 + 0.1 * self.rng.random()), self.secondary_max_wait)
-        return self._owe(resource, max(wait, SECONDARY_BASE_WAIT), f"secondary, strike {strikes}")
+        return self._owe(resource, max(wait, self.secondary_base_wait), f"secondary, strike {strikes}")
 
     # -- spending -------------------------------------------------------------------------------
 

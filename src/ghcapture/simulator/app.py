@@ -108,13 +108,16 @@ class SimulatorConfig:
         hour, its minutes, its retry-after and its server time alike)."""
         if not time_scale > 0:
             raise ValueError("time_scale must be above 0")
-        limits = options.pop("limits", None) or LimitSettings()
-        if "limits" not in options and limits.window == 3600.0:
-            limits.window = 3600.0 * time_scale
+        limits = options.pop("limits", None)
+        if limits is None:
+            limits = LimitSettings(window=3600.0 * time_scale)
         seed = int(options.get("seed", 0))
+        server_time = options.pop("server_time", None)
+        if server_time is None and not options.get("latency_ms_per_node"):
+            server_time = ServerTime(seed=seed)
         return cls(
             limits=limits,
-            server_time=options.pop("server_time", None) or ServerTime(seed=seed),
+            server_time=server_time,
             time_scale=time_scale,
             profile="realistic",
             **options,
@@ -452,8 +455,10 @@ def _owed_wait(response: Response, now: float) -> float | None:
 
 
 def _is_listing(request: Request) -> bool:
+    """A later page of a repository-wide listing: where GitHub may refuse a deep page number."""
     path = getattr(request.scope.get("route"), "path", "")
-    return not path.endswith("}") and "page" in request.query_params
+    later = request.query_params.get("page", "1") not in ("", "1")
+    return not path.endswith("}") and "{number}" not in path and later
 
 
 async def _run_api(call: Call, sim: Simulator, handler: Handler, charge: bool) -> Response:

@@ -562,23 +562,23 @@ async def get_authenticated_user(request: Request, sim: Simulator) -> ApiAnswer:
         return error(403, "Resource not accessible by integration")
     from ghcapture.simulator.model import legacy_node_id
 
-    me = User(id=1, login="octocat", node_id=legacy_node_id("User", 1), name="The Octocat")
+    # The user a personal token belongs to (every token belongs to octocat unless mapped to another).
+    login = sim.principal_of(token).partition(":")[2]
+    me = sim.world.user(login) or User(id=1, login=login, node_id=legacy_node_id("User", 1), name="The Octocat")
     return ApiAnswer(200, rest_shapes.user_detail(me, api_base(request)))
 
 
 async def rate_limit(request: Request, sim: Simulator) -> ApiAnswer:
-    token = sim.token_of(request) or "anonymous"
-    core = sim.limits.budget(token, "core")
-    graphql = sim.limits.budget(token, "graphql")
+    # The principal's budgets: every token of one user, or of one App installation, reports the same.
+    principal = sim.principal_of(sim.token_of(request), request)
+    core = sim.limits.budget(principal, "core")
+    graphql = sim.limits.budget(principal, "graphql")
+    search = sim.limits.budget(principal, "search")
 
     def shape(b: Any) -> dict[str, int]:
         return {"limit": b.limit, "used": b.used, "remaining": b.remaining, "reset": int(b.reset_at)}
 
-    resources = {
-        "core": shape(core),
-        "graphql": shape(graphql),
-        "search": {"limit": 30, "used": 0, "remaining": 30, "reset": int(core.reset_at)},
-    }
+    resources = {"core": shape(core), "graphql": shape(graphql), "search": shape(search)}
     return ApiAnswer(200, {"resources": resources, "rate": shape(core)}, rate_headers(core, "core"))
 
 
