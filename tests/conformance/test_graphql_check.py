@@ -41,7 +41,7 @@ def test_a_subset_passes() -> None:
         """
         interface Node { id: ID! }
         enum PullRequestState { OPEN MERGED }
-        input PullRequestOrder { field: String! }
+        input PullRequestOrder { field: String! direction: String! }
         type PullRequest implements Node { id: ID! number: Int! state: PullRequestState! }
         type Issue implements Node { id: ID! }
         union IssueOrPullRequest = PullRequest
@@ -110,3 +110,43 @@ def test_a_type_of_another_kind_fails() -> None:
         AssertionError, match="type PullRequest: ours is a scalar, GitHub's is an object type"
     ):
         assert_schema_subset(ours, GITHUB)
+
+
+def test_a_root_field_github_lacks_fails() -> None:
+    ours = build_schema("type Query { repository(owner: String!, name: String!): Repository id: ID! }"
+                        "\ntype Repository { id: ID! }")
+
+    with pytest.raises(AssertionError, match=r"Query.id: GitHub has no such field"):
+        assert_schema_subset(ours, GITHUB)
+
+
+def test_a_changed_default_a_dropped_required_argument_and_an_own_directive_fail() -> None:
+    github = build_schema(
+        """
+        input Order { field: String! direction: String = "ASC" }
+        type Query { repository(owner: String!, name: String!, followRenames: Boolean = true, o: Order): ID }
+        directive @preview(toggledBy: String!) on FIELD
+        """
+    )
+    ours = build_schema(
+        """
+        input Order { field: String! direction: String = "DESC" }
+        type Query { repository(name: String!, followRenames: Boolean = false, o: Order): ID }
+        directive @preview(toggledBy: String!) on FIELD | QUERY
+        directive @cached on FIELD
+        """
+    )
+
+    with pytest.raises(AssertionError) as raised:
+        assert_schema_subset(ours, github)
+
+    message = str(raised.value)
+    for expected in (
+        "Query.repository(followRenames:): ours defaults to false, GitHub's to true",
+        "Query.repository(owner:): GitHub requires this argument; ours lacks it",
+        'Order.direction: ours defaults to "DESC", GitHub\'s to "ASC"',
+        "directive @cached: GitHub has no such directive",
+        "directive @preview: GitHub's does not apply on QUERY",
+    ):
+        assert expected in message
+    assert message.startswith("5 difference(s)")

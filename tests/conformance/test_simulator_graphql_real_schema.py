@@ -123,6 +123,64 @@ query One($owner: String!, $name: String!, $number: Int!) {
   user(login: "ghost") { login }
   viewer { login }
 }""",
+    # The pull-request fields gh's `pr view --json` and PR-export tools ask for
+    # (cli/cli api/query_builder.go).
+    "pull_request_export": """
+query Export($owner: String!, $name: String!, $number: Int!) {
+  repository(owner: $owner, name: $name) {
+    description homepageUrl isFork isArchived stargazerCount forkCount pushedAt resourcePath
+    hasIssuesEnabled isInOrganization
+    labels(first: 10) { totalCount nodes { id name color description } }
+    pullRequest(number: $number) {
+      id number authorAssociation mergeable mergeStateStatus reviewDecision isCrossRepository
+      maintainerCanModify locked totalCommentsCount bodyText publishedAt lastEditedAt includesCreatedEdit
+      createdViaEmail viewerDidAuthor editor { login }
+      author { __typename login ... on User { isSiteAdmin email company location bio websiteUrl } }
+      headRepository { nameWithOwner } baseRepository { nameWithOwner }
+      headRepositoryOwner { __typename login } headRef { name } baseRef { name prefix }
+      reactionGroups { content createdAt viewerHasReacted reactors(first: 5) { totalCount
+        edges { cursor reactedAt node { __typename ... on User { login } } } } }
+      labels(first: 20) { totalCount nodes { name color isDefault url } }
+      assignees(first: 10) { totalCount nodes { login } }
+      participants(first: 10) { totalCount nodes { login isSiteAdmin } }
+      milestone { number title state dueOn progressPercentage url }
+      reviewRequests(first: 10) { totalCount nodes { id asCodeOwner requestedReviewer { __typename
+        ... on User { login } ... on Team { slug name combinedSlug } ... on Bot { login }
+        ... on Mannequin { login } } } }
+      latestReviews(first: 10) { nodes { state author { login } } }
+      latestOpinionatedReviews(first: 10, writersOnly: true) { nodes { state } }
+      reviews(first: 10) { nodes { authorAssociation authorCanPushToRepository bodyText publishedAt
+        resourcePath repository { name } reactionGroups { content reactors { totalCount } } } }
+      comments(first: 10) { nodes { authorAssociation isMinimized minimizedReason resourcePath
+        reactionGroups { content reactors { totalCount } } } }
+      reviewThreads(first: 20) {
+        totalCount pageInfo { hasNextPage endCursor }
+        nodes { id isResolved isOutdated isCollapsed path line originalLine startLine diffSide subjectType
+          resolvedBy { login } viewerCanResolve pullRequest { number } repository { name }
+          comments(first: 10) { totalCount nodes { id authorAssociation outdated state subjectType position
+            originalPosition draftedAt originalCommit { oid } replyTo { id } } } }
+      }
+      commits(first: 5) { nodes { commit { oid abbreviatedOid messageBody authoredByCommitter
+        committedViaWeb url commitUrl resourcePath repository { name }
+        committer { name email date user { login } }
+        author { name email avatarUrl(size: 40) }
+        authors(first: 5) { totalCount nodes { name email date user { login } } } } } }
+    }
+    issueOrPullRequest(number: $number) { __typename ... on PullRequest { number } }
+    issues(first: 5, states: [OPEN]) { totalCount nodes { number } }
+  }
+  repositoryOwner(login: $owner) { __typename login }
+}""",
+    "comments_through_the_comment_interface": """
+query Comments($owner: String!, $name: String!, $number: Int!) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      ... on Comment { author { login } authorAssociation body createdAt updatedAt }
+      comments(first: 5) { nodes { ... on Comment { authorAssociation bodyText } } }
+      reviewThreads(last: 2) { nodes { comments(last: 1) { nodes { ... on Comment { id } } } } }
+    }
+  }
+}""",
 }
 
 

@@ -4,6 +4,7 @@ published schema (github/schema.graphql)."""
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +25,9 @@ from ghcapture.simulator.model import (
     ReviewComment,
     User,
     format_time,
+    legacy_node_id,
+    modern_node_id,
+    parse_time,
 )
 from ghcapture.simulator.world import World
 
@@ -39,6 +43,7 @@ class ExecutionContext:
     rate_limit: dict[str, Any] = field(default_factory=dict)
     nodes: int = 0
     prs: int = 0
+    diffs: int = 0  # pull requests whose diff GitHub computed to list their files (the slow part)
 
 
 class NotFound(GraphQLError):
@@ -59,6 +64,7 @@ class Connection:
     start: int
     end: int
     total: int | None = None  # a search's count of matches, which may exceed what it serves
+    stamp: str | None = None  # when each item happened, where an edge says so (ReactorEdge.reactedAt)
 
     @property
     def page(self) -> Sequence[Any]:
@@ -94,6 +100,11 @@ def connection(items: Sequence[Any], args: dict[str, Any], info: GraphQLResolveI
     ctx: ExecutionContext = info.context
     ctx.nodes += end - start
     return Connection(items, start, end)
+
+
+def _files(pr: PullRequest, info: GraphQLResolveInfo, args: dict[str, Any]) -> Connection:
+    info.context.diffs += 1
+    return connection(pr.files[:FILE_CAP], args, info)
 
 
 def _actor(user: User | None) -> User | None:
@@ -165,11 +176,344 @@ def _commit_of(pr: PullRequest, sha: str) -> Commit | None:
     return None
 
 
+# Derived values: what GitHub's GraphQL shows of a pull request, review or comment beyond the simulator's
+# model. A recorded REST payload (`raw`) says it where it can; otherwise the value follows from the model,
+# the same way every time, and agrees with what the REST shapes derive.
+
+# GitHub lists every reaction group, in this order, whether or not anyone reacted
+# (https://docs.github.com/graphql/reference/enums#reactioncontent); REST's rollup keys name the same eight.
+REACTIONS = (
+    ("THUMBS_UP", "+1"),
+    ("THUMBS_DOWN", "-1"),
+    ("LAUGH", "laugh"),
+    ("HOORAY", "hooray"),
+    ("CONFUSED", "confused"),
+    ("HEART", "heart"),
+    ("ROCKET", "rocket"),
+    ("EYES", "eyes"),
+)
+# REST's `mergeable_state` and GraphQL's MergeStateStatus name the same states.
+MERGE_STATES = {
+    s.lower(): s for s in ("BEHIND", "BLOCKED", "CLEAN", "DIRTY", "DRAFT", "HAS_HOOKS", "UNSTABLE")
+}
+WRITERS = ("OWNER", "MEMBER", "COLLABORATOR")
+CO_AUTHOR = re.compile(r"^co-authored-by:\s*(?P<name>.+?)\s*<(?P<email>[^>]+)>\s*$", re.I | re.M)
+
+
+@dataclass(slots=True)
+class ReactionGroupValue:
+    content: str
+    reactors: list[User]
+    created_at: datetime | None
+
+
+@dataclass(slots=True)
+class GitActorValue:
+    name: str | None
+    email: str | None
+    date: datetime | None
+    user: User | None
+
+
+@dataclass(slots=True)
+class ThreadValue:
+    pull_request: PullRequest
+    comments: list[ReviewComment]
+
+    @property
+    def root(self) -> ReviewComment:
+        return self.comments[0]
+
+
+@dataclass(slots=True)
+class ReviewRequestValue:
+    pull_request: PullRequest
+    reviewer: Any  # User or TeamValue
+
+
+@dataclass(slots=True)
+class TeamValue:
+    data: dict[str, Any]
+    organization: User
+
+
+@dataclass(slots=True)
+class LabelValue:
+    data: dict[str, Any]
+    repository: Repository
+
+
+@dataclass(slots=True)
+class MilestoneValue:
+    data: dict[str, Any]
+    repository: Repository
+
+
+def _raw(obj: Any) -> dict[str, Any]:
+    raw = getattr(obj, "raw", None)
+    return raw if isinstance(raw, dict) else {}
+
+
+def _association(obj: Any) -> str:
+    # REST's author_association where recorded; else what the REST shapes derive for generated data.
+    value = _raw(obj).get("author_association")
+    return value if isinstance(value, str) else "CONTRIBUTOR"
+
+
+def _reaction_groups(info: GraphQLResolveInfo, subject: Any) -> list[ReactionGroupValue]:
+    """GitHub's eight groups; the counts from the recorded REST `reactions` rollup (none for generated data),
+    the reactors the world's people in a fixed order (the model records counts, not who reacted)."""
+    counts = _raw(subject).get("reactions")
+    counts = counts if isinstance(counts, dict) else {}
+    ctx: ExecutionContext = info.context
+    people = [u for _, u in sorted(ctx.world.users_by_id.items()) if not u.is_ghost and u.type == "User"]
+    groups = []
+    for content, key in REACTIONS:
+        count = counts.get(key)
+        wanted = count if isinstance(count, int) and count > 0 else 0
+        start = (getattr(subject, "id", 0) or 0) % max(1, len(people))
+        chosen = (people[start:] + people[:start])[:wanted]
+        when = getattr(subject, "created_at", None) or getattr(subject, "submitted_at", None)
+        groups.append(ReactionGroupValue(content, chosen, when if chosen else None))
+    return groups
+
+
+def _reactors(group: ReactionGroupValue, info: GraphQLResolveInfo, args: dict[str, Any]) -> Connection:
+    page = connection(group.reactors, args, info)
+    page.stamp = _dt(group.created_at)
+    return page
+
+
+def _user_from(info: GraphQLResolveInfo, data: Any) -> User | None:
+    """A person a recorded payload names, as the world knows them (or as the payload describes them)."""
+    if not isinstance(data, dict) or not isinstance(data.get("id"), int) or not data.get("login"):
+        return None
+    ctx: ExecutionContext = info.context
+    known = ctx.world.users_by_id.get(data["id"])
+    if known is not None:
+        return known
+    kind = data.get("type") or "User"
+    return User(
+        id=data["id"],
+        login=data["login"],
+        node_id=data.get("node_id") or legacy_node_id(kind, data["id"]),
+        type=kind,
+        site_admin=bool(data.get("site_admin")),
+        raw=data,
+    )
+
+
+def _users(info: GraphQLResolveInfo, payloads: Any) -> list[User]:
+    found = [_user_from(info, d) for d in payloads] if isinstance(payloads, list) else []
+    return [u for u in found if u is not None and u.type == "User" and not u.is_ghost]
+
+
+def _labels(pr: PullRequest, repo: Repository) -> list[LabelValue]:
+    labels = _raw(pr).get("labels")
+    return [LabelValue(d, repo) for d in labels if isinstance(d, dict)] if isinstance(labels, list) else []
+
+
+def _repository_labels(repo: Repository, query: str | None) -> list[LabelValue]:
+    seen: dict[str, LabelValue] = {}
+    for pr in repo.pull_requests:
+        for label in _labels(pr, repo):
+            seen.setdefault(str(label.data.get("name", "")).lower(), label)
+    found = [seen[k] for k in sorted(seen)]
+    return [x for x in found if query.lower() in _label_key(x)] if query else found
+
+
+def _label_key(label: LabelValue) -> str:
+    return str(label.data.get("name", "")).lower()
+
+
+def _milestone(pr: PullRequest, repo: Repository) -> MilestoneValue | None:
+    data = _raw(pr).get("milestone")
+    return MilestoneValue(data, repo) if isinstance(data, dict) else None
+
+
+def _review_requests(info: GraphQLResolveInfo, pr: PullRequest) -> list[ReviewRequestValue]:
+    raw = _raw(pr)
+    repo = _pr_repo(info, pr)
+    people = (_user_from(info, d) for d in raw.get("requested_reviewers") or [])
+    reviewers: list[Any] = [u for u in people if u is not None]
+    reviewers += [TeamValue(t, repo.owner) for t in raw.get("requested_teams") or [] if isinstance(t, dict)]
+    return [ReviewRequestValue(pr, r) for r in reviewers]
+
+
+def _mergeable(pr: PullRequest) -> str:
+    raw = _raw(pr)
+    if "mergeable" in raw:
+        return {True: "MERGEABLE", False: "CONFLICTING"}.get(raw["mergeable"], "UNKNOWN")
+    # GitHub computes mergeability for open pull requests only; a closed one reads UNKNOWN.
+    return "MERGEABLE" if pr.state == "open" else "UNKNOWN"
+
+
+def _merge_state_status(pr: PullRequest) -> str:
+    recorded = _raw(pr).get("mergeable_state")
+    if isinstance(recorded, str) and recorded in MERGE_STATES:
+        return MERGE_STATES[recorded]
+    if pr.state != "open":
+        return "UNKNOWN"
+    return "DRAFT" if pr.draft else "CLEAN"
+
+
+def _latest_reviews(pr: PullRequest, opinionated: bool = False) -> list[Review]:
+    """Each reviewer's latest submitted review (of those approving or requesting changes, if opinionated)."""
+    latest: dict[int, Review] = {}
+    for r in sorted(pr.reviews, key=lambda r: (r.submitted_at, r.id)):
+        if r.state == "PENDING" or (opinionated and r.state not in ("APPROVED", "CHANGES_REQUESTED")):
+            continue
+        latest[r.user.id] = r
+    return sorted(latest.values(), key=lambda r: (r.submitted_at, r.id))
+
+
+def _review_decision(pr: PullRequest) -> str:
+    # As for a repository whose protected base branch requires an approving review.
+    states = {r.state for r in _latest_reviews(pr, opinionated=True)}
+    if "CHANGES_REQUESTED" in states:
+        return "CHANGES_REQUESTED"
+    return "APPROVED" if "APPROVED" in states else "REVIEW_REQUIRED"
+
+
+def _participants(pr: PullRequest) -> list[User]:
+    people: dict[int, User] = {}
+    everyone = [pr.user, *(r.user for r in pr.reviews), *(c.user for c in pr.review_comments)]
+    for person in [*everyone, *(c.user for c in pr.issue_comments)]:
+        if person.type == "User" and not person.is_ghost:
+            people.setdefault(person.id, person)
+    return list(people.values())
+
+
+def _threads(pr: PullRequest) -> list[ThreadValue]:
+    """Review comments gathered into the threads they open or reply to, in the order the threads began."""
+    by_id = {c.id: c for c in pr.review_comments}
+    threads: dict[int, ThreadValue] = {}
+    for c in sorted(pr.review_comments, key=lambda c: (c.created_at, c.id)):
+        root, hops = c, 0
+        while root.in_reply_to_id is not None and root.in_reply_to_id in by_id and hops < 1000:
+            root, hops = by_id[root.in_reply_to_id], hops + 1
+        threads.setdefault(root.id, ThreadValue(pr, [])).comments.append(c)
+    for t in threads.values():
+        t.comments.sort(key=lambda c: (c.created_at, c.id))
+    return list(threads.values())
+
+
+def _thread_resolved(t: ThreadValue) -> bool:
+    # A thread someone answered, on a pull request that is done with, was settled.
+    return t.pull_request.state == "closed" and len(t.comments) > 1
+
+
+def _cross_repository(pr: PullRequest) -> bool:
+    raw = _raw(pr)
+    head = ((raw.get("head") or {}).get("repo") or {}).get("full_name")
+    base = ((raw.get("base") or {}).get("repo") or {}).get("full_name")
+    return bool(head and base and head != base)
+
+
+def _head_repository(info: GraphQLResolveInfo, pr: PullRequest) -> Repository | None:
+    if pr.head_repo_deleted:
+        return None
+    if _cross_repository(pr):
+        owner, _, name = str(_raw(pr)["head"]["repo"]["full_name"]).partition("/")
+        ctx: ExecutionContext = info.context
+        return ctx.world.repository(owner, name)
+    return _pr_repo(info, pr)
+
+
+def _head_owner(info: GraphQLResolveInfo, pr: PullRequest) -> User | None:
+    repo = _head_repository(info, pr)
+    if repo is not None:
+        return repo.owner
+    return None if pr.head_repo_deleted else _user_from(info, (_raw(pr).get("head") or {}).get("user"))
+
+
+def _ref(repo: Repository, name: str) -> dict[str, str]:
+    ref_id = base64.b64encode(f"ref:{repo.id}:{name}".encode()).decode()
+    return {"id": ref_id, "name": name, "prefix": "refs/heads/"}
+
+
+def _git_actor(c: Commit, role: str) -> GitActorValue:
+    recorded = (_raw(c).get("commit") or {}).get(role)
+    if role == "committer" and isinstance(recorded, dict):
+        when = parse_time(recorded.get("date"))
+        return GitActorValue(recorded.get("name"), recorded.get("email"), when, None)
+    when = c.authored_at if role == "author" else c.committed_at
+    return GitActorValue(c.author_name, c.author_email, when, c.author)
+
+
+def _authors(c: Commit) -> list[GitActorValue]:
+    """The commit's author, then its co-authors from `Co-authored-by:` trailers, as GitHub lists them
+    (https://docs.github.com/pull-requests/committing-changes-to-your-project/creating-and-editing-commits/creating-a-commit-with-multiple-authors)."""
+    authors = [_git_actor(c, "author")]
+    seen = {(c.author_email or "").lower()}
+    for m in CO_AUTHOR.finditer(c.message or ""):
+        if m["email"].lower() not in seen:
+            seen.add(m["email"].lower())
+            authors.append(GitActorValue(m["name"], m["email"], c.authored_at, None))
+    return authors
+
+
+def _commit_path(info: GraphQLResolveInfo, c: Commit) -> str:
+    return f"/{_repo_of(info, c)[0].full_name}/commit/{c.sha}"
+
+
+def _avatar(u: User, size: int | None) -> str:
+    return f"https://avatars.githubusercontent.com/u/{u.id}?v=4" + (f"&s={size}" if size else "")
+
+
+def _actor_avatar(a: GitActorValue, size: int | None) -> str:
+    if a.user is not None:
+        return _avatar(a.user, size)
+    return f"https://avatars.githubusercontent.com/u/e?email={a.email or ''}" + (f"&s={size}" if size else "")
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _resolve_issue(repo: Repository, _info: GraphQLResolveInfo, number: int) -> None:
+    # The model holds a repository's pull requests, not its issues; a pull request's number is no issue's.
+    raise NotFound(f"Could not resolve to an Issue with the number of {number}.")
+
+
+def _resolve_issue_or_pull_request(repo: Repository, info: GraphQLResolveInfo, number: int) -> PullRequest:
+    pr = repo.pull_request(number)
+    if pr is None:
+        raise NotFound(f"Could not resolve to an issue or pull request with the number of {number}.")
+    ctx: ExecutionContext = info.context
+    ctx.nodes += 1
+    return pr
+
+
+def _resolve_organization(_root: Any, info: GraphQLResolveInfo, login: str) -> User:
+    found = info.context.world.user(login)
+    if found is None or found.type != "Organization":
+        raise NotFound(f"Could not resolve to an Organization with the login of '{login}'.")
+    return found  # type: ignore[no-any-return]
+
+
+def _resolve_user(_root: Any, info: GraphQLResolveInfo, login: str) -> User:
+    found = info.context.world.user(login)
+    if found is None or found.type != "User":
+        raise NotFound(f"Could not resolve to a User with the login of '{login}'.")
+    return found  # type: ignore[no-any-return]
+
+
+def _resolve_repository_owner(_root: Any, info: GraphQLResolveInfo, login: str) -> User | None:
+    found = info.context.world.user(login)
+    return found if found is not None and found.type in ("User", "Organization") else None
+
+
 def _resolve_query_repository(
-    _root: Any, info: GraphQLResolveInfo, owner: str, name: str, **_: Any
+    _root: Any, info: GraphQLResolveInfo, owner: str, name: str, followRenames: bool = True  # noqa: N803
 ) -> Repository:
+    """The repository by its name or, as `followRenames` (true by default) asks, by a name it had before a
+    rename or transfer (https://docs.github.com/graphql/reference/queries#repository)."""
     ctx: ExecutionContext = info.context
     repo = ctx.world.repository(owner, name)
+    moved = getattr(ctx.world, "moved", None)
+    if repo is not None and not followRenames and moved is not None and moved(owner, name) is not None:
+        repo = None
     if repo is None:
         raise NotFound(f"Could not resolve to a Repository with the name '{owner}/{name}'.")
     ctx.nodes += 1
@@ -234,6 +578,11 @@ def _type_name(obj: Any, *_: Any) -> str:
     if isinstance(obj, User):
         return obj.type
     return {
+        ThreadValue: "PullRequestReviewThread",
+        ReviewRequestValue: "ReviewRequest",
+        TeamValue: "Team",
+        LabelValue: "Label",
+        MilestoneValue: "Milestone",
         Repository: "Repository",
         PullRequest: "PullRequest",
         Review: "PullRequestReview",
@@ -255,10 +604,19 @@ def _connection_fields() -> dict[str, Callable[..., Any]]:
 
 def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
     user_fields: dict[str, Callable[..., Any]] = {
-        "avatarUrl": lambda u, _i, size=None: (
-            f"https://avatars.githubusercontent.com/u/{u.id}?v=4" + (f"&s={size}" if size else "")
-        ),
-        "createdAt": lambda u, _i: "2015-01-01T00:00:00Z",
+        "avatarUrl": lambda u, _i, size=None: _avatar(u, size),
+        "bio": lambda u, _i: _text(_raw(u).get("bio")),
+        "company": lambda u, _i: _text(_raw(u).get("company")),
+        "createdAt": lambda u, _i: _stamp(_raw(u), "created_at"),
+        "description": lambda u, _i: _text(_raw(u).get("description")),
+        # User.email is "" unless the user made an address public; Organization's and Mannequin's are null.
+        "email": lambda u, _i: _text(_raw(u).get("email")) or ("" if u.type == "User" else None),
+        "isHireable": lambda u, _i: bool(_raw(u).get("hireable")),
+        "isSiteAdmin": lambda u, _i: u.site_admin,
+        "location": lambda u, _i: _text(_raw(u).get("location")),
+        "twitterUsername": lambda u, _i: _text(_raw(u).get("twitter_username")),
+        "updatedAt": lambda u, _i: _stamp(_raw(u), "updated_at", "created_at"),
+        "websiteUrl": lambda u, _i: _text(_raw(u).get("blog")),
         "databaseId": lambda u, _i: _int32(u.id),
         "id": lambda u, _i: u.node_id,
         "login": lambda u, _i: u.graphql_login,
@@ -275,7 +633,9 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
             "node": _resolve_node,
             "nodes": _resolve_nodes,
             "rateLimit": lambda _r, info, dryRun=False: info.context.rate_limit,
-            "user": lambda _r, info, login: info.context.world.user(login),
+            "organization": _resolve_organization,
+            "repositoryOwner": _resolve_repository_owner,
+            "user": _resolve_user,
             "viewer": lambda _r, info: info.context.world.users_by_id[10137],
         },
         "User": user_fields,
@@ -300,8 +660,30 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
                 "name": r.default_branch,
                 "prefix": "refs/heads/",
             },
+            "description": lambda r, _i: _text(_raw(r).get("description")),
+            "forkCount": lambda r, _i: int(_raw(r).get("forks_count") or 0),
+            "hasIssuesEnabled": lambda r, _i: bool(_raw(r).get("has_issues", True)),
+            "hasProjectsEnabled": lambda r, _i: bool(_raw(r).get("has_projects", True)),
+            "hasWikiEnabled": lambda r, _i: bool(_raw(r).get("has_wiki", True)),
+            "homepageUrl": lambda r, _i: _text(_raw(r).get("homepage")),
             "id": lambda r, _i: r.node_id,
+            "isArchived": lambda r, _i: bool(_raw(r).get("archived")),
+            "isDisabled": lambda r, _i: bool(_raw(r).get("disabled")),
+            "isEmpty": lambda r, _i: False,
+            "isFork": lambda r, _i: bool(_raw(r).get("fork")),
+            "isInOrganization": lambda r, _i: r.owner.type == "Organization",
+            "isLocked": lambda r, _i: False,
+            "isMirror": lambda r, _i: bool(_raw(r).get("mirror_url")),
             "isPrivate": lambda r, _i: r.private,
+            "isTemplate": lambda r, _i: bool(_raw(r).get("is_template")),
+            "issue": _resolve_issue,
+            "issueOrPullRequest": _resolve_issue_or_pull_request,
+            "issues": lambda r, info, **a: connection([], a, info),
+            "labels": lambda r, info, query=None, **a: connection(_repository_labels(r, query), a, info),
+            "milestone": lambda r, _i, number: _repository_milestone(r, number),
+            "pushedAt": lambda r, _i: _raw(r).get("pushed_at") or _dt(r.updated_at),
+            "resourcePath": lambda r, _i: f"/{r.full_name}",
+            "stargazerCount": lambda r, _i: int(_raw(r).get("stargazers_count") or 0),
             "name": lambda r, _i: r.name,
             "nameWithOwner": lambda r, _i: r.full_name,
             "owner": lambda r, _i: r.owner,
@@ -325,7 +707,7 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
             "createdAt": lambda p, _i: _dt(p.created_at),
             "databaseId": lambda p, _i: _int32(p.id),
             "deletions": lambda p, _i: p.deletions,
-            "files": lambda p, info, **a: connection(p.files[:FILE_CAP], a, info),
+            "files": lambda p, info, **a: _files(p, info, a),
             "fullDatabaseId": lambda p, _i: str(p.id),
             "headRefName": lambda p, _i: p.head_ref,
             "headRefOid": lambda p, _i: p.head_sha,
@@ -410,21 +792,15 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
         },
         "Commit": {
             "authoredDate": lambda c, _i: _dt(c.authored_at),
-            "author": lambda c, _i: c,
             "committedDate": lambda c, _i: _dt(c.committed_at),
             "id": lambda c, _i: c.node_id,
             "message": lambda c, _i: c.message,
             "messageHeadline": lambda c, _i: c.message.splitlines()[0] if c.message else "",
             "oid": lambda c, _i: c.sha,
-            "url": lambda c, info: f"{WEB}/commit/{c.sha}",
-        },
-        "GitActor": {
-            "date": lambda c, _i: _dt(c.authored_at),
-            "email": lambda c, _i: c.author_email,
-            "name": lambda c, _i: c.author_name,
-            "user": lambda c, _i: c.author if c.author is not None and c.author.type == "User" else None,
         },
     }
+    for type_name, fields in _derived_resolvers().items():
+        resolvers[type_name] = {**resolvers.get(type_name, {}), **fields}
     for conn in (
         "PullRequest",
         "PullRequestReview",
@@ -432,6 +808,12 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
         "IssueComment",
         "PullRequestChangedFile",
         "PullRequestCommit",
+        "GitActor",
+        "User",
+        "Label",
+        "ReviewRequest",
+        "PullRequestReviewThread",
+        "Issue",
     ):
         resolvers[f"{conn}Connection"] = _connection_fields()
         resolvers[f"{conn}Edge"] = edge
@@ -441,6 +823,224 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
     }
     resolvers["SearchResultItemEdge"] = edge
     return resolvers
+
+
+def _comment_fields(published: Callable[[Any], datetime | None]) -> dict[str, Callable[..., Any]]:
+    """The Comment interface's fields the model has nothing for, the same on every kind of comment."""
+    return {
+        "authorAssociation": lambda c, _i: _association(c),
+        "bodyText": lambda c, _i: c.body or "",
+        "createdViaEmail": lambda c, _i: False,
+        "editor": lambda c, _i: None,
+        "includesCreatedEdit": lambda c, _i: False,
+        "isMinimized": lambda c, _i: False,
+        "lastEditedAt": lambda c, _i: None,
+        "minimizedReason": lambda c, _i: None,
+        "publishedAt": lambda c, _i: _dt(published(c)),
+        "reactionGroups": lambda c, info: _reaction_groups(info, c),
+        "viewerDidAuthor": lambda c, _i: False,
+    }
+
+
+def _derived_resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
+    """Resolvers of the fields and types beyond the simulator's model (see the derived values above)."""
+    thread = "PullRequestReviewThread"
+    return {
+        "PullRequest": {
+            **_comment_fields(lambda p: p.created_at),
+            "assignees": lambda p, info, **a: connection(_users(info, _raw(p).get("assignees")), a, info),
+            "baseRef": lambda p, info: _ref(_pr_repo(info, p), p.base_ref),
+            "baseRepository": lambda p, info: _pr_repo(info, p),
+            "headRef": lambda p, info: None if p.head_repo_deleted else _ref(_pr_repo(info, p), p.head_ref),
+            "headRepository": lambda p, info: _head_repository(info, p),
+            "headRepositoryOwner": lambda p, info: _head_owner(info, p),
+            "isCrossRepository": lambda p, _i: _cross_repository(p),
+            "labels": lambda p, info, **a: connection(_labels(p, _pr_repo(info, p)), a, info),
+            "latestOpinionatedReviews": lambda p, info, writersOnly=False, **a: connection(
+                [r for r in _latest_reviews(p, True) if not writersOnly or _association(r) in WRITERS],
+                a,
+                info,
+            ),
+            "latestReviews": lambda p, info, **a: connection(_latest_reviews(p), a, info),
+            "locked": lambda p, _i: bool(_raw(p).get("locked")),
+            "maintainerCanModify": lambda p, _i: bool(_raw(p).get("maintainer_can_modify")),
+            "mergeStateStatus": lambda p, _i: _merge_state_status(p),
+            "mergeable": lambda p, _i: _mergeable(p),
+            "milestone": lambda p, info: _milestone(p, _pr_repo(info, p)),
+            "participants": lambda p, info, **a: connection(_participants(p), a, info),
+            "reviewDecision": lambda p, _i: _review_decision(p),
+            "reviewRequests": lambda p, info, **a: connection(_review_requests(info, p), a, info),
+            "reviewThreads": lambda p, info, **a: connection(_threads(p), a, info),
+            "totalCommentsCount": lambda p, _i: len(p.issue_comments) + len(p.review_comments),
+        },
+        "PullRequestReview": {
+            **_comment_fields(lambda r: r.submitted_at),
+            "authorCanPushToRepository": lambda r, _i: _association(r) in WRITERS,
+            "repository": lambda r, info: _repo_of(info, r)[0],
+            "resourcePath": lambda r, info: _anchor(info, r, f"pullrequestreview-{r.id}"),
+        },
+        "PullRequestReviewComment": {
+            **_comment_fields(lambda c: c.created_at),
+            "draftedAt": lambda c, _i: _dt(c.created_at),
+            "originalCommit": lambda c, info: _commit_of(
+                _repo_of(info, c)[1], _raw(c).get("original_commit_id") or c.commit_id
+            ),
+            "originalPosition": lambda c, _i: _raw(c).get("original_position") or c.original_line or 1,
+            "originalStartLine": lambda c, _i: _raw(c).get("original_start_line"),
+            # REST and GraphQL both leave `line` null on a comment the latest push moved out of the diff.
+            "outdated": lambda c, _i: c.line is None,
+            "position": lambda c, _i: _raw(c).get("position", c.line),
+            "repository": lambda c, info: _repo_of(info, c)[0],
+            "resourcePath": lambda c, info: _anchor(info, c, f"discussion_r{c.id}"),
+            "startLine": lambda c, _i: _raw(c).get("start_line"),
+            "state": lambda c, _i: "SUBMITTED",
+            "subjectType": lambda c, _i: "FILE" if _raw(c).get("subject_type") == "file" else "LINE",
+        },
+        "IssueComment": {
+            **_comment_fields(lambda c: c.created_at),
+            "repository": lambda c, info: _repo_of(info, c)[0],
+            "resourcePath": lambda c, info: _anchor(info, c, f"issuecomment-{c.id}"),
+        },
+        thread: {
+            "comments": lambda t, info, **a: connection(t.comments, a, info),
+            "diffSide": lambda t, _i: "LEFT" if _raw(t.root).get("side") == "LEFT" else "RIGHT",
+            "id": lambda t, _i: modern_node_id("PRRT", t.pull_request.id, t.root.id),
+            "isCollapsed": lambda t, _i: _thread_resolved(t),
+            "isOutdated": lambda t, _i: t.root.line is None,
+            "isResolved": lambda t, _i: _thread_resolved(t),
+            "line": lambda t, _i: t.root.line,
+            "originalLine": lambda t, _i: t.root.original_line,
+            "originalStartLine": lambda t, _i: _raw(t.root).get("original_start_line"),
+            "path": lambda t, _i: t.root.path,
+            "pullRequest": lambda t, _i: t.pull_request,
+            "repository": lambda t, info: _pr_repo(info, t.pull_request),
+            "resolvedBy": lambda t, _i: _actor(t.pull_request.user) if _thread_resolved(t) else None,
+            "startDiffSide": lambda t, _i: None,
+            "startLine": lambda t, _i: _raw(t.root).get("start_line"),
+            "subjectType": lambda t, _i: "FILE" if _raw(t.root).get("subject_type") == "file" else "LINE",
+            "viewerCanReply": lambda t, _i: False,
+            "viewerCanResolve": lambda t, _i: False,
+            "viewerCanUnresolve": lambda t, _i: False,
+        },
+        "ReviewRequest": {
+            "asCodeOwner": lambda q, _i: False,
+            "databaseId": lambda q, _i: None,
+            "id": lambda q, _i: modern_node_id("RR", q.pull_request.id, _reviewer_id(q.reviewer)),
+            "pullRequest": lambda q, _i: q.pull_request,
+            "requestedReviewer": lambda q, _i: q.reviewer,
+        },
+        "Team": {
+            "avatarUrl": lambda t, _i, size=None: None,
+            "combinedSlug": lambda t, _i: f"{t.organization.login}/{t.data.get('slug')}",
+            "createdAt": lambda t, _i: _stamp(t.data, "created_at"),
+            "databaseId": lambda t, _i: _int32(t.data.get("id")),
+            "description": lambda t, _i: _text(t.data.get("description")),
+            "id": lambda t, _i: _data_node_id("Team", t.data),
+            "name": lambda t, _i: t.data.get("name") or t.data.get("slug") or "",
+            "organization": lambda t, _i: t.organization,
+            "resourcePath": lambda t, _i: f"/orgs/{t.organization.login}/teams/{t.data.get('slug')}",
+            "slug": lambda t, _i: t.data.get("slug") or "",
+            "updatedAt": lambda t, _i: _stamp(t.data, "updated_at", "created_at"),
+            "url": lambda t, _i: f"{WEB}/orgs/{t.organization.login}/teams/{t.data.get('slug')}",
+        },
+        "Label": {
+            "color": lambda x, _i: x.data.get("color") or "ededed",
+            "createdAt": lambda x, _i: x.data.get("created_at"),
+            "description": lambda x, _i: _text(x.data.get("description")),
+            "id": lambda x, _i: _data_node_id("Label", x.data),
+            "isDefault": lambda x, _i: bool(x.data.get("default")),
+            "name": lambda x, _i: x.data.get("name") or "",
+            "repository": lambda x, _i: x.repository,
+            "resourcePath": lambda x, _i: f"/{x.repository.full_name}/labels/{x.data.get('name')}",
+            "updatedAt": lambda x, _i: x.data.get("updated_at"),
+            "url": lambda x, _i: f"{WEB}/{x.repository.full_name}/labels/{x.data.get('name')}",
+        },
+        "Milestone": {
+            "closed": lambda m, _i: m.data.get("state") == "closed",
+            "closedAt": lambda m, _i: m.data.get("closed_at"),
+            "createdAt": lambda m, _i: _stamp(m.data, "created_at"),
+            "creator": lambda m, info: _actor(_user_from(info, m.data.get("creator"))),
+            "description": lambda m, _i: _text(m.data.get("description")),
+            "dueOn": lambda m, _i: m.data.get("due_on"),
+            "id": lambda m, _i: _data_node_id("Milestone", m.data),
+            "number": lambda m, _i: int(m.data.get("number") or 0),
+            "progressPercentage": lambda m, _i: _progress(m.data),
+            "repository": lambda m, _i: m.repository,
+            "resourcePath": lambda m, _i: f"/{m.repository.full_name}/milestone/{m.data.get('number')}",
+            "state": lambda m, _i: "CLOSED" if m.data.get("state") == "closed" else "OPEN",
+            "title": lambda m, _i: m.data.get("title") or "",
+            "updatedAt": lambda m, _i: _stamp(m.data, "updated_at", "created_at"),
+            "url": lambda m, _i: f"{WEB}/{m.repository.full_name}/milestone/{m.data.get('number')}",
+        },
+        "ReactionGroup": {
+            "content": lambda g, _i: g.content,
+            "createdAt": lambda g, _i: _dt(g.created_at),
+            "reactors": lambda g, info, **a: _reactors(g, info, a),
+            "viewerHasReacted": lambda g, _i: False,
+        },
+        "ReactorConnection": {
+            **_connection_fields(),
+            "edges": lambda c, _i: [(c.items[k], k, c.stamp) for k in range(c.start, c.end)],
+        },
+        "ReactorEdge": {
+            "cursor": lambda e, _i: cursor_for(e[1]),
+            "node": lambda e, _i: e[0],
+            "reactedAt": lambda e, _i: e[2],
+        },
+        "Commit": {
+            "abbreviatedOid": lambda c, _i: c.sha[:7],
+            "author": lambda c, _i: _git_actor(c, "author"),
+            "authoredByCommitter": lambda c, _i: (
+                _git_actor(c, "committer").email or ""
+            ).lower() == (c.author_email or "").lower(),
+            "authors": lambda c, info, **a: connection(_authors(c), a, info),
+            "commitResourcePath": lambda c, info: _commit_path(info, c),
+            "commitUrl": lambda c, info: WEB + _commit_path(info, c),
+            "committedViaWeb": lambda c, _i: False,
+            "committer": lambda c, _i: _git_actor(c, "committer"),
+            "messageBody": lambda c, _i: "\n".join((c.message or "").splitlines()[1:]).strip(),
+            "repository": lambda c, info: _repo_of(info, c)[0],
+            "resourcePath": lambda c, info: _commit_path(info, c),
+            "url": lambda c, info: WEB + _commit_path(info, c),
+        },
+        "GitActor": {
+            "avatarUrl": lambda a, _i, size=None: _actor_avatar(a, size),
+            "date": lambda a, _i: _dt(a.date),
+            "email": lambda a, _i: a.email,
+            "name": lambda a, _i: a.name,
+            "user": lambda a, _i: a.user if a.user is not None and a.user.type == "User" else None,
+        },
+    }
+
+
+def _anchor(info: GraphQLResolveInfo, obj: Any, fragment: str) -> str:
+    return f"{_pr_url(info, _repo_of(info, obj)[1])}#{fragment}"[len(WEB) :]
+
+
+def _data_node_id(type_name: str, data: dict[str, Any]) -> str:
+    return data.get("node_id") or legacy_node_id(type_name, int(data.get("id") or 0))
+
+
+def _stamp(data: dict[str, Any], *keys: str) -> str:
+    # The date GitHub's payload gave, else the simulator's fixed account-creation date.
+    return next((data[k] for k in keys if isinstance(data.get(k), str)), "2015-01-01T00:00:00Z")
+
+
+def _repository_milestone(repo: Repository, number: int) -> MilestoneValue | None:
+    for pr in repo.pull_requests:
+        found = _milestone(pr, repo)
+        if found is not None and found.data.get("number") == number:
+            return found
+    return None
+
+
+def _reviewer_id(reviewer: Any) -> int:
+    return reviewer.id if isinstance(reviewer, User) else int(reviewer.data.get("id") or 0)
+
+
+def _progress(data: dict[str, Any]) -> float:
+    done, left = int(data.get("closed_issues") or 0), int(data.get("open_issues") or 0)
+    return 100.0 * done / (done + left) if done + left else 0.0
 
 
 def _ordered_comments(comments: list[IssueComment], args: dict[str, Any]) -> Sequence[IssueComment]:
@@ -472,7 +1072,16 @@ def simulator_schema() -> GraphQLSchema:
         for field_name, resolve in fields.items():
             if field_name in gtype.fields:  # type: ignore[attr-defined]
                 gtype.fields[field_name].resolve = resolve  # type: ignore[attr-defined]
-    for abstract in ("Node", "Actor", "RepositoryOwner", "SearchResultItem"):
+    for abstract in (
+        "Node",
+        "Actor",
+        "Comment",
+        "RepositoryOwner",
+        "SearchResultItem",
+        "Reactor",
+        "RequestedReviewer",
+        "IssueOrPullRequest",
+    ):
         schema.type_map[abstract].resolve_type = _type_name  # type: ignore[attr-defined]
     assert_valid_schema(schema)
     return schema

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, execute, parse, validate
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, OperationType, execute, parse
 from starlette.requests import Request
 
 from ghcapture.github.cost import QueryLimitError, query_cost
+from ghcapture.simulator import graphql_errors as github_errors
 from ghcapture.simulator.app import (
     DOCS,
     SOMETHING_WENT_WRONG,
@@ -58,13 +59,27 @@ async def read_operation(request: Request, sim: Simulator) -> Operation | ApiAns
     schema = simulator_schema()
     budget = sim.limits.budget(principal, "graphql")
     headers = rate_headers(budget, "graphql")
+    # GitHub's order: the document parses, one operation is chosen, every operation type and field
+    # exists, the document validates, the chosen operation's variables fit; each failure answers 200 with
+    # `errors` and no `data` (graphql-ruby's Query#valid? and ValidationPipeline).
     try:
         document = parse(query)
     except GraphQLError as exc:
-        return ApiAnswer(200, {"errors": [_format_error(exc)]}, headers)
-    problems = validate(schema, document)
+        return ApiAnswer(200, {"errors": [github_errors.parse_error(query, exc)]}, headers)
+    chosen = github_errors.select_operation(document, operation if isinstance(operation, str) else None)
+    if not isinstance(chosen, OperationDefinitionNode):
+        return ApiAnswer(200, {"errors": [chosen]}, headers)
+    problems = github_errors.operation_type_errors(document)
+    problems += github_errors.validation_errors(schema, document)
     if problems:
-        return ApiAnswer(200, {"errors": [_format_error(e) for e in problems]}, headers)
+        return ApiAnswer(200, {"errors": problems}, headers)
+    if chosen.operation == OperationType.MUTATION:
+        # The simulator is read-only: GitHub's answer to a token that may not make the mutation.
+        by_app = sim.token_of(request) in sim.installation_tokens
+        return ApiAnswer(200, github_errors.refused_mutation(chosen, by_app), headers)
+    bad_variables = github_errors.variable_errors(schema, chosen, variables)
+    if bad_variables:
+        return ApiAnswer(200, {"errors": bad_variables}, headers)
     return Operation(document, variables, operation)
 
 
@@ -134,9 +149,16 @@ def timed_out(sim: Simulator, headers: dict[str, str]) -> ApiAnswer:
 
 
 def _format_error(exc: GraphQLError) -> dict[str, Any]:
-    out: dict[str, Any] = dict(exc.formatted)
+    """An execution error as GitHub sends it: `type` where GitHub gives one (NOT_FOUND, FORBIDDEN), then
+    path, extensions if any, locations and message, e.g. {"type":"NOT_FOUND","path":["repository"],
+    "locations":[{"line":1,"column":3}],
+    "message":"Could not resolve to a Repository with the name 'a/b'."}."""
+    formatted: dict[str, Any] = dict(exc.formatted)
+    out: dict[str, Any] = {}
     github_type = getattr(exc.original_error, "github_type", None) or getattr(exc, "github_type", None)
     if github_type:
-        out = {"type": github_type, **out}
-    out.pop("extensions", None) if not out.get("extensions") else None
+        out["type"] = github_type
+    for key in ("path", "extensions", "locations", "message"):
+        if formatted.get(key):
+            out[key] = formatted[key]
     return out
