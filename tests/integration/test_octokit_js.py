@@ -348,6 +348,18 @@ def test_graphql_pages_through_pull_requests_and_their_lists(
         ]
         assert node["commits"]["totalCount"] == len(pr["commits"])
         assert [c["commit"]["oid"] for c in node["commits"]["nodes"]] == [c["sha"] for c in pr["commits"]]
+        # Thread by thread: every review comment once, in the thread of the comment it replies to.
+        by_id = {c["id"]: c for c in pr["review_comments"]}
+        threaded = [c for thread in node["reviewThreads"] for c in thread["comments"]["nodes"]]
+        assert sorted(int(c["fullDatabaseId"]) for c in threaded) == sorted(by_id), f"#{pr['number']} threads"
+        for thread in node["reviewThreads"]:
+            comments = thread["comments"]["nodes"]
+            assert thread["comments"]["totalCount"] == len(comments)
+            root = by_id[int(comments[0]["fullDatabaseId"])]
+            assert root.get("in_reply_to_id") is None and thread["path"] == root["path"]
+            for reply in comments[1:]:
+                assert by_id[int(reply["fullDatabaseId"])]["in_reply_to_id"] == root["id"]
+                assert int(reply["replyTo"]["fullDatabaseId"]) == root["id"]
 
 
 def test_graphql_search_pages_through_every_pull_request(

@@ -154,6 +154,11 @@ const MORE = {
   commits: `nodes { commit { oid } }`,
 };
 
+const THREAD_FIELDS = `nodes {
+  id path isResolved
+  comments(first: 50) { totalCount pageInfo { hasNextPage endCursor } nodes { fullDatabaseId replyTo { fullDatabaseId } } }
+}`;
+
 async function rest_of(id, type, field, connection, fields, fragments = "") {
   // Follow one nested connection of node `id` from where its first page stopped.
   let { pageInfo } = connection;
@@ -194,6 +199,15 @@ out.graphql = await section("graphql", async () => {
     for (const review of pr.reviews.nodes) {
       await rest_of(review.id, "PullRequestReview", "comments", review.comments, `nodes { id fullDatabaseId path }`);
     }
+  }
+  // Review comments a second way, as PR-export tools take them: thread by thread.
+  for (const pr of nodes) {
+    const threads = { pageInfo: { hasNextPage: true, endCursor: null }, nodes: [] };
+    await rest_of(pr.id, "PullRequest", "reviewThreads", threads, THREAD_FIELDS);
+    for (const thread of threads.nodes) {
+      await rest_of(thread.id, "PullRequestReviewThread", "comments", thread.comments, `nodes { fullDatabaseId replyTo { fullDatabaseId } }`);
+    }
+    pr.reviewThreads = threads.nodes;
   }
   return { totalCount, costs, nodes };
 });
