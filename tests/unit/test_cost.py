@@ -57,6 +57,7 @@ SCHEMA = build_schema(
     type PullRequestReview implements Node {{ id: ID! comments({PAGE}): PullRequestReviewCommentConnection! }}
     type PullRequestReviewComment implements Node {{ id: ID! }}
     type PullRequestChangedFile {{ path: String! }}
+    enum SearchType {{ DISCUSSION ISSUE REPOSITORY USER }}
     union SearchResultItem = Issue | PullRequest
     type SearchResultItemConnection {{ issueCount: Int! nodes: [SearchResultItem] pageInfo: PageInfo! }}
     {connection("User")}{connection("User", "FollowerConnection")}
@@ -68,7 +69,7 @@ SCHEMA = build_schema(
       repository(owner: String!, name: String!): Repository
       node(id: ID!): Node
       nodes(ids: [ID!]!): [Node]!
-      search({PAGE}, query: String!): SearchResultItemConnection!
+      search({PAGE}, query: String!, type: SearchType!): SearchResultItemConnection!
       rateLimit: RateLimit
     }}
     """
@@ -227,7 +228,7 @@ def test_two_aliases_of_one_connection_count_twice() -> None:
 def test_only_the_dearest_type_of_a_union_is_charged() -> None:
     # Each search result is an Issue or a PullRequest, never both: 100 parents, the PR branch is dearer.
     query = """
-    { search(query: "x", first: 100) { nodes {
+    { search(query: "x", type: ISSUE, first: 100) { nodes {
       ... on PullRequest { reviews(first: 100) { nodes { id } } files(first: 100) { nodes { path } } }
       ... on Issue { comments(first: 50) { nodes { id } } }
     } } }
