@@ -65,7 +65,8 @@ def test_graphql_budget_exhaustion_is_http_200_with_rate_limited(make_simulator:
 def test_budgets_are_per_user_and_rest_and_graphql_are_separate(make_simulator: Start) -> None:
     users = {"first": "alice", "second": "bob", "first-again": "alice"}
     server = limited(make_simulator, token_users=users, rest_budget=1, graphql_budget=1)
-    first, second, same_user = client(server, "first"), client(server, "second"), client(server, "first-again")
+    first, second = client(server, "first"), client(server, "second")
+    same_user = client(server, "first-again")
 
     assert first.get("/repos/acme/widgets").status_code == 200
     assert first.get("/repos/acme/widgets").status_code == 403

@@ -21,8 +21,8 @@ from ghcapture.simulator.app import (
     ApiAnswer,
     Simulator,
     error,
-    rate_headers,
     graphql_limit_form,
+    rate_headers,
     rate_limited_body,
 )
 from ghcapture.simulator.graphql_api import ExecutionContext, simulator_schema

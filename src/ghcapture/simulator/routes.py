@@ -564,7 +564,9 @@ async def get_authenticated_user(request: Request, sim: Simulator) -> ApiAnswer:
 
     # The user a personal token belongs to (every token belongs to octocat unless mapped to another).
     login = sim.principal_of(token).partition(":")[2]
-    me = sim.world.user(login) or User(id=1, login=login, node_id=legacy_node_id("User", 1), name="The Octocat")
+    me = sim.world.user(login) or User(
+        id=1, login=login, node_id=legacy_node_id("User", 1), name="The Octocat"
+    )
     return ApiAnswer(200, rest_shapes.user_detail(me, api_base(request)))
 
 
