@@ -379,10 +379,11 @@ async def list_repo_commits(request: Request, sim: Simulator) -> ApiAnswer:
             history = [(c, parents[c.sha]) for c in reversed(head.commits)]
         else:
             history = history[at:]
-    for name, keep in (
-        ("since", lambda c, t: c.committed_at >= t),
-        ("until", lambda c, t: c.committed_at <= t),
-    ):
+    bounds: tuple[tuple[str, Callable[[Any, datetime], bool]], ...] = (
+        ("since", lambda c, t: bool(c.committed_at >= t)),
+        ("until", lambda c, t: bool(c.committed_at <= t)),
+    )
+    for name, keep in bounds:
         if q.get(name):
             when = time_parameter(q[name], name)
             if isinstance(when, ApiAnswer):
