@@ -117,7 +117,7 @@ def test_primary_budgets_wait_for_the_reset_instead_of_failing(make_simulator, s
 
 def test_random_faults_of_every_kind_do_not_change_the_result(make_simulator, sqlite_url):
     faults = FaultPlan(
-        rate=0.15,
+        rate=0.3,
         kinds=(
             "502",
             "504",
