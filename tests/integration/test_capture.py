@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from capture_support import compare, run_capture
 from fixtures_simulator import REAL_PAYLOADS
 from ghcapture.capture.scope import CaptureScope
+from ghcapture.simulator.app import SimulatorConfig
 from ghcapture.simulator.dataset import load_dataset, read_dataset
 from ghcapture.simulator.evolve import evolve_repository
 from ghcapture.simulator.generator import Shape
@@ -20,8 +21,12 @@ from ghcapture.store.database import open_database
 from ghcapture.store.tables import comments, pr_files, pull_requests, reviews
 
 
+# Tests that measure what a capture spends run on the realistic profile (GitHub's server time, on a clock
+# 500 times faster), so that a timeout's lost points and the smaller pages they force are in the figure.
+
+
 def test_full_capture_equals_ground_truth_and_a_second_run_changes_nothing(make_simulator, database_url):
-    server = make_simulator({"acme/widgets": 150})
+    server = make_simulator({"acme/widgets": 150}, config=SimulatorConfig.realistic(0.002, seed=3))
     engine = open_database(database_url)
     first = run_capture(server, engine, "acme/widgets")
     assert first.mode == "full"
@@ -53,7 +58,7 @@ def test_full_capture_equals_ground_truth_and_a_second_run_changes_nothing(make_
 
 
 def test_incremental_run_takes_changed_and_new_items_only(make_simulator, sqlite_url):
-    server = make_simulator({"acme/widgets": 200})
+    server = make_simulator({"acme/widgets": 200}, config=SimulatorConfig.realistic(0.002, seed=4))
     engine = open_database(sqlite_url)
     first = run_capture(server, engine, "acme/widgets")
     world = server.simulator.world
