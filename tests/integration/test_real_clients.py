@@ -18,6 +18,7 @@ from githubkit import GitHub
 
 from ghcapture.simulator.generator import Shape
 from ghcapture.simulator.server import SimulatorServer
+from real_clients_support import TIME_SCALE
 
 Start = Callable[..., SimulatorServer]
 KINDS = ("reviews", "review_comments", "issue_comments", "files")
@@ -25,14 +26,15 @@ KINDS = ("reviews", "review_comments", "issue_comments", "files")
 
 @pytest.fixture
 def server() -> Any:
-    from ghcapture.simulator.app import Simulator
+    from ghcapture.simulator.app import Simulator, SimulatorConfig
     from ghcapture.simulator.generator import generate_repository
     from ghcapture.simulator.world import World
 
     world = World()
     # ~30 PRs, a few of them giants (hundreds of comments, 250+ commits), so clients must page.
     world.add_repository(generate_repository("acme", "widgets", 30, seed=11, shape=Shape(tail_rate=40)))
-    running = SimulatorServer(Simulator(world)).start()
+    # GitHub's server time and limits, on a clock 200 times faster than GitHub's.
+    running = SimulatorServer(Simulator(world, SimulatorConfig.realistic(TIME_SCALE, seed=11))).start()
     yield running
     running.stop()
 

@@ -47,10 +47,12 @@ class ConnectionReset(Exception):
 
 
 class DroppedConnection(Response):
-    """Starts an answer and stops half-way: the server then closes the connection, as a reset does."""
+    """Starts an answer and stops after `body` (half a JSON document, or nothing after the headers): the
+    server then closes the connection, as a reset does."""
 
-    def __init__(self) -> None:
+    def __init__(self, body: bytes = b'{"data":') -> None:
         super().__init__(status_code=200)
+        self.partial = body
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await send(
@@ -60,7 +62,7 @@ class DroppedConnection(Response):
                 "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
             }
         )
-        await send({"type": "http.response.body", "body": b'{"data":', "more_body": True})
+        await send({"type": "http.response.body", "body": self.partial, "more_body": True})
 
 
 @dataclass
@@ -327,23 +329,6 @@ class HeadersOnly(Exception):
     """Raised inside a handler to send an answer's headers and then close the connection."""
 
 
-class HeadersThenClose(Response):
-    """Promises a body in its headers and closes the connection before sending a byte of it."""
-
-    def __init__(self) -> None:
-        super().__init__(status_code=200)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", b"2048")],
-            }
-        )
-        raise ConnectionResetError("connection closed after the headers")
-
-
 @dataclass
 class Call:
     """One API request as the limits see it: who spends, on what, and what the answer was."""
@@ -435,7 +420,7 @@ async def run_api(
         return DroppedConnection()
     except HeadersOnly:
         sim.request_log.append((call.arrived, api, 0, None))
-        return HeadersThenClose()
+        return DroppedConnection(b"")
     finally:
         sim.limits.leave(principal)
     sim.request_log.append((call.arrived, api, response.status_code, _owed_wait(response, call.arrived)))
