@@ -516,3 +516,16 @@ def test_a_world_of_recorded_data_serves_old_names_as_redirects(make_simulator: 
     assert answer.headers["location"].endswith(f"/repositories/{new.id}/pulls/31")
     followed = client(server).get("/repos/jacquev6/PyGithub/pulls/31", follow_redirects=True)
     assert followed.json()["number"] == 31
+
+
+def test_the_ground_truth_gives_commits_the_parents_the_commit_listing_does(make_simulator: Start) -> None:
+    server = make_simulator({"acme/widgets": 6})
+    truth = httpx.get(f"{server.url}/_simulator/truth/acme/widgets").json()["repositories"][0]
+    for pr in truth["pull_requests"]:
+        listed = httpx.get(
+            f"{server.url}/repos/acme/widgets/pulls/{pr['number']}/commits",
+            params={"per_page": 100},
+            headers={"authorization": "token t"},
+        ).json()
+        assert [c["parents"] for c in pr["commits"]][: len(listed)] == [c["parents"] for c in listed]
+        assert all(c["parents"] for c in pr["commits"])

@@ -541,6 +541,16 @@ def requested_reviewers() -> dict[str, Any]:
     return {"users": [], "teams": []}
 
 
+def commit_parents(pr: PullRequest) -> dict[str, list[str]]:
+    """Each commit's parent in a PR's chain of commits, the first one's being the base."""
+    parents: dict[str, list[str]] = {}
+    previous: str | None = pr.base_sha
+    for c in pr.commits:
+        parents[c.sha] = [previous] if previous else []
+        previous = c.sha
+    return parents
+
+
 def pull_request_with_lists(pr: PullRequest, repo: Repository, api: str) -> dict[str, Any]:
     """A PR in the dataset format: the REST object with its reviews, comments, files and commits."""
     out = pull_request(pr, repo, api, full=True)
@@ -548,5 +558,6 @@ def pull_request_with_lists(pr: PullRequest, repo: Repository, api: str) -> dict
     out["review_comments"] = [review_comment(c, pr, repo, api) for c in pr.review_comments]
     out["issue_comments"] = [issue_comment(c, pr, repo, api) for c in pr.issue_comments]
     out["files"] = [changed_file(f, pr, repo, api) for f in pr.files]
-    out["commits"] = [commit(c, repo, api) for c in pr.commits]
+    parents = commit_parents(pr)
+    out["commits"] = [commit(c, repo, api, parents.get(c.sha)) for c in pr.commits]
     return out

@@ -302,23 +302,13 @@ async def list_files(request: Request, sim: Simulator) -> ApiAnswer:
     )
 
 
-def _parents(commits: list[Commit], first: str | None) -> dict[str, list[str]]:
-    """Each commit's parent in a PR's chain of commits, the first one's being `first`."""
-    parents: dict[str, list[str]] = {}
-    previous = first
-    for c in commits:
-        parents[c.sha] = [previous] if previous else []
-        previous = c.sha
-    return parents
-
-
 async def list_commits(request: Request, sim: Simulator) -> ApiAnswer:
     found = find_pr(sim, request)
     if isinstance(found, ApiAnswer):
         return found
     repo, pr = found
     api = api_base(request)
-    parents = _parents(pr.commits, pr.base_sha)
+    parents = rest_shapes.commit_parents(pr)
     return paginate(
         request,
         pr.commits,
@@ -336,7 +326,7 @@ def default_branch_history(repo: Repository) -> list[tuple[Commit, list[str]]]:
     for pr in repo.pull_requests:
         if not pr.merged or pr.merged_at is None:
             continue
-        parents = _parents(pr.commits, pr.base_sha)
+        parents = rest_shapes.commit_parents(pr)
         history += [(c, parents[c.sha]) for c in pr.commits]
         if pr.merge_commit_sha:
             who = pr.merged_by or pr.user
@@ -375,7 +365,7 @@ async def list_repo_commits(request: Request, sim: Simulator) -> ApiAnswer:
             head = next((p for p in repo.pull_requests if start in (p.head_ref, p.head_sha)), None)
             if head is None:
                 return error(404, f"No commit found for SHA: {start}")
-            parents = _parents(head.commits, head.base_sha)
+            parents = rest_shapes.commit_parents(head)
             history = [(c, parents[c.sha]) for c in reversed(head.commits)]
         else:
             history = history[at:]
