@@ -154,9 +154,9 @@ def _cancel_when_started(lane: Lane) -> Callable[[], None]:
 @pytest.mark.parametrize(
     "ending, runner_options, reason",
     [
-        ("failure", {"ghcapture_command": "false"}, "the workflow run failed"),
+        ("failure", {"ghcapture_stand_in": "false"}, "the workflow run failed"),
         ("timed_out", {"minute_seconds": 0.0001}, "timed out"),
-        ("cancelled", {"ghcapture_command": "sleep 60"}, "cancelled"),
+        ("cancelled", {"ghcapture_stand_in": "sleep 60"}, "cancelled"),
     ],
 )
 def test_a_run_that_fails_ends_its_job_failed_and_a_retry_dispatches_it_again(
@@ -169,7 +169,7 @@ def test_a_run_that_fails_ends_its_job_failed_and_a_retry_dispatches_it_again(
     [first] = lane.runs()
     if ending == "cancelled":
         while first.status != "in_progress":
-            broken.wait(first.id, 0.05)
+            assert not broken.wait(first.id, 0.05), broken.log(first.id)  # it must still be running
         _cancel_when_started(lane)()
     assert broken.wait(first.id, 60)
     assert first.conclusion == ending

@@ -280,7 +280,10 @@ class RunnerConfig:
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
     vars: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict, repr=False)  # extra environment for every step
-    ghcapture_command: str | None = None  # default: this Python's `-m ghcapture`
+    ghcapture_command: str | None = None  # default: this Python's `-m ghcapture`; gets the step's arguments
+    # A shell snippet run in place of `ghcapture`, without the step's arguments: a step that fails (`false`)
+    # or hangs (`sleep 60`). Arguments appended to `sleep` would make it exit at once with an error.
+    ghcapture_stand_in: str | None = None
     minute_seconds: float = 60.0  # real seconds of a workflow minute (timeout-minutes); tests shrink it
     queue_seconds: float = 0.0  # how long a run stays queued before a runner takes it
     workdir: Path | None = None
@@ -348,6 +351,8 @@ class WorkflowRunner:
             path = self._shims / name
             path.write_text(f'#!/bin/sh\nexec {target} "$@"\n')
             path.chmod(0o755)
+        if self.config.ghcapture_stand_in is not None:
+            (self._shims / "ghcapture").write_text(f"#!/bin/sh\n{self.config.ghcapture_stand_in}\n")
 
     def _say(self, run: WorkflowRun, line: str) -> None:
         for secret in sorted(self._secret_values(), key=len, reverse=True):
