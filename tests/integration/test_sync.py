@@ -52,8 +52,12 @@ def test_sync_completes_a_job_with_events_and_spend(
     stats = sim_env.simulator.stats.as_dict()
     assert job.points_used == stats["graphql_points"] and job.points_used > 0
     assert job.requests_made > 0
-    events = [e.type for e in store.get(job.id, with_events=True).events]
+    trail = store.get(job.id, with_events=True).events
+    events = [e.type for e in trail]
     assert events[0] == "created" and "started" in events and events[-1] == "completed"
+    # One page per step: the job took several steps, and its completed event reports all of them.
+    assert events.count("queued") == 1 and job.requests_made == stats["requests_total"]
+    assert f"; {job.points_used} points, {job.requests_made} requests" in (trail[-1].message or "")
     truth = dump_repository(sim_env.simulator.world.repositories["acme/widgets"], sim_env.url)
     assert compare_repository(engine, truth).equal
     # The system database sits beside the data database.

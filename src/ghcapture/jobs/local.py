@@ -31,7 +31,7 @@ from ghcapture.capture.scope import CaptureScope
 from ghcapture.config import Settings
 from ghcapture.errors import GhcaptureError
 from ghcapture.jobs.model import BULK, CANCELLED, GITHUB_ACTIONS, LOCAL, REALTIME, Job
-from ghcapture.jobs.progress import JobProgress, summary
+from ghcapture.jobs.progress import JobProgress, job_summary
 from ghcapture.jobs.settings import JobSettings
 from ghcapture.jobs.store import BUSY, GONE, JobStore, jobs_table
 from ghcapture.store.checkpoints import load_checkpoint
@@ -474,7 +474,7 @@ def _capture_pages(job_id: str, workflow_id: str) -> str:
     finally:
         local.running.discard(job_id)
     progress.finish(result)
-    store.complete(job_id, message=summary(result))
+    store.complete(job_id, message=job_summary(store, job_id, result))
     return "done"
 
 

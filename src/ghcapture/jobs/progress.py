@@ -97,19 +97,29 @@ class JobProgress:
         elif done is not None:
             self.store.progress(self.job_id, items_done=done)
         if self.settle:
-            self.store.complete(self.job_id, message=summary(result))
+            self.store.complete(self.job_id, message=job_summary(self.store, self.job_id, result))
 
     def fail(self, message: str) -> None:
         if self.settle:
             self.store.fail(self.job_id, message or "the capture failed")
 
 
-def summary(result: Any) -> str:
-    """One line of what a capture stored and spent, for the job's events."""
+def summary(result: Any, *, points: int | None = None, requests: int | None = None) -> str:
+    """One line of what a capture stored and spent, for the job's events (`points` and `requests`: the
+    spend to report instead of the result's own)."""
     if result is None or not hasattr(result, "pull_requests"):
         return "capture finished"
+    points = result.points_used if points is None else points
+    requests = result.requests_made if requests is None else requests
     return (
         f"{result.pull_requests} pull requests, {result.reviews} reviews, "
         f"{result.review_comments + result.issue_comments} comments, {result.files} files; "
-        f"{result.points_used} points, {result.requests_made} requests"
+        f"{points} points, {requests} requests"
     )
+
+
+def job_summary(store: JobStore, job_id: str, result: Any) -> str:
+    """The summary of a job's last capture, with the whole job's spend from its row: a job captured in
+    several steps, attempts or chunks spent more than its last capture did."""
+    job = store.get(job_id)
+    return summary(result, points=job.points_used, requests=job.requests_made)
