@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +16,7 @@ from sqlalchemy import create_engine, select
 from ghcapture.capture.verify import compare_repository
 from ghcapture.cli import main
 from ghcapture.jobs.store import JobStore
+from ghcapture.simulator.app import SimulatorConfig
 from ghcapture.simulator.dataset import dump_repository
 from ghcapture.simulator.server import SimulatorServer
 from ghcapture.store.database import open_database
@@ -81,3 +87,51 @@ def test_sync_bad_repository_is_one_line(
     assert exit_info.value.code != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "OWNER/NAME" in err[0]
+
+
+def test_ctrl_c_during_sync_is_one_line_and_cancels_the_job(
+    make_simulator: Callable[..., SimulatorServer], tmp_path: Path
+) -> None:
+    server = make_simulator({"acme/big": 600}, config=SimulatorConfig(latency_ms_per_node=0.4))
+    env = {
+        **os.environ,
+        "GITHUB_TOKEN": "x",
+        "GITHUB_API_URL": server.url,
+        "GITHUB_GRAPHQL_URL": server.url + "/graphql",
+        "GHCAPTURE_DATABASE_URL": f"sqlite:///{tmp_path}/data.db",
+        "GHCAPTURE_PAGES_PER_STEP": "1",
+        "GHCAPTURE_POLL_SECONDS": "0.2",
+    }
+    for name in ("GITHUB_APP_ID", "GHCAPTURE_ACTIONS_REPOSITORY", "GHCAPTURE_DBOS_DATABASE_URL"):
+        env.pop(name, None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ghcapture", "sync", "acme/big", "--quiet"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (tmp_path / "data.db").exists():
+                jobs = JobStore(create_engine(f"sqlite:///{tmp_path}/data.db")).list()
+                if jobs and jobs[0].status == "running" and jobs[0].items_done > 0:
+                    break
+            time.sleep(0.1)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    lines = err.decode().strip().splitlines()
+    assert proc.returncode == 130, (proc.returncode, err.decode())
+    assert lines[-1] == "ghcapture: interrupted" and len(lines) == 2, err.decode()  # the job line, then this
+    assert "Traceback" not in err.decode()
+    store = JobStore(create_engine(f"sqlite:///{tmp_path}/data.db"))
+    [job] = store.list()
+    final = store.get(job.id, with_events=True)
+    assert final.status == "cancelled" and "interrupted" in (final.error or ""), final
+    assert 0 < final.items_done < 600

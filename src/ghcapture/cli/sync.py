@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
 import time
-from typing import TYPE_CHECKING
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -18,6 +22,7 @@ if TYPE_CHECKING:
     from ghcapture.config import Settings
     from ghcapture.jobs.model import Job
     from ghcapture.jobs.settings import JobSettings
+    from ghcapture.jobs.store import JobStore
 
 
 def _trigger(value: str) -> str:
@@ -96,43 +101,93 @@ def sync(
     if detach:
         typer.echo(f"recorded; a worker (ghcapture worker) will run it: ghcapture jobs show {job.id}")
         return
-    _run_here(settings, jobs, engine, job.id, quiet=quiet)
+    try:
+        _run_here(settings, jobs, engine, job.id, quiet=quiet)
+    except (_Interrupted, KeyboardInterrupt):
+        if not store.get(job.id).is_terminal:  # a Ctrl-C before the engine was running
+            with contextlib.suppress(GhcaptureError):  # it ended in the meantime
+                store.cancel(job.id, reason="interrupted (Ctrl-C) during ghcapture sync")
+        typer.echo("ghcapture: interrupted", err=True)
+        raise typer.Exit(130) from None
+
+
+INTERRUPT_WAIT_SECONDS = 30.0
+
+
+class _Interrupted(Exception):
+    """Ctrl-C (SIGINT) arrived while the job ran here."""
 
 
 def _run_here(settings: Settings, jobs: JobSettings, engine: Engine, job_id: str, *, quiet: bool) -> None:
+    """Run the job in this process. Ctrl-C cancels the job (a re-run records a new one, which resumes from
+    the capture's checkpoint), lets its workflow end at its next page and then says one line."""
     from ghcapture.jobs.local import launched
     from ghcapture.jobs.model import COMPLETED
     from ghcapture.jobs.store import JobStore
 
     store = JobStore(engine)
-    with launched(settings, jobs, engine, listen=False) as local:
-        handle = local.run_here(store.get(job_id))
-        bar = _Bar(quiet)
-        try:
-            while True:
-                job = store.get(job_id)
-                bar.show(job)
-                if job.is_terminal:
-                    break
-                if handle.get_status().status in ("SUCCESS", "ERROR", "CANCELLED"):
+    interrupted = threading.Event()
+
+    def on_sigint(_signum: int, _frame: FrameType | None) -> None:
+        interrupted.set()
+        # A second Ctrl-C while the workflow winds down leaves at once.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        with launched(settings, jobs, engine, listen=False) as local:
+            handle = local.run_here(store.get(job_id))
+            bar = _Bar(quiet)
+            try:
+                while True:
                     job = store.get(job_id)
+                    bar.show(job)
                     if job.is_terminal:
                         break
-                    # Retrying: a worker (or the next sync) runs the next attempt.
-                    bar.close()
-                    raise GhcaptureError(
-                        f"job {job_id} failed this attempt ({job.error}); it is queued for "
-                        f"a retry by ghcapture worker"
-                    )
-                time.sleep(0.3)
-        finally:
-            bar.close()
+                    if interrupted.is_set():
+                        bar.close()
+                        _cancel_and_wait(store, job_id, handle)
+                        raise _Interrupted()
+                    if handle.get_status().status in ("SUCCESS", "ERROR", "CANCELLED"):
+                        job = store.get(job_id)
+                        if job.is_terminal:
+                            break
+                        # Retrying: a worker (or the next sync) runs the next attempt.
+                        bar.close()
+                        raise GhcaptureError(
+                            f"job {job_id} failed this attempt ({job.error}); it is queued for "
+                            f"a retry by ghcapture worker"
+                        )
+                    interrupted.wait(0.3)
+            finally:
+                bar.close()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     if job.status != COMPLETED:
         raise GhcaptureError(f"job {job_id} {job.status}: {job.error or 'no reason recorded'}")
     typer.echo(
         f"job {job_id} completed: {job.items_done} pull requests; spent {job.points_used} GraphQL points "
         f"and {job.requests_made} requests"
     )
+
+
+def _cancel_and_wait(store: JobStore, job_id: str, handle: Any) -> None:
+    """Cancel the job on its row (the capture stops at its next page) and give its workflow time to end,
+    so the engine is not shut down under a running step."""
+    from dbos import DBOS
+
+    from ghcapture.jobs.store import JobStateError
+
+    try:
+        store.cancel(job_id, reason="interrupted (Ctrl-C) during ghcapture sync")
+    except JobStateError:
+        pass  # it finished in the meantime
+    deadline = time.monotonic() + INTERRUPT_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if handle.get_status().status in ("SUCCESS", "ERROR", "CANCELLED"):
+            return
+        time.sleep(0.1)
+    DBOS.cancel_workflow(handle.workflow_id)
 
 
 class _Bar:
