@@ -143,6 +143,7 @@ def test_dump_is_the_dataset_format_and_loads_back_the_same() -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [("{not json", "not valid JSON"), ('{"repos": []}', "'repositories' list"), (None, "dataset")],
+    ids=["not-json", "no-repositories", "no-file"],
 )
 def test_a_bad_dataset_is_one_clear_error(tmp_path: Path, content: str | None, message: str) -> None:
     path = tmp_path / "data.json"
@@ -158,3 +159,172 @@ def test_a_malformed_entry_is_one_clear_error() -> None:
         load_dataset(
             {"repositories": [{"owner": "acme", "name": "broken", "pull_requests": [{"number": 1}]}]}, World()
         )
+
+
+def _pr(**fields: Any) -> dict[str, Any]:
+    return {"id": 1, "number": 1, "created_at": "2024-01-01T00:00:00Z", **fields}
+
+
+def _repo(*prs: dict[str, Any], **fields: Any) -> bytes:
+    return json.dumps(
+        {"repositories": [{"owner": "acme", "name": "widgets", "pull_requests": list(prs), **fields}]}
+    ).encode()
+
+
+BAD_DATASETS: list[tuple[str, bytes, str]] = [
+    ("not-utf8", b'{"repositories": [{"owner": "caf\xe9"}]}', "not UTF-8 (byte 0xe9 at offset 32)"),
+    (
+        "deeply-nested",
+        b"[" * 100_000 + b"]" * 100_000,
+        "[0][0][0][0][0][0][0][0]...: nested deeper than 64 levels",
+    ),
+    (
+        "nested-under-a-field",
+        b'{"repositories": [{"owner": "a", "name": "b", "pull_requests": [{"body": '
+        + b"[" * 200
+        + b"]" * 200
+        + b"}]}]}",
+        "repositories[0].pull_requests[0].body[0][0][0]...: nested deeper than 64 levels",
+    ),
+    ("top-level-list", b"[]", "expected an object with a 'repositories' list, got a list"),
+    ("repositories-not-a-list", b'{"repositories": {}}', "repositories: expected a list, got an object"),
+    (
+        "pull-requests-not-a-list",
+        _repo(pull_requests={"1": {}}),
+        "repositories[0].pull_requests: expected a list, got an object",
+    ),
+    (
+        "integer-owner",
+        json.dumps({"repositories": [{"owner": 5, "name": "widgets"}]}).encode(),
+        "repositories[0].owner: expected a string, got 5",
+    ),
+    (
+        "owner-with-a-slash",
+        json.dumps({"repositories": [{"owner": "a/b", "name": "widgets"}]}).encode(),
+        "repositories[0].owner: expected a name without '/' or spaces, got \"a/b\"",
+    ),
+    (
+        "number-in-words",
+        _repo(_pr(), _pr(number=2), _pr(number=3), _pr(number="one")),
+        'repositories[0].pull_requests[3].number: expected a positive integer, got "one"',
+    ),
+    (
+        "nan",
+        b'{"repositories": [{"owner": "a", "name": "b", "pull_requests": [{"id": NaN}]}]}',
+        "repositories[0].pull_requests[0].id: expected a finite number, got NaN",
+    ),
+    (
+        "infinity",
+        b'{"repositories": [{"owner": "a", "name": "b", "pull_requests": [{"id": 1, "additions": 1e999}]}]}',
+        "repositories[0].pull_requests[0].additions: expected a finite number, got Infinity",
+    ),
+    (
+        "id-beyond-64-bits",
+        _repo(_pr(id=10**40)),
+        "repositories[0].pull_requests[0].id: expected a number within 64 bits, got a 41-digit number",
+    ),
+    (
+        "number-beyond-32-bits",
+        _repo(_pr(number=2**31)),
+        "repositories[0].pull_requests[0].number: expected a positive integer within 32 bits, got 2147483648",
+    ),
+    ("zero-id", _repo(_pr(id=0)), "repositories[0].pull_requests[0].id: expected a positive integer, got 0"),
+    (
+        "boolean-id",
+        _repo(_pr(id=True)),
+        "repositories[0].pull_requests[0].id: expected a positive integer, got true",
+    ),
+    ("missing-id", _repo({"number": 1}), "repositories[0].pull_requests[0].id: missing"),
+    (
+        "title-not-a-string",
+        _repo(_pr(title=7)),
+        "repositories[0].pull_requests[0].title: expected a string, got 7",
+    ),
+    (
+        "bad-time",
+        _repo(_pr(created_at="yesterday")),
+        'repositories[0].pull_requests[0].created_at: expected an ISO 8601 time, got "yesterday"',
+    ),
+    (
+        "reviews-null",
+        _repo(_pr(reviews=None)),
+        "repositories[0].pull_requests[0].reviews: expected a list, got null",
+    ),
+    (
+        "review-state",
+        _repo(_pr(reviews=[{"id": 5, "state": "LGTM"}])),
+        "repositories[0].pull_requests[0].reviews[0].state: expected one of APPROVED, CHANGES_REQUESTED,",
+    ),
+    (
+        "author-id-a-string",
+        _repo(_pr(user={"id": "12", "login": "octocat"})),
+        'repositories[0].pull_requests[0].user.id: expected a positive integer, got "12"',
+    ),
+    (
+        "file-without-name",
+        _repo(_pr(files=[{"status": "added"}])),
+        "repositories[0].pull_requests[0].files[0].filename: missing",
+    ),
+    (
+        "unpaired-surrogate",
+        b'{"repositories": [{"owner": "a", "name": "b", "pull_requests": [{"title": "\\ud800"}]}]}',
+        "repositories[0].pull_requests[0].title: expected Unicode text, got an unpaired surrogate",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"), [c[1:] for c in BAD_DATASETS], ids=[c[0] for c in BAD_DATASETS]
+)
+def test_a_bad_dataset_is_one_line_naming_the_file_and_the_place(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "x.json"
+    path.write_bytes(content)
+
+    with pytest.raises(InputError) as caught:
+        read_dataset(path)
+
+    text = str(caught.value)
+    assert "\n" not in text
+    assert text.startswith(f"dataset {path}: {message}"), text
+
+
+def test_the_real_payloads_and_a_generated_dump_pass_validation(tmp_path: Path) -> None:
+    path = tmp_path / "dump.json"
+    dumped = dump_repository(generate_repository("acme", "widgets", 40, seed=2), "https://api.github.com")
+    path.write_text(json.dumps({"repositories": [dumped]}))
+
+    assert read_dataset(path)["repositories"][0]["pull_requests"] == dumped["pull_requests"]
+    assert len(read_dataset(REAL_PAYLOADS)["repositories"]) == 12
+
+
+def test_rest_counts_under_the_list_names_are_taken_as_no_list(tmp_path: Path) -> None:
+    # A REST pull object says `"commits": 3, "review_comments": 2`: counts, not the lists.
+    path = tmp_path / "rest.json"
+    path.write_bytes(_repo(_pr(commits=3, review_comments=2)))
+
+    (repo,) = load_dataset(read_dataset(path), World())
+
+    assert repo.pull_requests[0].commits_count == 3 and repo.pull_requests[0].commits == []
+
+
+def test_simulate_prints_the_one_line_and_exits_non_zero(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "x.json"
+    path.write_bytes(_repo(_pr(), _pr(number=2), _pr(number=3), _pr(number="one")))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "ghcapture", "simulate", "--dataset", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"ghcapture: error: dataset {path}: repositories[0].pull_requests[3].number: "
+        'expected a positive integer, got "one"'
+    ]
