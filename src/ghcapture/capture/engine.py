@@ -28,6 +28,7 @@ from ghcapture.github.errors import Unprocessable
 from ghcapture.github.graphql import AdaptivePageSize, execute_paged
 from ghcapture.github.http import GitHubClient
 from ghcapture.store.checkpoints import clear_checkpoint, load_checkpoint, save_checkpoint
+from ghcapture.store.locks import capture_lock, default_wait
 from ghcapture.store.tables import comments, pr_files, pull_requests, repositories, reviews
 from ghcapture.store.upsert import upsert_contributors, upsert_rows
 
@@ -120,14 +121,22 @@ class Capture:
         self.full_name = f"{owner}/{name}"
         self._document = capture_document()
         self._fixed_pager = AdaptivePageSize(initial=100, maximum=100)
+        # Everyone this run stored, by GitHub id ("ghost" for the deleted user): a person on many pages
+        # is one contributor, not one per page.
+        self._people: set[Any] = set()
 
     # -- entry -----------------------------------------------------------------------------------
     async def run(self) -> CaptureResult:
+        # One capture of a repository and scope at a time: a second one waits for the first, then
+        # resumes from what it stored instead of spending the budget on the same pages again.
+        async with capture_lock(self.engine, self.full_name, self.scope.key(), wait=default_wait()):
+            return await self._run()
+
+    async def _run(self) -> CaptureResult:
         started = time.monotonic()
         try:
             await self._repository_facts()
             self._recall_page_size()
-            self.progress.start(self.full_name, self.result.github_pr_total)
             per_pr_review_comments = await self._pull_requests()
             if self.with_review_comments and not per_pr_review_comments:
                 await self._review_comments()
@@ -238,6 +247,7 @@ class Capture:
                 )
         self.result.mode = state.mode
         self.result.pull_requests = state.done
+        self.progress.start(self.full_name, self._total_in_scope(state))
         self._started_at = datetime.fromisoformat(state.started)
         # Repo-wide review comments are complete only when everything before the window is already held.
         rc_watermark = rc_checkpoint.watermark if rc_checkpoint else None
@@ -265,6 +275,25 @@ class Capture:
         else:
             await self._paged(state, key)
         return self._per_pr_review_comments
+
+    def _total_in_scope(self, state: _State) -> int | None:
+        """Where the progress bar ends: the pull requests this run can take, capped by --max-items;
+        None where GitHub gives no count (PRs changed since a time)."""
+        total = len(self._numbers()) if state.mode == "numbers" else None
+        if state.mode == "full":
+            total = self.result.github_pr_total
+        limit = self.scope.max_items
+        if limit is not None:
+            total = limit if total is None else min(total, limit)
+        return total
+
+    def _numbers(self) -> list[int]:
+        numbers = list(self.scope.pr_numbers)
+        if not numbers and self.scope.number_range is not None:
+            numbers = list(range(self.scope.number_range[0], self.scope.number_range[1] + 1))
+        if self.scope.max_items is not None:
+            numbers = numbers[: self.scope.max_items]
+        return numbers
 
     async def _paged(self, state: _State, key: str) -> None:
         since = datetime.fromisoformat(state.since) if state.since else None
@@ -356,11 +385,7 @@ class Capture:
                 return True
 
     async def _by_numbers(self, state: _State, key: str) -> None:
-        numbers = list(self.scope.pr_numbers)
-        if not numbers and self.scope.number_range is not None:
-            numbers = list(range(self.scope.number_range[0], self.scope.number_range[1] + 1))
-        if self.scope.max_items is not None:
-            numbers = numbers[: self.scope.max_items]
+        numbers = self._numbers()
         position = int(state.after or 0)
         while position < len(numbers):
             batch = numbers[position : position + BY_NUMBER_BATCH]
@@ -593,7 +618,8 @@ class Capture:
         if entity == "pull_requests":
             self.result.review_comments += sum(1 for c in rows.comments if c["kind"] == "review_comment")
         self.result.files += len(rows.files)
-        self.result.contributors += len(rows.contributors)
+        self._people.update(rows.contributors)
+        self.result.contributors = len(self._people)
 
     def _recall_page_size(self) -> None:
         """The page size that worked for this repository last time: timeouts are not learnt twice."""

@@ -258,3 +258,17 @@ tracked_repositories = Table(
     Column("created_at", UTCDateTime, nullable=False, default=utc_now),
     Column("last_enqueued_at", UTCDateTime),
 )
+
+# One capture of a repository and scope at a time (ghcapture.store.locks): its holder and when it expires.
+capture_locks = Table(
+    "capture_locks",
+    metadata,
+    Column("repository", String, nullable=False),
+    Column("scope", String, nullable=False),
+    Column("owner", String, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("host", String, nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("repository", "scope"),
+)
