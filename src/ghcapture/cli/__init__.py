@@ -3,14 +3,23 @@ to `app` when imported; `main` imports them all."""
 
 from __future__ import annotations
 
+import errno
 import importlib
+import os
 import pkgutil
+import re
+import socket
 import sys
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+from ghcapture import __version__
 from ghcapture.config import settings_help_text
 from ghcapture.errors import GhcaptureError
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 app = typer.Typer(
     name="ghcapture",
@@ -21,6 +30,41 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"ghcapture {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+    ),
+) -> None:
+    # Only --version lives here; every command is a subcommand.
+    pass
+
+
+def _flags_show_no_value() -> None:
+    """Rich help of typer 0.29 prints a type placeholder (`<bool>`) for every option, flags included;
+    a flag takes no value, so it shows none."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "_ghcapture_flags", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich._ghcapture_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_show_no_value()
 
 
 def _register() -> None:
@@ -42,11 +86,91 @@ def _click_exceptions() -> tuple[type[BaseException], ...]:
     return tuple(usage)
 
 
-def _quiet_retry_library() -> None:
-    # The GitHub client logs each retry itself (redacted); stamina's own log line would repeat it bare.
-    import stamina.instrumentation
+# Click's and pydantic's wording of a refused value, in the words of ghcapture's own errors.
+_REASONS = [
+    (re.compile(r"^Input should be greater than or equal to (.+)$"), r"must be at least \1"),
+    (re.compile(r"^Input should be less than or equal to (.+)$"), r"must be at most \1"),
+    (re.compile(r"^Input should be greater than (.+)$"), r"must be above \1"),
+    (re.compile(r"^Input should be less than (.+)$"), r"must be below \1"),
+    (re.compile(r"^Input should be a valid integer.*$"), "must be a whole number"),
+    (re.compile(r"^Input should be a valid number.*$"), "must be a number"),
+    (re.compile(r"^Value error, (.+)$"), r"\1"),
+    (re.compile(r"^Option '(.+)' requires an argument$"), r"\1: needs a value"),
+    (re.compile(r"^Got unexpected extra argument(?:\(s\))? \((.+)\)$"), r"unexpected argument: \1"),
+    (
+        re.compile(r"^No such option: (\S+) \(Possible options: (.+)\)$"),
+        r"no such option: \1 (did you mean \2?)",
+    ),
+]
 
-    stamina.instrumentation.set_on_retry_hooks([])
+
+def _param_name(param: Any) -> str | None:
+    if param is None:
+        return None
+    longs = [o for o in getattr(param, "opts", []) if o.startswith("--")]
+    if longs:
+        return str(max(longs, key=len))
+    return str(param.name).upper() if param.name else None
+
+
+def usage_error_line(exc: Any) -> str:
+    """One line for a usage error of Click: `--limit: must be at least 1`, `no such option: --x`."""
+    param = getattr(exc, "param", None)
+    name = _param_name(param)
+    if name and type(exc).__name__ == "MissingParameter":
+        return f"missing {'option' if name.startswith('-') else 'argument'} {name}"
+    message = str(getattr(exc, "message", "") or "") if param is not None else exc.format_message()
+    message = " ".join(message.split()).rstrip(".")
+    for pattern, replacement in _REASONS:
+        message = pattern.sub(replacement, message)
+    message = message[:1].lower() + message[1:]
+    return f"{name}: {message}" if name and not message.startswith(name) else message
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port and listening, so that a server is announced only once it can serve;
+    a port in use or an unknown address is one line."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    # As uvicorn does: a restarted server may take the port of one whose connections are still closing.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except (OSError, OverflowError) as exc:
+        sock.close()
+        if isinstance(exc, socket.gaierror):
+            reason = "unknown address"
+        elif isinstance(exc, OSError) and exc.errno is not None:
+            reason = os.strerror(exc.errno) if exc.errno != errno.EADDRINUSE else "address already in use"
+        else:
+            reason = str(exc)
+        raise GhcaptureError(f"cannot listen on {host}:{port}: {reason[:1].lower() + reason[1:]}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve_on(asgi: Any, sock: socket.socket) -> None:
+    """Serve an ASGI app on an already listening socket until stopped."""
+    import uvicorn
+
+    config = uvicorn.Config(asgi, log_level="warning", access_log=False, lifespan="off")
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def print_table(table: Table) -> None:
+    """Prints a table that fits the terminal (80 columns when not one): a rule under the header instead
+    of a box, and cells that wrap or fold instead of being cut, so ids and headers are shown whole."""
+    from rich import box
+    from rich.console import Console
+
+    table.box = box.SIMPLE_HEAD
+    table.show_edge = False
+    table.pad_edge = False
+    for column in table.columns:
+        if not column.no_wrap:
+            column.overflow = "fold"
+    Console().print(table)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -65,10 +189,20 @@ def main(argv: list[str] | None = None) -> None:
         print("ghcapture: aborted", file=sys.stderr)
         sys.exit(1)
     except usage_errors as exc:
-        exc.show()  # type: ignore[attr-defined]
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()  # type: ignore[attr-defined]  # the help, asked for by giving no command
+        else:
+            print(f"ghcapture: error: {usage_error_line(exc)}", file=sys.stderr)
         sys.exit(exc.exit_code)  # type: ignore[attr-defined]
     except KeyboardInterrupt:
         print("ghcapture: interrupted", file=sys.stderr)
         sys.exit(130)
     if isinstance(result, int) and result:
         sys.exit(result)
+
+
+def _quiet_retry_library() -> None:
+    # The GitHub client logs each retry itself (redacted); stamina's own log line would repeat it bare.
+    import stamina.instrumentation
+
+    stamina.instrumentation.set_on_retry_hooks([])

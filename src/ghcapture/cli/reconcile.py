@@ -6,7 +6,7 @@ import time
 
 import typer
 
-from ghcapture.cli import app
+from ghcapture.cli import app, listening_socket, serve_on
 
 webhook_app = typer.Typer(help="Receive GitHub's workflow_run webhooks for bulk jobs.", no_args_is_help=True)
 app.add_typer(webhook_app, name="webhook")
@@ -58,15 +58,13 @@ def reconcile(
 @webhook_app.command("serve")
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(8787, help="Port to listen on."),
+    port: int = typer.Option(8787, min=1, max=65535, help="Port to listen on."),
     path: str = typer.Option("/webhooks/github", help="URL path GitHub delivers to."),
 ) -> None:
     """Serve the workflow_run webhook (verified with GHCAPTURE_WEBHOOK_SECRET) until stopped.
 
     Example: GHCAPTURE_WEBHOOK_SECRET=... ghcapture webhook serve --port 8787
     """
-    import uvicorn
-
     from ghcapture.config import load_settings
     from ghcapture.github.http import GitHubClient
     from ghcapture.jobs.actions_settings import load_actions_settings
@@ -83,5 +81,6 @@ def serve(
         path=path,
         client_factory=lambda: GitHubClient(actions.dispatch_settings(settings)),
     )
+    sock = listening_socket(host, port)
     typer.echo(f"workflow_run webhook at http://{host}:{port}{path}")
-    uvicorn.run(asgi, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    serve_on(asgi, sock)

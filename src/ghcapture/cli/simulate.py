@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ghcapture.cli import app
+from ghcapture.cli import app, listening_socket
 from ghcapture.errors import InputError
 
 REPO_SPEC = re.compile(
@@ -26,7 +26,7 @@ def parse_repo_spec(spec: str) -> tuple[str, str, int]:
 @app.command()
 def simulate(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(8765, help="Port to listen on."),
+    port: int = typer.Option(8765, min=1, max=65535, help="Port to listen on."),
     seed: int = typer.Option(
         1, help="Seed of the generated repositories: the same seed gives the same data."
     ),
@@ -98,6 +98,10 @@ def simulate(
     if not 0 <= faults <= 1:
         raise InputError("--faults must be between 0 and 1")
     specs = [parse_repo_spec(s) for s in repo]
+    users = dict(parse_assignment(a, "--token-user", name_pattern=r".+") for a in token_user)
+    # Bound before the repositories are generated: a port in use is told at once, and the address is
+    # announced only once it serves.
+    sock = listening_socket(host, port)
     world = World()
     if dataset is not None:
         load_dataset(read_dataset(dataset), world)
@@ -108,7 +112,6 @@ def simulate(
     keys = new_app_keys()
     scale = time_scale if profile == "realistic" else 1.0
     window = rate_window if rate_window is not None else 3600.0 * scale
-    users = dict(parse_assignment(a, "--token-user", name_pattern=r".+") for a in token_user)
     config = SimulatorConfig.for_profile(
         profile,
         time_scale,
@@ -121,8 +124,11 @@ def simulate(
         seed=seed,
     )
     if app_key_out is not None:
-        app_key_out.write_text(keys.private_key_pem)
-        app_key_out.chmod(0o600)
+        try:
+            app_key_out.write_text(keys.private_key_pem)
+            app_key_out.chmod(0o600)
+        except OSError as exc:
+            raise InputError(f"--app-key-out {app_key_out}: cannot write it: {exc.strerror or exc}") from None
     simulator = Simulator(world, config)
     url = f"http://{host}:{port}"
     if actions_repo is not None:
@@ -145,6 +151,8 @@ def simulate(
                 minute_seconds=runner_minute_seconds,
             ),
         ).attach()
+    # With --token only those are accepted, so the example must use one of them.
+    example_token = token[0] if token else next(iter(users), "anything")
     clock = f", GitHub's clock x{1 / time_scale:g}" if profile == "realistic" and time_scale != 1 else ""
     typer.echo(f"GitHub simulator at {url} (GraphQL {url}/graphql), {profile} profile{clock}")
     for r in world.unique_repositories:
@@ -154,12 +162,12 @@ def simulate(
         + (f", key in {app_key_out}" if app_key_out else "")
     )
     typer.echo(
-        f"Try: GITHUB_API_URL={url} GITHUB_TOKEN=anything ghcapture capture prs "
+        f"Try: GITHUB_API_URL={url} GITHUB_TOKEN={example_token} ghcapture capture prs "
         f"{world.unique_repositories[0].full_name if world.unique_repositories else 'OWNER/REPO'}"
     )
     if actions_repo is not None:
         typer.echo(f"  {actions_repo}: the generated bulk workflows" + (", run here" if runner else ""))
-    serve_forever(simulator, host, port)
+    serve_forever(simulator, sock)
 
 
 def parse_assignment(

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from ghcapture.cli import app
+from ghcapture.errors import GhcaptureError
 from ghcapture.workflows.generate import DEFAULT_GHCAPTURE_SPEC, generate_workflows
 
 workflows_app = typer.Typer(
@@ -60,7 +61,14 @@ def generate(
 
     Each needs the repository secret GHCAPTURE_DATABASE_URL, and the App or token named by --auth.
     """
-    paths = generate_workflows(out, ghcapture_spec=ghcapture_spec, auth=auth.value, max_parallel=max_parallel)
+    try:
+        paths = generate_workflows(
+            out, ghcapture_spec=ghcapture_spec, auth=auth.value, max_parallel=max_parallel
+        )
+    except OSError as exc:
+        reason = str(exc.strerror or exc)
+        where = "it" if exc.filename in (None, str(out)) else exc.filename
+        raise GhcaptureError(f"--out {out}: cannot write {where}: {reason[:1].lower()}{reason[1:]}") from None
     console = Console()
     for path in paths:
         console.print(f"wrote {path}", highlight=False, soft_wrap=True)

@@ -100,6 +100,8 @@ def running_simulator(world: World, config: SimulatorConfig | None = None) -> It
         server.stop()
 
 
-def serve_forever(simulator: Simulator, host: str, port: int) -> None:
+def serve_forever(simulator: Simulator, sock: socket.socket) -> None:
+    """Serves on a socket already listening, so that whoever bound it could announce it first."""
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
-    uvicorn.run(simulator.asgi(), host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(simulator.asgi(), log_level="warning", access_log=False, lifespan="off")
+    uvicorn.Server(config).run(sockets=[sock])
