@@ -13,7 +13,7 @@ import typer
 
 from ghcapture.cli import app
 from ghcapture.config import SETTINGS_HELP
-from ghcapture.errors import GhcaptureError
+from ghcapture.errors import GhcaptureError, InputError
 
 capture_app = typer.Typer(
     help="Capture pull requests and what hangs off them into the database.",
@@ -77,7 +77,7 @@ def run_capture(
         days=days, since=since, pr_numbers=pr_numbers, max_items=max_items, chunk=chunk
     )
     if kind == "pr-details" and not scope.pr_numbers and not scope.number_range:
-        raise GhcaptureError("capture pr-details needs --pr-numbers (e.g. --pr-numbers 12,15,99)")
+        raise InputError("capture pr-details needs --pr-numbers (e.g. --pr-numbers 12,15,99)")
     settings = load_settings()
     engine = open_database(settings.database_url)
     reporters: list[Progress] = []
@@ -125,7 +125,10 @@ def _make_command(kind: str) -> None:
         max_items: int | None = typer.Option(None, help="Stop after this many pull requests."),
         job_id: str | None = typer.Option(None, help="Report progress to this job's row."),
         chunk: str | None = typer.Option(
-            None, help='A slice of a backfill: {"numbers": [a, b]} or {"since", "until"}.'
+            None,
+            help='One slice of a backfill, as JSON: {"numbers": [1, 500]} for pull requests 1 to 500, or '
+            '{"since": "2025-01-01", "until": "2025-02-01"} for those updated in that window (until '
+            "excluded). The bulk workflows pass it.",
         ),
         as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request."),
@@ -145,8 +148,13 @@ def _make_command(kind: str) -> None:
         _print_summary(summary, as_json)
 
     command.__doc__ = (
-        f"{KIND_HELP[kind]}\n\nWith no scope: everything changed since the last capture "
-        f"(all history the first time).\n\nExample: ghcapture capture {kind} acme/widgets"
+        f"{KIND_HELP[kind]}\n\n"
+        + (
+            "Needs --pr-numbers (or a --chunk of numbers): it has no default scope."
+            if kind == "pr-details"
+            else "With no scope: everything changed since the last capture (all history the first time)."
+        )
+        + f"\n\nExample: ghcapture capture {kind} acme/widgets"
         + (" --pr-numbers 12,15" if kind == "pr-details" else " --days 30")
     )
     capture_app.command(name=kind)(command)
