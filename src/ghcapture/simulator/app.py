@@ -411,7 +411,8 @@ async def run_api(
     if not sim.limits.enter(principal):
         wait = 1.0 if sim.config.profile == "fast" else sim.config.limits.minute
         response = json_response(secondary_limit(sim, call, wait, "secondary_concurrency"), rid)
-        sim.request_log.append((call.arrived, api, response.status_code, _owed_wait(response, call.arrived)))
+        owed = _owed_wait(response, call.arrived, sim)
+        sim.request_log.append((call.arrived, api, response.status_code, owed))
         return response
     try:
         response = await _run_api(call, sim, handler, charge)
@@ -423,19 +424,20 @@ async def run_api(
         return DroppedConnection(b"")
     finally:
         sim.limits.leave(principal)
-    sim.request_log.append((call.arrived, api, response.status_code, _owed_wait(response, call.arrived)))
+    sim.request_log.append((call.arrived, api, response.status_code, _owed_wait(response, call.arrived, sim)))
     return response
 
 
-def _owed_wait(response: Response, now: float) -> float | None:
+def _owed_wait(response: Response, now: float, sim: Simulator) -> float | None:
     """The wait GitHub's rules impose after this answer: retry-after; until reset when none remain; at
-    least a minute after a secondary limit without either."""
+    least a minute (on the simulator's clock) after a secondary limit without either."""
     if "retry-after" in response.headers:
         return float(response.headers["retry-after"])
     if response.headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in response.headers:
         return max(0.0, float(response.headers["x-ratelimit-reset"]) - now)
     if response.status_code in (403, 429) and b"secondary rate limit" in bytes(response.body):
-        return 60.0
+        # GitHub's minute on this simulator's clock: the wait it enforces (a second on the fast profile).
+        return 1.0 if sim.config.profile == "fast" else sim.config.limits.minute
     return None
 
 
