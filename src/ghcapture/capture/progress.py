@@ -61,6 +61,11 @@ class LogProgress(NoProgress):
                 _budget_text(budget),
             )
 
+    def finish(self, result: Any) -> None:
+        done = getattr(result, "pull_requests", None)
+        if done is not None:
+            log.info("%s: done, %d pull requests", self._repository, done)
+
 
 class RichProgress(NoProgress):
     """A live progress bar: pull requests done of total, and the budget remaining."""
@@ -92,6 +97,13 @@ class RichProgress(NoProgress):
         )
 
     def finish(self, result: Any) -> None:
+        # The total is an upper bound (numbers that do not exist, a PR that left the scope, no count
+        # from GitHub): a run that ended took all there was, so the bar ends full.
+        if self._task is not None:
+            done = getattr(result, "pull_requests", None)
+            if done is None:
+                done = self._bar.tasks[0].completed
+            self._bar.update(self._task, completed=done, total=done)
         self._bar.stop()
 
     def fail(self, message: str) -> None:

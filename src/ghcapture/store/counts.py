@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, Connection, Table, func, inspect, select, union
+from sqlalchemy import ColumnElement, Connection, Table, func, inspect, or_, select, union
 
 from ghcapture.store.tables import DATA_TABLES, comments, pr_files, pull_requests, repositories, reviews
 
@@ -22,7 +22,8 @@ def table_counts(conn: Connection, tables: Iterable[Table] = DATA_TABLES) -> dic
 def repository_counts(conn: Connection, full_name: str) -> dict[str, int]:
     """What is stored for one repository (all zero if it is not stored):
     pull_requests, reviews, review_comments, issue_comments, pr_files, contributors (distinct people
-    who authored, reviewed, commented on or merged one of its pull requests)."""
+    who authored, reviewed, commented on or merged one of its pull requests, GitHub's deleted user
+    "ghost" counted once among them, as the comparison with a simulator's ground truth counts people)."""
     pr_ids = (
         select(pull_requests.c.github_id)
         .join(repositories, repositories.c.github_id == pull_requests.c.repository_id)
@@ -38,13 +39,16 @@ def repository_counts(conn: Connection, full_name: str) -> dict[str, int]:
 
     people = union(
         select(pull_requests.c.author_id.label("github_id")).where(pull_requests.c.github_id.in_(pr_ids)),
-        select(pull_requests.c.merged_by_id).where(pull_requests.c.github_id.in_(pr_ids)),
+        # An unmerged PR's NULL merger is nobody; a merged PR's NULL merger is the ghost.
+        select(pull_requests.c.merged_by_id).where(
+            pull_requests.c.github_id.in_(pr_ids),
+            or_(pull_requests.c.merged_by_id.is_not(None), pull_requests.c.merged_at.is_not(None)),
+        ),
         select(reviews.c.author_id).where(reviews.c.pull_request_id.in_(pr_ids)),
         select(comments.c.author_id).where(comments.c.pull_request_id.in_(pr_ids)),
     ).subquery()
-    contributors_involved = conn.execute(
-        select(func.count()).select_from(people).where(people.c.github_id.is_not(None))
-    ).scalar_one()
+    # UNION keeps one NULL row however many the ghost wrote: the ghost is one person.
+    contributors_involved = conn.execute(select(func.count()).select_from(people)).scalar_one()
     pull_request_total = conn.execute(
         select(func.count()).select_from(pull_requests).where(pull_requests.c.github_id.in_(pr_ids))
     ).scalar_one()
