@@ -108,7 +108,8 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
     typer.echo(
         f"{summary['repository']}: {summary['pull_requests']} pull requests, {summary['reviews']} reviews, "
         f"{summary['review_comments']} review comments, {summary['issue_comments']} issue comments, "
-        f"{summary['files']} files ({summary['mode']}{', resumed' if summary['resumed'] else ''}) "
+        f"{summary['files']} files, {summary['contributors']} people "
+        f"({summary['mode']}{', resumed' if summary['resumed'] else ''}) "
         f"in {summary['seconds']:.1f} s; spent {summary['points_used']} GraphQL points and "
         f"{summary['rest_requests']} REST requests"
     )
@@ -205,8 +206,13 @@ def demo(
     if not 0 < time_scale <= 1:
         raise GhcaptureError("--time-scale must be above 0 and at most 1")
     configure_logging(False)
+    # Each size and seed is its own repository (its own name, hence its own id): a second demo of
+    # another size beside the first in the same database is compared with its own rows only, and the
+    # same demo run again fetches only what changed.
+    name = f"widgets-{prs}" + (f"-seed{seed}" if seed != 1 else "")
+    full_name = f"acme/{name}"
     world = World()
-    repo = generate_repository("acme", "widgets", prs, seed=seed)
+    repo = generate_repository("acme", name, prs, seed=seed)
     world.add_repository(repo)
     config = SimulatorConfig.for_profile(profile, time_scale, seed=seed)
     server = SimulatorServer(Simulator(world, config)).start()
@@ -220,11 +226,11 @@ def demo(
         if not as_json:
             clock = f", on a clock {1 / time_scale:g}x faster than GitHub's" if profile == "realistic" else ""
             typer.echo(
-                f"GitHub simulator at {server.url} serving acme/widgets with {prs} pull requests "
+                f"GitHub simulator at {server.url} serving {full_name} with {prs} pull requests "
                 f"({profile} profile{clock})"
             )
         started = time.monotonic()
-        summary = run_capture("acme/widgets", "prs", as_json=as_json)
+        summary = run_capture(full_name, "prs", as_json=as_json)
         summary["seconds"] = round(time.monotonic() - started, 2)
         stats = server.simulator.stats.as_dict()
         if profile == "realistic":
@@ -234,7 +240,7 @@ def demo(
         engine = open_database(load_settings().database_url)
         check = compare_repository(engine, dump_repository(repo, server.url))
         with engine.connect() as conn:
-            counts = repository_counts(conn, "acme/widgets")
+            counts = repository_counts(conn, full_name)
     finally:
         server.stop()
     per_pr = stats["budget_units"] / max(1, prs)
@@ -250,7 +256,11 @@ def demo(
         typer.echo(json.dumps(report, default=str))
         return
     _print_summary(summary, False)
-    typer.echo("Stored for acme/widgets: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    typer.echo(
+        f"Stored for {full_name}: "
+        + ", ".join(f"{k} {v}" for k, v in counts.items())
+        + " (contributors: distinct people, the deleted user 'ghost' counted once, as 'people' below)"
+    )
     typer.echo(
         f"Spent {stats['graphql_points']} GraphQL points + {stats['rest_requests_charged']} REST requests "
         f"= {per_pr:.3f} budget units per pull request ({stats['requests_total']} HTTP requests)"
