@@ -1,63 +1,244 @@
 """Settings from environment variables and an optional ghcapture.toml.
 
-Environment variables win over the file. Names follow GitHub Actions where one exists.
+Every key is listed once, in KEYS: its environment variable, its toml key, its type, its default and its help.
+The environment wins over the file; unknown keys of the file are refused. The typed model that checks values
+(pydantic-settings) lives in `settings_model` and is imported only when settings are read, so that
+`ghcapture --help`, which prints KEYS, does not pay for it.
 """
 
 from __future__ import annotations
 
 import os
-import tomllib
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ghcapture.errors import ConfigError
+if TYPE_CHECKING:
+    from ghcapture.settings_model import SettingValues
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_DATABASE_URL = "sqlite:///ghcapture.db"
+CONFIG_ENV = "GHCAPTURE_CONFIG"
+CONFIG_FILE = "ghcapture.toml"
 
-# (setting, environment variable, toml key, help)
-SETTINGS_HELP: list[tuple[str, str, str]] = [
-    ("GITHUB_TOKEN", "github_token", "personal access token or installation token"),
-    ("GITHUB_APP_ID", "github_app_id", "GitHub App id or client id (instead of GITHUB_TOKEN)"),
-    ("GITHUB_APP_PRIVATE_KEY", "github_app_private_key", "the App's PEM private key"),
-    ("GITHUB_APP_PRIVATE_KEY_PATH", "github_app_private_key_path", "path to the App's PEM private key"),
-    ("GITHUB_APP_INSTALLATION_ID", "github_app_installation_id", "installation to act as"),
-    ("GITHUB_API_URL", "github_api_url", f"REST base URL (default {DEFAULT_API_URL})"),
-    ("GITHUB_GRAPHQL_URL", "github_graphql_url", "GraphQL URL (derived from GITHUB_API_URL when absent)"),
-    (
+
+@dataclass(frozen=True)
+class Key:
+    """One setting: where it is read from, what it holds, and what it means."""
+
+    env: str
+    toml: str  # also the field's name in the model; "" for GHCAPTURE_CONFIG, which names the file
+    kind: type
+    default: Any
+    help: str
+    default_help: str | None = None  # how the default reads when it is derived rather than a value
+    secret: bool = False  # never repeated in an error message
+    at_least: float | None = None
+    below: float | None = None
+
+    @property
+    def help_line(self) -> str:
+        if self.default_help is not None:
+            return f"{self.help} (default {self.default_help})"
+        if self.default is None:
+            return self.help
+        shown = f"{self.default:g}" if isinstance(self.default, float) else str(self.default)
+        return f"{self.help} (default {shown})"
+
+
+KEYS: tuple[Key, ...] = (
+    Key(
+        "GITHUB_TOKEN", "github_token", str, None, "personal access token or installation token", secret=True
+    ),
+    Key("GITHUB_APP_ID", "github_app_id", str, None, "GitHub App id or client id (instead of GITHUB_TOKEN)"),
+    Key(
+        "GITHUB_APP_PRIVATE_KEY",
+        "github_app_private_key",
+        str,
+        None,
+        "the App's PEM private key",
+        secret=True,
+    ),
+    Key("GITHUB_APP_PRIVATE_KEY_PATH", "github_app_private_key_path", str, None, "path to the App's PEM key"),
+    Key("GITHUB_APP_INSTALLATION_ID", "github_app_installation_id", str, None, "installation to act as"),
+    Key("GITHUB_API_URL", "github_api_url", str, DEFAULT_API_URL, "REST base URL"),
+    Key(
+        "GITHUB_GRAPHQL_URL",
+        "github_graphql_url",
+        str,
+        None,
+        "GraphQL URL",
+        default_help="from GITHUB_API_URL",
+    ),
+    Key(
         "GHCAPTURE_DATABASE_URL",
         "database_url",
-        "sqlite:///path.db (default ghcapture.db) or postgresql://...",
+        str,
+        DEFAULT_DATABASE_URL,
+        "sqlite:///path.db or postgresql://...",
+        default_help="ghcapture.db",
+        secret=True,
     ),
-    ("GHCAPTURE_CONFIG", "", "path of the settings file (default ./ghcapture.toml)"),
-    ("GHCAPTURE_ACTIONS_REPOSITORY", "actions_repository", "OWNER/NAME of the bulk workflows (unset: local)"),
-    ("GHCAPTURE_ACTIONS_REF", "actions_ref", "ref the bulk workflows run on (default main)"),
-    ("GHCAPTURE_ACTIONS_TOKEN", "actions_token", "token that may dispatch there (default: GITHUB_TOKEN/App)"),
-    ("GHCAPTURE_ACTIONS_DATABASE_URL", "actions_database_url", "database URL the runners use (not SQLite)"),
-    ("GHCAPTURE_ACTIONS_PRICE_PER_MINUTE", "actions_price_per_minute", "USD a runner minute (default 0.006)"),
-    ("GHCAPTURE_WEBHOOK_SECRET", "webhook_secret", "secret of the workflow_run webhook (HMAC-SHA256)"),
-    ("GHCAPTURE_ACTIONS_PRS_PER_CHUNK", "actions_prs_per_chunk", "PRs per matrix job of a backfill (1000)"),
-    ("GHCAPTURE_REALTIME_MAX_DAYS", "realtime_max_days", "older data goes to the bulk lane (default 1 day)"),
-    ("GHCAPTURE_REALTIME_MAX_ITEMS", "realtime_max_items", "larger batches go to the bulk lane (default 50)"),
-    ("GHCAPTURE_REALTIME_MAX_REPO_PRS", "realtime_max_repo_prs", "larger repos go to bulk (default 1000)"),
-    ("GHCAPTURE_DBOS_DATABASE_URL", "dbos_database_url", "job engine database (default: beside the data)"),
-    ("GHCAPTURE_HEARTBEAT_SECONDS", "heartbeat_seconds", "how often a running job beats (default 10)"),
-    ("GHCAPTURE_STUCK_AFTER_SECONDS", "stuck_after_seconds", "a silent local job is retried (default 120)"),
-    ("GHCAPTURE_ACTIONS_STUCK_AFTER_SECONDS", "actions_stuck_after_seconds", "same on Actions (25200)"),
-    ("GHCAPTURE_JOB_MAX_ATTEMPTS", "job_max_attempts", "attempts a job gets (default 3)"),
-    ("GHCAPTURE_PAGES_PER_STEP", "pages_per_step", "capture pages per durable step (default 5)"),
-    ("GHCAPTURE_TOKEN_CONCURRENCY", "token_concurrency", "jobs at once per token (default 4)"),
-    ("GHCAPTURE_TOKEN_JOBS_PER_MINUTE", "token_jobs_per_minute", "job starts a minute per token (30)"),
-    ("GHCAPTURE_BUDGET_NAME", "budget_name", "name of the shared rate-limit budget"),
-    ("GHCAPTURE_POLL_SECONDS", "poll_seconds", "how often workers look for work (default 1)"),
-    ("GHCAPTURE_RECONCILE_SECONDS", "reconcile_seconds", "how often workers reconcile Actions jobs (60)"),
-]
+    Key(CONFIG_ENV, "", str, None, "path of the settings file", default_help=f"./{CONFIG_FILE}"),
+    Key(
+        "GHCAPTURE_RATE_LIMIT_RESERVE",
+        "rate_limit_reserve",
+        float,
+        0.02,
+        "share of a rate-limit budget never spent",
+        at_least=0.0,
+        below=1.0,
+    ),
+    Key(
+        "GHCAPTURE_ACTIONS_REPOSITORY",
+        "actions_repository",
+        str,
+        None,
+        "OWNER/NAME of the bulk workflows",
+        default_help="unset: local",
+    ),
+    Key("GHCAPTURE_ACTIONS_REF", "actions_ref", str, "main", "ref the bulk workflows run on"),
+    Key(
+        "GHCAPTURE_ACTIONS_TOKEN",
+        "actions_token",
+        str,
+        None,
+        "token that may dispatch there",
+        default_help="GITHUB_TOKEN/App",
+        secret=True,
+    ),
+    Key(
+        "GHCAPTURE_ACTIONS_DATABASE_URL",
+        "actions_database_url",
+        str,
+        None,
+        "database URL the runners use (not SQLite)",
+        secret=True,
+    ),
+    Key(
+        "GHCAPTURE_ACTIONS_PRICE_PER_MINUTE",
+        "actions_price_per_minute",
+        float,
+        0.006,
+        "USD a runner minute",
+        at_least=0.0,
+        below=10.0,
+    ),
+    Key(
+        "GHCAPTURE_WEBHOOK_SECRET",
+        "webhook_secret",
+        str,
+        None,
+        "secret of the workflow_run webhook (HMAC-SHA256)",
+        secret=True,
+    ),
+    Key(
+        "GHCAPTURE_ACTIONS_PRS_PER_CHUNK",
+        "actions_prs_per_chunk",
+        int,
+        1000,
+        "PRs per matrix job of a backfill",
+        at_least=1,
+    ),
+    Key(
+        "GHCAPTURE_REALTIME_MAX_DAYS",
+        "realtime_max_days",
+        float,
+        1.0,
+        "older data goes to the bulk lane",
+        default_help="1 day",
+        at_least=0.0,
+    ),
+    Key(
+        "GHCAPTURE_REALTIME_MAX_ITEMS",
+        "realtime_max_items",
+        int,
+        50,
+        "larger batches go to the bulk lane",
+        at_least=0,
+    ),
+    Key(
+        "GHCAPTURE_REALTIME_MAX_REPO_PRS",
+        "realtime_max_repo_prs",
+        int,
+        1000,
+        "larger repos go to bulk",
+        at_least=0,
+    ),
+    Key(
+        "GHCAPTURE_DBOS_DATABASE_URL",
+        "dbos_database_url",
+        str,
+        None,
+        "job engine database",
+        default_help="beside the data",
+        secret=True,
+    ),
+    Key(
+        "GHCAPTURE_HEARTBEAT_SECONDS",
+        "heartbeat_seconds",
+        float,
+        10.0,
+        "how often a running job beats",
+        at_least=0.1,
+    ),
+    Key(
+        "GHCAPTURE_STUCK_AFTER_SECONDS",
+        "stuck_after_seconds",
+        float,
+        120.0,
+        "a silent local job is retried",
+        at_least=1.0,
+    ),
+    Key(
+        "GHCAPTURE_ACTIONS_STUCK_AFTER_SECONDS",
+        "actions_stuck_after_seconds",
+        float,
+        7 * 3600.0,
+        "same on Actions",
+        at_least=60.0,
+    ),
+    Key("GHCAPTURE_JOB_MAX_ATTEMPTS", "job_max_attempts", int, 3, "attempts a job gets", at_least=1),
+    Key("GHCAPTURE_PAGES_PER_STEP", "pages_per_step", int, 5, "capture pages per durable step", at_least=1),
+    Key("GHCAPTURE_TOKEN_CONCURRENCY", "token_concurrency", int, 4, "jobs at once per token", at_least=1),
+    Key(
+        "GHCAPTURE_TOKEN_JOBS_PER_MINUTE",
+        "token_jobs_per_minute",
+        int,
+        30,
+        "job starts a minute per token",
+        at_least=1,
+    ),
+    Key(
+        "GHCAPTURE_BUDGET_NAME",
+        "budget_name",
+        str,
+        None,
+        "name of the shared rate-limit budget",
+        default_help="from the credentials",
+    ),
+    Key(
+        "GHCAPTURE_POLL_SECONDS", "poll_seconds", float, 1.0, "how often workers look for work", at_least=0.05
+    ),
+    Key(
+        "GHCAPTURE_RECONCILE_SECONDS",
+        "reconcile_seconds",
+        float,
+        60.0,
+        "how often workers reconcile Actions jobs",
+        at_least=1.0,
+    ),
+)
+KEY_BY_NAME: dict[str, Key] = {key.toml: key for key in KEYS if key.toml}
+
+# (environment variable, toml key, help), the shape command epilogs read.
+SETTINGS_HELP: list[tuple[str, str, str]] = [(key.env, key.toml, key.help_line) for key in KEYS]
 
 
 def settings_help_text() -> str:
     """The settings, one per line, for --help epilogs."""
-    return "\n".join(f"{env}: {text}" for env, _key, text in SETTINGS_HELP)
+    return "\n".join(f"{key.env}: {key.help_line}" for key in KEYS)
 
 
 @dataclass(frozen=True)
@@ -69,6 +250,7 @@ class Settings:
     github_api_url: str = DEFAULT_API_URL
     github_graphql_url: str = ""
     database_url: str = DEFAULT_DATABASE_URL
+    # The checked values of the keys other parts read (rate_limit_reserve, the job system's keys).
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:  # never print secrets
@@ -83,6 +265,9 @@ class Settings:
         return bool(self.github_app_id and self.github_app_private_key and not self.github_token)
 
 
+_SETTINGS_FIELDS = {f.name for f in fields(Settings)} - {"extra"}
+
+
 def derive_graphql_url(api_url: str) -> str:
     """GitHub's GraphQL endpoint for a REST base URL (api.github.com, GHES /api/v3, or a simulator)."""
     base = api_url.rstrip("/")
@@ -91,71 +276,77 @@ def derive_graphql_url(api_url: str) -> str:
     return base + "/graphql"
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    section = data.get("ghcapture", data)
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: expected a [ghcapture] table")
-    return section
+def read_setting_values(env: dict[str, str] | None = None, cwd: Path | None = None) -> SettingValues:
+    """Every key's checked value, from the environment, then the settings file, then its default."""
+    from ghcapture.settings_model import read_values
 
-
-def settings_file_values(env: dict[str, str] | None = None, cwd: Path | None = None) -> dict[str, Any]:
-    """The keys of the settings file (GHCAPTURE_CONFIG, else ./ghcapture.toml if present), or {}."""
-    env = dict(os.environ) if env is None else env
-    cwd = cwd or Path.cwd()
-    config_path = Path(env["GHCAPTURE_CONFIG"]) if env.get("GHCAPTURE_CONFIG") else cwd / "ghcapture.toml"
-    if config_path.exists():
-        return _read_toml(config_path)
-    if env.get("GHCAPTURE_CONFIG"):
-        raise ConfigError(f"GHCAPTURE_CONFIG points to {config_path}, which does not exist")
-    return {}
+    return read_values(dict(os.environ) if env is None else env, cwd or Path.cwd())
 
 
 def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None) -> Settings:
     """Read settings from the environment, then ghcapture.toml, then defaults."""
-    env = dict(os.environ) if env is None else env
-    file_values = settings_file_values(env, cwd)
-
-    def pick(env_name: str, key: str) -> str | None:
-        value = env.get(env_name)
-        if value:
-            return value
-        value = file_values.get(key)
-        return None if value is None else str(value)
-
-    private_key = pick("GITHUB_APP_PRIVATE_KEY", "github_app_private_key")
-    key_path = pick("GITHUB_APP_PRIVATE_KEY_PATH", "github_app_private_key_path")
-    if not private_key and key_path:
-        try:
-            private_key = Path(key_path).expanduser().read_text()
-        except OSError as exc:
-            raise ConfigError(
-                f"GITHUB_APP_PRIVATE_KEY_PATH: cannot read {key_path} ({exc.strerror})"
-            ) from None
-    if private_key and "\\n" in private_key and "\n" not in private_key:
-        private_key = private_key.replace("\\n", "\n")
-
-    api_url = (pick("GITHUB_API_URL", "github_api_url") or DEFAULT_API_URL).rstrip("/")
-    if not api_url.startswith(("http://", "https://")):
-        raise ConfigError(f"GITHUB_API_URL must start with http:// or https://, got {api_url!r}")
-    graphql_url = pick("GITHUB_GRAPHQL_URL", "github_graphql_url") or derive_graphql_url(api_url)
-    database_url = pick("GHCAPTURE_DATABASE_URL", "database_url") or DEFAULT_DATABASE_URL
-    app_id = pick("GITHUB_APP_ID", "github_app_id")
-    installation = pick("GITHUB_APP_INSTALLATION_ID", "github_app_installation_id")
-    if app_id and not private_key and not pick("GITHUB_TOKEN", "github_token"):
-        raise ConfigError("GITHUB_APP_ID is set but neither GITHUB_APP_PRIVATE_KEY nor _PATH is")
-    known = {key for _env, key, _text in SETTINGS_HELP if key}
+    values = read_setting_values(env, cwd)
+    private_key = _private_key(values)
+    api_url: str = values["github_api_url"]
+    github_token: str | None = values["github_token"]
+    if values["github_app_id"] and not private_key and not github_token:
+        raise values.error(
+            "github_app_id", "set, but neither GITHUB_APP_PRIVATE_KEY nor GITHUB_APP_PRIVATE_KEY_PATH is"
+        )
     return Settings(
-        github_token=pick("GITHUB_TOKEN", "github_token"),
-        github_app_id=app_id,
+        github_token=github_token,
+        github_app_id=values["github_app_id"],
         github_app_private_key=private_key,
-        github_app_installation_id=installation,
+        github_app_installation_id=values["github_app_installation_id"],
         github_api_url=api_url,
-        github_graphql_url=graphql_url,
-        database_url=database_url,
-        extra={k: v for k, v in file_values.items() if k not in known},
+        github_graphql_url=values["github_graphql_url"] or derive_graphql_url(api_url),
+        database_url=values["database_url"],
+        extra={
+            name: values[name]
+            for name in KEY_BY_NAME
+            if name not in _SETTINGS_FIELDS and not name.startswith("github_app_private_key")
+        },
     )
+
+
+_PEM_PRIVATE_KEY = re.compile(
+    r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----.+-----END (?:[A-Z]+ )?PRIVATE KEY-----", re.S
+)
+
+
+def _private_key(values: SettingValues) -> str | None:
+    """The App's key, from the source that gives it first (a key beats a path within one source), checked
+    here so that an error names the variable or file key it really came from."""
+    chosen = values.first_set("github_app_private_key", "github_app_private_key_path")
+    if chosen is None:
+        return None
+    if chosen == "github_app_private_key":
+        private_key: str = values[chosen]
+        if "\\n" in private_key and "\n" not in private_key:
+            private_key = private_key.replace("\\n", "\n")  # a key pasted into one line of an env file
+    else:
+        try:
+            private_key = Path(values[chosen]).expanduser().read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a text file"
+            raise values.error(chosen, f"cannot read the key file ({reason})") from None
+    problem = _private_key_problem(private_key)
+    if problem:
+        raise values.error(chosen, problem)
+    return private_key
+
+
+def _private_key_problem(private_key: str) -> str | None:
+    if not _PEM_PRIVATE_KEY.search(private_key):
+        return "not a PEM private key"
+    # cryptography is imported only when an App key is configured.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    try:
+        key = serialization.load_pem_private_key(private_key.strip().encode(), password=None)
+    except Exception:  # cryptography raises ValueError, TypeError and types of its own for a bad key
+        return "not a PEM private key"
+    if not isinstance(key, rsa.RSAPrivateKey):
+        return "not an RSA key (GitHub signs App JWTs with RS256)"
+    return None

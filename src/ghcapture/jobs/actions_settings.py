@@ -3,23 +3,16 @@ use as their database, the webhook secret and the price of a runner minute."""
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass, field, replace
-from typing import Any
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
-from ghcapture.config import Settings, load_settings, settings_file_values
+from ghcapture.config import KEY_BY_NAME, Settings, load_settings, read_setting_values
 from ghcapture.errors import ConfigError
 
 # GitHub's price of a Linux 2-core runner minute from 1 January 2026.
-DEFAULT_PRICE_PER_MINUTE = 0.006
-DEFAULT_REF = "main"
+DEFAULT_PRICE_PER_MINUTE: float = KEY_BY_NAME["actions_price_per_minute"].default
+DEFAULT_REF: str = KEY_BY_NAME["actions_ref"].default
 # A chunk of about this many pull requests keeps a matrix job well inside its timeout and spreads the work.
-DEFAULT_PRS_PER_CHUNK = 1000
-_REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+DEFAULT_PRS_PER_CHUNK: int = KEY_BY_NAME["actions_prs_per_chunk"].default
 
 
 class ActionsNotConfigured(ConfigError):
@@ -61,70 +54,34 @@ class ActionsSettings:
 
 def load_actions_settings(env: dict[str, str] | None = None, base: Settings | None = None) -> ActionsSettings:
     """Reads GHCAPTURE_ACTIONS_* and GHCAPTURE_WEBHOOK_SECRET from the environment, then ghcapture.toml."""
-    env = dict(os.environ) if env is None else env
-    file_values: dict[str, Any] = settings_file_values(env)
-
-    def pick(env_name: str, key: str) -> str | None:
-        value = env.get(env_name)
-        if value:
-            return value.strip()
-        value = file_values.get(key)
-        return None if value is None or str(value).strip() == "" else str(value).strip()
-
-    repository = pick("GHCAPTURE_ACTIONS_REPOSITORY", "actions_repository")
-    if repository is not None and not _REPOSITORY.match(repository):
-        raise ConfigError(f"GHCAPTURE_ACTIONS_REPOSITORY must be OWNER/NAME, got {repository!r}")
-    price_text = pick("GHCAPTURE_ACTIONS_PRICE_PER_MINUTE", "actions_price_per_minute")
-    try:
-        price = DEFAULT_PRICE_PER_MINUTE if price_text is None else float(price_text)
-    except ValueError:
-        raise ConfigError(
-            f"GHCAPTURE_ACTIONS_PRICE_PER_MINUTE must be a number, got {price_text!r}"
-        ) from None
-    if not 0 <= price < 10:
-        raise ConfigError(
-            f"GHCAPTURE_ACTIONS_PRICE_PER_MINUTE must be between 0 and 10 USD, got {price_text}"
-        )
-    chunk_text = pick("GHCAPTURE_ACTIONS_PRS_PER_CHUNK", "actions_prs_per_chunk")
-    try:
-        prs_per_chunk = DEFAULT_PRS_PER_CHUNK if chunk_text is None else int(chunk_text)
-    except ValueError:
-        raise ConfigError(
-            f"GHCAPTURE_ACTIONS_PRS_PER_CHUNK must be a whole number, got {chunk_text!r}"
-        ) from None
-    if prs_per_chunk < 1:
-        raise ConfigError("GHCAPTURE_ACTIONS_PRS_PER_CHUNK must be at least 1")
-    database_url = pick("GHCAPTURE_ACTIONS_DATABASE_URL", "actions_database_url")
+    values = read_setting_values(env)
+    repository: str | None = values["actions_repository"]
+    database_url: str | None = values["actions_database_url"]
     if database_url is None and repository is not None:
         # The runners write where we read; a PostgreSQL database of our own is the natural default.
         own = (base or load_settings(env)).database_url
-        if not own.startswith("sqlite"):
+        if runner_database_url_problem(own) is None:
             database_url = own
-    if database_url is not None:
-        check_runner_database_url(database_url)
     return ActionsSettings(
         repository=repository,
-        ref=pick("GHCAPTURE_ACTIONS_REF", "actions_ref") or DEFAULT_REF,
-        token=pick("GHCAPTURE_ACTIONS_TOKEN", "actions_token"),
+        ref=values["actions_ref"],
+        token=values["actions_token"],
         database_url=database_url,
-        webhook_secret=pick("GHCAPTURE_WEBHOOK_SECRET", "webhook_secret"),
-        price_per_minute=price,
-        prs_per_chunk=prs_per_chunk,
+        webhook_secret=values["webhook_secret"],
+        price_per_minute=values["actions_price_per_minute"],
+        prs_per_chunk=values["actions_prs_per_chunk"],
     )
+
+
+def runner_database_url_problem(url: str) -> str | None:
+    """Why runners on other machines cannot use this database URL (not a URL, a SQLite file), or None."""
+    from ghcapture.settings_model import runner_database_url_problem as problem
+
+    return problem(url)
 
 
 def check_runner_database_url(url: str) -> None:
     """Refuses a URL runners on other machines cannot use: not a URL, or a SQLite file."""
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        raise ConfigError("GHCAPTURE_ACTIONS_DATABASE_URL is not a database URL") from None
-    if parsed.get_backend_name() == "sqlite":
-        raise ConfigError(
-            "GHCAPTURE_ACTIONS_DATABASE_URL is a SQLite file, which Actions runners cannot reach; "
-            "use PostgreSQL (postgresql://...)"
-        )
-    if parsed.get_backend_name() != "postgresql":
-        raise ConfigError(
-            f"GHCAPTURE_ACTIONS_DATABASE_URL: unsupported database {parsed.get_backend_name()!r}; use postgresql://"
-        )
+    problem = runner_database_url_problem(url)
+    if problem:
+        raise ConfigError(f"GHCAPTURE_ACTIONS_DATABASE_URL: {problem}")

@@ -1,42 +1,41 @@
 """The job system's settings: routing thresholds, the bulk lane's configuration, the local engine's limits.
 
-Each is an environment variable or a key of ghcapture.toml (lower case, without the GHCAPTURE_ prefix).
+Each is a key of the one settings model (`ghcapture.config.KEYS`): an environment variable or a key of
+ghcapture.toml.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from ghcapture import config
-from ghcapture.config import Settings
-from ghcapture.errors import ConfigError
+from ghcapture.config import KEY_BY_NAME, Settings, read_setting_values
 from ghcapture.jobs.router import RouterConfig
 
-# (environment variable, help); the toml key is the name in lower case without GHCAPTURE_.
-JOB_SETTINGS_HELP: list[tuple[str, str]] = [
-    ("GHCAPTURE_REALTIME_MAX_DAYS", "older data than this many days goes to the bulk lane (default 1)"),
-    ("GHCAPTURE_REALTIME_MAX_ITEMS", "batches larger than this go to the bulk lane (default 50)"),
-    ("GHCAPTURE_REALTIME_MAX_REPO_PRS", "repositories with more PRs go to the bulk lane (default 1000)"),
-    ("GHCAPTURE_ACTIONS_REPOSITORY", "OWNER/NAME of the repository whose Actions run bulk jobs"),
-    ("GHCAPTURE_ACTIONS_DATABASE_URL", "the database URL Actions runners use (not SQLite)"),
-    ("GHCAPTURE_DBOS_DATABASE_URL", "the job engine's system database (default: beside the data database)"),
-    ("GHCAPTURE_HEARTBEAT_SECONDS", "how often a running local job proves it is alive (default 10)"),
-    ("GHCAPTURE_STUCK_AFTER_SECONDS", "a local job silent this long is failed and retried (default 120)"),
-    ("GHCAPTURE_ACTIONS_STUCK_AFTER_SECONDS", "the same for jobs on GitHub Actions (default 25200)"),
-    ("GHCAPTURE_JOB_MAX_ATTEMPTS", "attempts a job gets before it stays failed (default 3)"),
-    ("GHCAPTURE_PAGES_PER_STEP", "pages of a capture per durable step (default 5)"),
-    ("GHCAPTURE_TOKEN_CONCURRENCY", "jobs running at once per GitHub token or installation (default 4)"),
-    ("GHCAPTURE_TOKEN_JOBS_PER_MINUTE", "jobs started per minute per token or installation (default 30)"),
-    ("GHCAPTURE_BUDGET_NAME", "name of the shared rate-limit budget (default: derived from the credentials)"),
-    ("GHCAPTURE_RECONCILE_SECONDS", "how often a worker reconciles jobs on GitHub Actions (default 60)"),
-]
+_JOB_KEYS = (
+    "realtime_max_days",
+    "realtime_max_items",
+    "realtime_max_repo_prs",
+    "actions_repository",
+    "actions_database_url",
+    "dbos_database_url",
+    "heartbeat_seconds",
+    "stuck_after_seconds",
+    "actions_stuck_after_seconds",
+    "job_max_attempts",
+    "pages_per_step",
+    "token_concurrency",
+    "token_jobs_per_minute",
+    "budget_name",
+    "poll_seconds",
+    "reconcile_seconds",
+)
+# (environment variable, help) of the job system's keys.
+JOB_SETTINGS_HELP: list[tuple[str, str]] = [(KEY_BY_NAME[k].env, KEY_BY_NAME[k].help_line) for k in _JOB_KEYS]
 
 
 @dataclass(frozen=True)
@@ -82,59 +81,28 @@ def budget_name(settings: Settings) -> str:
 
 
 def load_job_settings(settings: Settings, env: Mapping[str, str] | None = None) -> JobSettings:
-    env = os.environ if env is None else env
-    extra: dict[str, Any] = settings.extra
-
-    file_values: dict[str, Any] | None = None
-
-    def pick(name: str) -> str | None:
-        nonlocal file_values
-        value = env.get(name)
-        if value:
-            return value
-        key = name.removeprefix("GHCAPTURE_").lower()
-        found = getattr(settings, key, None) or extra.get(key)
-        if found is None:
-            # Keys that config.py knows are kept out of `extra`; read them from the file itself.
-            if file_values is None:
-                reader = getattr(config, "settings_file_values", None)
-                file_values = reader(dict(env)) if reader is not None else {}
-            found = file_values.get(key)
-        return None if found is None else str(found)
-
-    def number(name: str, default: float, *, minimum: float = 0.0, integer: bool = False) -> Any:
-        raw = pick(name)
-        if raw is None:
-            return default
-        try:
-            value = int(raw) if integer else float(raw)
-        except ValueError:
-            raise ConfigError(f"{name}: {raw!r} is not a {'whole ' if integer else ''}number") from None
-        if value < minimum:
-            raise ConfigError(f"{name}: must be at least {minimum:g}, got {raw}")
-        return value
-
+    """The job settings from the environment (os.environ unless given), then ghcapture.toml, then defaults;
+    what is derived from the credentials or the data database comes from `settings`."""
+    values = read_setting_values(None if env is None else dict(env))
     router = RouterConfig(
-        realtime_max_days=number("GHCAPTURE_REALTIME_MAX_DAYS", 1.0, minimum=0.0),
-        realtime_max_items=number("GHCAPTURE_REALTIME_MAX_ITEMS", 50, integer=True),
-        realtime_max_repo_prs=number("GHCAPTURE_REALTIME_MAX_REPO_PRS", 1000, integer=True),
-        actions_repository=pick("GHCAPTURE_ACTIONS_REPOSITORY"),
-        actions_database_url=pick("GHCAPTURE_ACTIONS_DATABASE_URL"),
+        realtime_max_days=values["realtime_max_days"],
+        realtime_max_items=values["realtime_max_items"],
+        realtime_max_repo_prs=values["realtime_max_repo_prs"],
+        actions_repository=values["actions_repository"],
+        actions_database_url=values["actions_database_url"],
         github_api_url=settings.github_api_url,
     )
     return JobSettings(
         router=router,
-        system_database_url=(
-            pick("GHCAPTURE_DBOS_DATABASE_URL") or default_system_database_url(settings.database_url)
-        ),
-        heartbeat_seconds=number("GHCAPTURE_HEARTBEAT_SECONDS", 10.0, minimum=0.1),
-        stuck_after_seconds=number("GHCAPTURE_STUCK_AFTER_SECONDS", 120.0, minimum=1.0),
-        actions_stuck_after_seconds=number("GHCAPTURE_ACTIONS_STUCK_AFTER_SECONDS", 7 * 3600.0, minimum=60.0),
-        max_attempts=number("GHCAPTURE_JOB_MAX_ATTEMPTS", 3, minimum=1, integer=True),
-        pages_per_step=number("GHCAPTURE_PAGES_PER_STEP", 5, minimum=1, integer=True),
-        token_concurrency=number("GHCAPTURE_TOKEN_CONCURRENCY", 4, minimum=1, integer=True),
-        token_jobs_per_minute=number("GHCAPTURE_TOKEN_JOBS_PER_MINUTE", 30, minimum=1, integer=True),
-        budget_name=pick("GHCAPTURE_BUDGET_NAME") or budget_name(settings),
-        poll_seconds=number("GHCAPTURE_POLL_SECONDS", 1.0, minimum=0.05),
-        reconcile_seconds=number("GHCAPTURE_RECONCILE_SECONDS", 60.0, minimum=1.0),
+        system_database_url=values["dbos_database_url"] or default_system_database_url(settings.database_url),
+        heartbeat_seconds=values["heartbeat_seconds"],
+        stuck_after_seconds=values["stuck_after_seconds"],
+        actions_stuck_after_seconds=values["actions_stuck_after_seconds"],
+        max_attempts=values["job_max_attempts"],
+        pages_per_step=values["pages_per_step"],
+        token_concurrency=values["token_concurrency"],
+        token_jobs_per_minute=values["token_jobs_per_minute"],
+        budget_name=values["budget_name"] or budget_name(settings),
+        poll_seconds=values["poll_seconds"],
+        reconcile_seconds=values["reconcile_seconds"],
     )
