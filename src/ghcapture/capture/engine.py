@@ -18,11 +18,13 @@ from typing import Any
 
 from graphql import DocumentNode, GraphQLError, parse
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import OperationalError
 
 from ghcapture.capture import mapping
 from ghcapture.capture.progress import NoProgress, Progress
 from ghcapture.capture.queries import by_number_query, capture_document, follow_up_query
 from ghcapture.capture.scope import CaptureScope
+from ghcapture.errors import GhcaptureError
 from ghcapture.github.cost import QueryLimitError, known_schema, query_cost
 from ghcapture.github.errors import Unprocessable
 from ghcapture.github.graphql import AdaptivePageSize, execute_paged
@@ -46,6 +48,10 @@ FOLLOW_UP_BATCH = 40
 SEARCH_RESULT_CAP = 1000  # GitHub serves at most 1,000 results of a search
 BY_NUMBER_BATCH = 50
 WATERMARK_MARGIN = timedelta(minutes=2)  # clocks differ; re-reading two minutes costs little
+
+
+class StoreWriteError(GhcaptureError):
+    """The database refused a write (full disk, read-only file, lost connection)."""
 
 
 @dataclass
@@ -129,8 +135,17 @@ class Capture:
     async def run(self) -> CaptureResult:
         # One capture of a repository and scope at a time: a second one waits for the first, then
         # resumes from what it stored instead of spending the budget on the same pages again.
-        async with capture_lock(self.engine, self.full_name, self.scope.key(), wait=default_wait()):
-            return await self._run()
+        try:
+            async with capture_lock(self.engine, self.full_name, self.scope.key(), wait=default_wait()):
+                return await self._run()
+        except OperationalError as exc:
+            # A full disk, a read-only file, a lost server: one line, since every page committed before
+            # it is kept with its checkpoint and a re-run resumes from there.
+            reason = (str(exc.orig or exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise StoreWriteError(
+                f"{self.full_name}: cannot write to the database ({reason}); what was stored is kept, "
+                "and running the capture again resumes from it"
+            ) from None
 
     async def _run(self) -> CaptureResult:
         started = time.monotonic()
@@ -695,4 +710,5 @@ async def capture(
     from ghcapture.capture.scope import parse_repository
 
     owner, name = parse_repository(repository)
+    await client.prepare_for(owner, name)  # a GitHub App finds its installation before the first GraphQL call
     return await Capture(client, engine, owner, name, kind=kind, scope=scope, progress=progress).run()
