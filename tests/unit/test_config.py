@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from github_support import rsa_private_key_pem
 
 from ghcapture.config import derive_graphql_url, load_settings
 from ghcapture.errors import ConfigError
 from ghcapture.jobs.actions_settings import load_actions_settings
 from ghcapture.jobs.settings import load_job_settings
+from github_support import rsa_private_key_pem
 
 
 def test_defaults(tmp_path):
@@ -94,11 +94,23 @@ def test_a_misspelt_key_of_the_file_is_refused_with_the_key_it_means(tmp_path, m
 @pytest.mark.parametrize(
     ("toml", "load", "expected"),
     [
-        ('github_api_url = "api.github.com"', load_settings, "github_api_url: must start with http:// or https://"),
+        (
+            'github_api_url = "api.github.com"',
+            load_settings,
+            "github_api_url: must start with http:// or https://",
+        ),
         ('job_max_attempts = "abc"', load_settings, "job_max_attempts: not an integer"),
-        ('job_max_attempts = "abc"', lambda env: load_job_settings(load_settings(env), env), "job_max_attempts:"),
+        (
+            'job_max_attempts = "abc"',
+            lambda env: load_job_settings(load_settings(env), env),
+            "job_max_attempts:",
+        ),
         ('actions_prs_per_chunk = "many"', load_actions_settings, "actions_prs_per_chunk: not an integer"),
-        ('actions_price_per_minute = 12', load_actions_settings, "actions_price_per_minute: must be below 10"),
+        (
+            "actions_price_per_minute = 12",
+            load_actions_settings,
+            "actions_price_per_minute: must be below 10",
+        ),
         ('actions_repository = "nope"', load_actions_settings, "actions_repository: must be OWNER/NAME"),
     ],
 )
