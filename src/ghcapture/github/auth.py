@@ -16,7 +16,16 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ghcapture.config import Settings
 from ghcapture.errors import ConfigError
-from ghcapture.github.errors import BadCredentials, Forbidden, NotFound, PermanentError, TransientError
+from ghcapture.github.errors import (
+    BadCredentials,
+    ConnectionFailed,
+    Forbidden,
+    NotFound,
+    PermanentError,
+    TransientError,
+    definitive_connect_reason,
+    origin_of,
+)
 from ghcapture.github.redact import register_secret
 
 log = logging.getLogger("ghcapture.github")
@@ -185,6 +194,13 @@ class AppInstallationAuth:
         headers = {**API_VERSION_HEADERS, "Authorization": f"Bearer {self.app_jwt()}"}
         try:
             return await http.request(method, self.api_url + path, headers=headers)
+        except httpx.ConnectError as exc:
+            reason = definitive_connect_reason(exc)
+            raise ConnectionFailed(
+                f"{method} {path}: connection failed ({reason or type(exc).__name__})",
+                origin=origin_of(self.api_url),
+                reason=reason,
+            ) from None
         except httpx.TransportError as exc:
             raise TransientError(f"{method} {path}: {type(exc).__name__}") from None
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import socket
+from urllib.parse import urlsplit
+
 from ghcapture.errors import GhcaptureError
 from ghcapture.github.redact import redact
 
@@ -22,6 +26,16 @@ class GitHubError(GhcaptureError):
 
 class TransientError(GitHubError):
     """5xx, a dropped connection, a read timeout or a body that is not JSON: worth retrying."""
+
+
+class ConnectionFailed(TransientError):
+    """No connection to `origin` (scheme://host[:port]); `reason` is set when the failure is definitive
+    (refused, no such host, no route), which on a host never reached means a wrong URL, not a blip."""
+
+    def __init__(self, message: str, *, origin: str, reason: str | None) -> None:
+        super().__init__(message)
+        self.origin = origin
+        self.reason = reason
 
 
 class GraphQLTimeoutError(TransientError):
@@ -50,6 +64,10 @@ class BadCredentials(PermanentError):
         super().__init__(message, status=401)
 
 
+class Unreachable(PermanentError):
+    """The first contact with a host failed definitively: retrying for minutes would not fix the URL."""
+
+
 class NotFound(PermanentError):
     """404: the thing does not exist or this token may not see it."""
 
@@ -68,3 +86,42 @@ class GraphQLQueryError(PermanentError):
     def __init__(self, message: str, *, types: tuple[str, ...] = (), status: int | None = 200) -> None:
         super().__init__(message, status=status)
         self.types = types
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL, without user, password, path or query: safe to print."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port that is not a number: the URL itself will fail to connect
+        port = ""
+    return f"{parts.scheme}://{host}{port}"
+
+
+def definitive_connect_reason(exc: BaseException) -> str | None:
+    """Why a connection could not be made, if the cause says it will not work on a second try either.
+
+    httpx wraps the socket's OSError (sometimes twice); the errno or the resolver's error is the cause.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return "host not found"
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, OSError) and current.errno in _DEFINITIVE_ERRNOS:
+            return _DEFINITIVE_ERRNOS[current.errno]
+        current = current.__cause__ or current.__context__
+    return None
+
+
+_DEFINITIVE_ERRNOS = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.EHOSTUNREACH: "no route to host",
+    errno.ENETUNREACH: "network unreachable",
+}

@@ -22,6 +22,7 @@ from ghcapture.errors import ConfigError
 from ghcapture.github.auth import API_VERSION_HEADERS, AppInstallationAuth, Auth, auth_from_settings
 from ghcapture.github.errors import (
     BadCredentials,
+    ConnectionFailed,
     Forbidden,
     GraphQLQueryError,
     GraphQLTimeoutError,
@@ -30,6 +31,9 @@ from ghcapture.github.errors import (
     RateLimitedError,
     TransientError,
     Unprocessable,
+    Unreachable,
+    definitive_connect_reason,
+    origin_of,
 )
 from ghcapture.github.ratelimit import CORE, DEFAULT_RESERVE_FRACTION, GRAPHQL, RateLimitMonitor
 from ghcapture.github.redact import RedactingFilter, register_secret
@@ -77,7 +81,15 @@ class ClientStats:
 
 
 class _Unauthorized(Exception):
-    """A 401; the client renews the credentials once before giving up."""
+    """A 401; the client renews the credentials, unless it has just renewed them for this request."""
+
+
+@dataclass
+class _CallState:
+    """What one call has seen since its last renewal of the credentials."""
+
+    # A non-401 answer since the renewal: the renewed token worked, so a later 401 is a later expiry.
+    answered: bool = False
 
 
 def _github_message(response: httpx.Response) -> str:
@@ -182,11 +194,15 @@ class GitHubClient:
         self.sleep = sleep
         self.user_agent = user_agent
         self.stats = ClientStats()
+        # Origins that have answered at least once: a refused connection to one of them is a blip worth
+        # retrying; to any other it is most likely a wrong URL, reported at once.
+        self._reached: set[str] = set()
         self._http = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(timeout),
             follow_redirects=True,
             headers={**API_VERSION_HEADERS, "User-Agent": user_agent},
+            event_hooks={"response": [self._note_reached]},
         )
         if isinstance(self.auth, AppInstallationAuth) and self.auth.http is None:
             self.auth.http = self._http
@@ -272,7 +288,18 @@ class GitHubClient:
         """For a GitHub App without GITHUB_APP_INSTALLATION_ID: find the installation on owner/repo."""
         if not isinstance(self.auth, AppInstallationAuth):
             return None
-        return await self.auth.resolve_installation(owner, repo, self._http)
+        try:
+            return await self.auth.resolve_installation(owner, repo, self._http)
+        except ConnectionFailed as exc:
+            self._raise_if_never_reached(exc)
+            raise
+
+    async def prepare_for(self, owner: str, repo: str) -> None:
+        """Ready the credentials for calls about owner/repo: a GitHub App without an installation id finds
+        it now, since GraphQL paths do not name the repository and so cannot trigger the lookup."""
+        auth = self.auth
+        if isinstance(auth, AppInstallationAuth) and auth.installation_id is None:
+            await self.resolve_installation(owner, repo)
 
     # -- the request loop -----------------------------------------------------------------------
 
@@ -300,11 +327,12 @@ class GitHubClient:
         cost: int,
     ) -> tuple[httpx.Response, Any]:
         resource = GRAPHQL if kind == "graphql" else self._rest_resource(url)
+        state = _CallState()
         renewed = False
         waits = 0
         while True:
             try:
-                return await self._call_with_retries(kind, resource, method, url, params, json, cost)
+                return await self._call_with_retries(kind, resource, method, url, params, json, cost, state)
             except RateLimitedError as exc:
                 waits += 1
                 self.stats.waits += 1
@@ -317,9 +345,12 @@ class GitHubClient:
                         status=exc.status,
                     ) from None
             except _Unauthorized:
-                if not self.auth.renewable or renewed:
+                # Installation tokens expire (and GitHub revokes them) at any time, again and again in a
+                # long run: each 401 renews. Only a 401 on the very token just renewed is a real refusal.
+                if not self.auth.renewable or (renewed and not state.answered):
                     raise BadCredentials() from None
                 renewed = True
+                state.answered = False
                 log.warning("%s %s: 401, renewing the credentials", method, self._path(url))
                 self.auth.invalidate()
 
@@ -339,6 +370,7 @@ class GitHubClient:
         params: Mapping[str, Any] | None,
         json: Any,
         cost: int,
+        state: _CallState,
     ) -> tuple[httpx.Response, Any]:
         async for attempt in stamina.retry_context(
             on=self._should_retry,
@@ -353,7 +385,7 @@ class GitHubClient:
                     log.warning(
                         "%s %s: attempt %d of %d", method, self._path(url), attempt.num, self.max_attempts
                     )
-                return await self._attempt(kind, resource, method, url, params, json, cost)
+                return await self._attempt(kind, resource, method, url, params, json, cost, state)
         raise AssertionError("stamina ended without an attempt")  # pragma: no cover
 
     def _rest_resource(self, url: str) -> str:
@@ -369,17 +401,32 @@ class GitHubClient:
         params: Mapping[str, Any] | None,
         json: Any,
         cost: int,
+        state: _CallState,
     ) -> tuple[httpx.Response, Any]:
         path = self._path(url)
-        await self._resolve_installation_for(path)
-        await self.monitor.acquire(resource, cost)
-        headers = {"Authorization": await self.auth.authorization(self._http)}
+        try:
+            await self._resolve_installation_for(path)
+            await self.monitor.acquire(resource, cost)
+            headers = {"Authorization": await self.auth.authorization(self._http)}
+        except ConnectionFailed as exc:  # the App's token exchange is often the first contact
+            self._raise_if_never_reached(exc)
+            raise
         if kind == "graphql":
             self.stats.graphql_requests += 1
         else:
             self.stats.rest_requests += 1
         try:
             response = await self._http.request(method, url, params=params, json=json, headers=headers)
+        except httpx.ConnectError as exc:
+            self.stats.count("connection")
+            reason = definitive_connect_reason(exc)
+            failure = ConnectionFailed(
+                f"{method} {path}: connection failed ({reason or type(exc).__name__})",
+                origin=origin_of(url),
+                reason=reason,
+            )
+            self._raise_if_never_reached(failure)
+            raise failure from None
         except httpx.TimeoutException as exc:
             if kind == "graphql" and isinstance(exc, httpx.ReadTimeout):
                 self.stats.count("graphql_timeout")
@@ -392,6 +439,8 @@ class GitHubClient:
         except httpx.TransportError as exc:
             self.stats.count("connection")
             raise TransientError(f"{method} {path}: connection failed ({type(exc).__name__})") from None
+        if response.status_code != 401:
+            state.answered = True
         try:
             return self._answer(kind, resource, method, path, response)
         except GraphQLTimeoutError:
@@ -417,6 +466,16 @@ class GitHubClient:
             data = self._graphql_data(method, path, response, data)
         self.monitor.note_success(resource)
         return response, data
+
+    async def _note_reached(self, response: httpx.Response) -> None:
+        self._reached.add(origin_of(str(response.request.url)))
+
+    def _raise_if_never_reached(self, failure: ConnectionFailed) -> None:
+        """A definitive connection failure to a host that never answered: a wrong URL or no network."""
+        if failure.reason is None or failure.origin in self._reached:
+            return
+        setting = "GITHUB_GRAPHQL_URL" if failure.origin != origin_of(self.api_url) else "GITHUB_API_URL"
+        raise Unreachable(f"cannot reach {failure.origin} ({failure.reason}); check {setting}") from None
 
     async def _resolve_installation_for(self, path: str) -> None:
         auth = self.auth
