@@ -41,7 +41,7 @@ def _wait(condition: Callable[[], bool], what: str, seconds: float = DEADLINE_S)
 @pytest.fixture
 def workers(
     postgres_url: str, make_simulator: Callable[..., SimulatorServer], tmp_path: Path
-) -> Iterator[tuple[SimulatorServer, str, Callable[[str], subprocess.Popen[bytes]]]]:
+) -> Iterator[tuple[SimulatorServer, str, Callable[..., subprocess.Popen[bytes]]]]:
     server = make_simulator({r: 220 for r in REPOS}, config=SimulatorConfig(latency_ms_per_node=0.4))
     env = {
         **os.environ,
@@ -60,11 +60,11 @@ def workers(
         env.pop(name, None)
     procs: list[subprocess.Popen[bytes]] = []
 
-    def start(name: str) -> subprocess.Popen[bytes]:
+    def start(name: str, **overrides: str) -> subprocess.Popen[bytes]:
         log = (tmp_path / f"{name}.log").open("wb")
         proc = subprocess.Popen(
             [sys.executable, "-m", "ghcapture", "worker", "--concurrency", "3", "--stop-wait", "30"],
-            env=env,
+            env={**env, **overrides},
             cwd=tmp_path,
             stdout=log,
             stderr=log,
@@ -105,7 +105,7 @@ def _intervals(store: JobStore, job_id: str) -> list[tuple[float, float, str]]:
 
 
 def test_two_workers_share_jobs_and_recover_a_killed_one(
-    workers: tuple[SimulatorServer, str, Callable[[str], subprocess.Popen[bytes]]], tmp_path: Path
+    workers: tuple[SimulatorServer, str, Callable[..., subprocess.Popen[bytes]]], tmp_path: Path
 ) -> None:
     server, url, start = workers
     engine = open_database(url)
@@ -173,4 +173,41 @@ def test_two_workers_share_jobs_and_recover_a_killed_one(
     for repository in REPOS:
         truth = dump_repository(server.simulator.world.repositories[repository], server.url)
         assert compare_repository(engine, truth).equal, repository
+    engine.dispose()
+
+
+def test_a_killed_workers_job_is_resumed_within_a_few_heartbeats_not_the_stuck_limit(
+    workers: tuple[SimulatorServer, str, Callable[..., subprocess.Popen[bytes]]], tmp_path: Path
+) -> None:
+    server, url, start = workers
+    engine = open_database(url)
+    store = JobStore(engine)
+    job = store.create(kind="prs", repository=REPOS[0], route=Route("realtime", "local", "test"), params={})
+    # The stuck limit is far away; the heartbeat is 0.5 s, so a dead worker shows within 1.5 s of silence.
+    slow = {"GHCAPTURE_STUCK_AFTER_SECONDS": "120"}
+    first = start("a", **slow)
+    _wait(lambda: store.get(job.id).items_done >= 50, "worker a to be part-way through the job")
+    second = start("b", **slow)
+    time.sleep(3)  # b has looked at the database for a few heartbeats: it trusts what it sees
+    assert store.get(job.id).status == "running" and store.get(job.id).attempts == 1, _trail(store)
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    killed_at = time.time()
+
+    def resumed_by_b() -> bool:
+        spans = [e for e in store.events(job.id) if e.type == "started"]
+        return len(spans) == 2 and f"-{second.pid}-" in (spans[-1].message or "")
+
+    try:
+        _wait(resumed_by_b, "worker b to resume the job", seconds=30)
+    except AssertionError:
+        raise AssertionError(_trail(store)) from None
+    stuck = [e for e in store.events(job.id) if e.type == "stuck"]
+    assert len(stuck) == 1 and stuck[0].at.timestamp() - killed_at < 15, _trail(store)
+    _wait(lambda: store.get(job.id).status == "completed", "the job to complete")
+    assert store.get(job.id).attempts == 2
+    truth = dump_repository(server.simulator.world.repositories[REPOS[0]], server.url)
+    assert compare_repository(engine, truth).equal
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(60) == 0, (tmp_path / "b.log").read_text()[-3000:]
     engine.dispose()

@@ -60,6 +60,7 @@ def worker(
         signal.signal(signal.SIGINT, on_signal)
         log.info("worker: running (budget %s, concurrency %d)", jobs.budget_name, concurrency)
         loops = 0
+        failing = False
         while not local.stop.is_set():
             try:
                 local.reap_once()
@@ -68,8 +69,14 @@ def worker(
                 local.dispatch_once()
                 if reconciler is not None:
                     reconciler.tick()
+                if failing:
+                    log.warning("worker: the database answers again")
+                failing = False
             except Exception as exc:  # a passing database error must not end the worker
-                log.warning("worker: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                # One line per outage: the loop polls several times a second.
+                if not failing:
+                    log.warning("worker: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                failing = True
             loops += 1
             local.stop.wait(jobs.poll_seconds)
         log.info("worker: stopping")

@@ -31,6 +31,7 @@ from ghcapture.capture.scope import CaptureScope
 from ghcapture.config import Settings
 from ghcapture.errors import GhcaptureError
 from ghcapture.jobs.model import BULK, CANCELLED, GITHUB_ACTIONS, LOCAL, REALTIME, Job
+from ghcapture.jobs.outage import QUIET_OUTAGES, is_connection_error, outage_seconds, wait_for_database
 from ghcapture.jobs.progress import JobProgress, job_summary
 from ghcapture.jobs.settings import JobSettings
 from ghcapture.jobs.store import BUSY, GONE, JobStore, jobs_table
@@ -43,6 +44,8 @@ BUSY_WAIT_SECONDS = 2.0
 RETRY_BASE_SECONDS = 5.0
 RETRY_MAX_SECONDS = 600.0
 DEFAULT_PRIORITY = 5
+# Heartbeat intervals of silence after which a local job's worker is presumed dead.
+DEAD_WORKER_BEATS = 3
 # DBOS workflow states after which a still-queued job needs a new workflow.
 _FINISHED_WORKFLOW = {"SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"}
 
@@ -80,11 +83,16 @@ class LocalEngine:
     stop: threading.Event = field(default_factory=threading.Event)
     running: set[str] = field(default_factory=set)
     waiting: set[str] = field(default_factory=set)  # held by this worker until their repository is free
+    # Jobs whose workflow runs here, between steps and through its waits too: the heartbeat keeps them alive.
+    held: set[str] = field(default_factory=set)
     _launched: bool = False
     executor_id: str = field(
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     )
     _heart: threading.Thread | None = None
+    # Since when this worker's reaper has read the database without a gap (monotonic seconds), and when last.
+    _reaper_healthy_since: float | None = None
+    _reaper_last_ok: float | None = None
 
     @property
     def store(self) -> JobStore:
@@ -107,6 +115,9 @@ class LocalEngine:
             "application_version": "ghcapture-1",
         }
         _current = self
+        dbos_log = logging.getLogger("dbos")
+        if QUIET_OUTAGES not in dbos_log.filters:
+            dbos_log.addFilter(QUIET_OUTAGES)
         try:
             DBOS(config=config)
             DBOS.listen_queues([self.queue_name(REALTIME), self.queue_name(BULK)] if self.listen else [])
@@ -157,11 +168,15 @@ class LocalEngine:
 
     def _heartbeats(self) -> None:
         store = self.store
+        failing = False
         while not self.stop.wait(self.jobs.heartbeat_seconds):
             try:
-                store.heartbeat_many(self.running | self.waiting)
+                store.heartbeat_many(self.running | self.waiting | self.held)
+                failing = False
             except Exception as exc:  # a database hiccup must not kill the heartbeat
-                log.warning("heartbeat failed: %s", exc)
+                if not failing:  # one line per outage, not one per beat
+                    log.warning("heartbeat failed: %s", _first_line(exc))
+                failing = True
         # A final beat would be a lie after stopping; the reaper decides from here.
 
     # -- dispatching ---------------------------------------------------------------------------------
@@ -237,10 +252,38 @@ class LocalEngine:
             return DBOS.start_workflow(capture_job_workflow, job.id)
 
     # -- recovering ----------------------------------------------------------------------------------
+    def dead_worker_seconds(self) -> float:
+        """How long a local job may go without a heartbeat before its worker is taken for dead.
+
+        A live worker's heartbeat thread beats every job it holds every heartbeat interval, whatever its steps
+        are doing, so a job silent for DEAD_WORKER_BEATS intervals belongs to a worker that is gone (killed,
+        its machine lost). That holds only while this reaper has itself read the database without a gap for
+        that long: after a database outage every worker's beats are equally old, and the live ones need a
+        few intervals to beat again; until then the longer stuck limit applies."""
+        limit = self.jobs.stuck_after_seconds
+        short = DEAD_WORKER_BEATS * self.jobs.heartbeat_seconds
+        since = self._reaper_healthy_since
+        if since is not None and time.monotonic() - since >= short:
+            return min(limit, short)
+        return limit
+
+    def _reaper_saw_database(self) -> None:
+        now = time.monotonic()
+        gap = DEAD_WORKER_BEATS * self.jobs.heartbeat_seconds
+        if self._reaper_last_ok is None or now - self._reaper_last_ok > gap:
+            self._reaper_healthy_since = now  # first look, or after a gap: start counting again
+        self._reaper_last_ok = now
+
     def reap_once(self) -> int:
         """Fail jobs whose heartbeat stopped; a local one with attempts left resumes from its workflow's last
         completed step on another workflow (a fork), the dead workflow cancelled. Returns how many."""
-        reaped = self.store.reap_stuck(self.jobs.stuck_limits)
+        limits = {**self.jobs.stuck_limits, LOCAL: self.dead_worker_seconds()}
+        try:
+            reaped = self.store.reap_stuck(limits)
+        except Exception:
+            self._reaper_healthy_since = self._reaper_last_ok = None
+            raise
+        self._reaper_saw_database()
         for item in reaped:
             job = item.job
             if job.processor == GITHUB_ACTIONS:
@@ -304,6 +347,12 @@ class LocalEngine:
         for repository in schedules.claim_backfills(self.engine):
             schedules.enqueue_tracked_job(self.engine, self.jobs, repository, backfill=True)
         schedules.settle_priorities(self.engine)
+
+
+def _first_line(exc: BaseException) -> str:
+    from ghcapture.github.redact import redact
+
+    return redact((str(exc).strip().splitlines() or [type(exc).__name__])[0])
 
 
 def partition_key(job: Job) -> str:
@@ -456,7 +505,30 @@ def _capture_pages(job_id: str, workflow_id: str) -> str:
             )
 
     try:
-        result = asyncio.run(go())
+        while True:
+            try:
+                result = asyncio.run(go())
+                break
+            except Exception as exc:
+                if not is_connection_error(exc):
+                    raise
+                # The database went away under the capture: wait for it here, inside the step, so the
+                # attempt is not spent; the capture then resumes from the checkpoint of its last stored page.
+                limit = outage_seconds()
+                log.warning("job %s: the database is unreachable; waiting up to %.0f s for it", job_id, limit)
+                began = time.monotonic()
+                if not wait_for_database(local.engine, limit):
+                    raise
+                log.warning(
+                    "job %s: the database is back after %.0f s; resuming from the checkpoint",
+                    job_id,
+                    time.monotonic() - began,
+                )
+                store.add_event(
+                    job_id, "resumed", "the database was unreachable; resuming from the checkpoint"
+                )
+                pages_left = progress.pages_left
+                progress = StepProgress(store, job, job_scope(job), max(1, pages_left), local.stop)
     except PageBoundary:
         if local.stop.is_set():
             store.release(
@@ -498,20 +570,25 @@ def _make_workflows() -> tuple[Any, Any, Any]:
     @DBOS.workflow(name="ghcapture.capture_job")
     def workflow(job_id: str) -> str:
         workflow_id = DBOS.workflow_id or ""
-        while True:
-            try:
-                outcome = capture_step(job_id, workflow_id)
-            except Exception as exc:
-                errors = getattr(exc, "errors", None)  # DBOSMaxStepRetriesExceeded keeps the attempts' errors
-                cause = errors[-1] if errors else exc
-                return str(settle_step(job_id, _message(cause), _retryable(cause)))
-            kind, _, arg = str(outcome).partition(":")
-            if kind == BUSY:
-                DBOS.sleep(BUSY_WAIT_SECONDS)
-            elif kind == "wait":
-                DBOS.sleep(max(1.0, float(arg)))  # a rate-limit wait is a wait, never a failure
-            elif kind != "more":
-                return kind
+        held = current_engine().held
+        held.add(job_id)
+        try:
+            while True:
+                try:
+                    outcome = capture_step(job_id, workflow_id)
+                except Exception as exc:
+                    errors = getattr(exc, "errors", None)  # DBOSMaxStepRetriesExceeded keeps their errors
+                    cause = errors[-1] if errors else exc
+                    return str(settle_step(job_id, _message(cause), _retryable(cause)))
+                kind, _, arg = str(outcome).partition(":")
+                if kind == BUSY:
+                    DBOS.sleep(BUSY_WAIT_SECONDS)
+                elif kind == "wait":
+                    DBOS.sleep(max(1.0, float(arg)))  # a rate-limit wait is a wait, never a failure
+                elif kind != "more":
+                    return kind
+        finally:
+            held.discard(job_id)
 
     return workflow, capture_step, settle_step
 
