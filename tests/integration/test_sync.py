@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select
+from sqlalchemy.exc import OperationalError
 
 from ghcapture.capture.verify import compare_repository
 from ghcapture.cli import main
@@ -114,10 +115,12 @@ def test_ctrl_c_during_sync_is_one_line_and_cancels_the_job(
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
-            if (tmp_path / "data.db").exists():
+            try:
                 jobs = JobStore(create_engine(f"sqlite:///{tmp_path}/data.db")).list()
-                if jobs and jobs[0].status == "running" and jobs[0].items_done > 0:
-                    break
+            except OperationalError:  # the database is not there yet, or not migrated
+                jobs = []
+            if jobs and jobs[0].status == "running" and jobs[0].items_done > 0:
+                break
             time.sleep(0.1)
         assert proc.poll() is None, proc.communicate()
         proc.send_signal(signal.SIGINT)

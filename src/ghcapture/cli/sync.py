@@ -107,7 +107,7 @@ def sync(
         if not store.get(job.id).is_terminal:  # a Ctrl-C before the engine was running
             with contextlib.suppress(GhcaptureError):  # it ended in the meantime
                 store.cancel(job.id, reason="interrupted (Ctrl-C) during ghcapture sync")
-        typer.echo("ghcapture: interrupted", err=True)
+        # Exit status 130 is Ctrl-C's; the entry point says "ghcapture: interrupted" for it.
         raise typer.Exit(130) from None
 
 
