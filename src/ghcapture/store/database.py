@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import time
@@ -14,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import StaticPool
 
@@ -120,6 +121,58 @@ def _configure_sqlite(engine: Engine) -> None:
         # IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so a transaction that
         # reads before it writes never fails on a lock upgrade when another writer got in between.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    database = engine.url.database or ":memory:"
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        # A read-only, damaged or unopenable file fails at whichever statement first touches it, deep in
+        # a capture or a job; here every such statement becomes the same one-line error, and the
+        # transaction it was in is rolled back as usual, so nothing already stored is lost.
+        problem = _sqlite_problem(context.original_exception, database)
+        if problem is not None:
+            raise DatabaseUnavailableError(problem) from None
+
+
+def _sqlite_problem(exc: BaseException, database: str) -> str | None:
+    """One line naming the SQLite file and what is wrong with it, for errors that no retry will fix."""
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    code = str(getattr(exc, "sqlite_errorname", ""))
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else code
+    shown = f"sqlite:///{database}"
+    path = Path(database).expanduser()
+    directory = path.parent
+    if code.startswith("SQLITE_READONLY") or "readonly database" in detail:
+        if path.exists() and not os.access(path, os.W_OK):
+            return f"database {shown} is read-only (check the file's permissions)"
+        if not os.access(directory, os.W_OK):
+            return (
+                f"database {shown} is read-only: its directory {directory} is not writable "
+                "(SQLite keeps its -wal and -shm files beside the database)"
+            )
+        return f"database {shown} is read-only ({detail})"
+    if code in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or detail in (
+        "file is not a database",
+        "database disk image is malformed",
+    ):
+        return f"database {shown} is not a SQLite database or is damaged ({detail})"
+    if code.startswith("SQLITE_CANTOPEN") or detail == "unable to open database file":
+        if not path.exists():
+            if not directory.is_dir():
+                return f"cannot create database {shown}: {directory} is not a directory"
+            if not os.access(directory, os.W_OK):
+                return f"cannot create database {shown}: directory {directory} is not writable"
+        elif not os.access(path, os.R_OK):
+            return f"cannot open database {shown}: the file is not readable (check its permissions)"
+        elif not os.access(directory, os.W_OK):
+            return (
+                f"cannot open database {shown}: its directory {directory} is not writable "
+                "(SQLite keeps its -wal and -shm files beside the database)"
+            )
+        return f"cannot open database {shown} ({detail})"
+    # A full disk or a busy file is left to the caller: the capture says what it kept and how to resume.
+    return None
 
 
 def _describe(engine: Engine) -> str:
