@@ -447,13 +447,21 @@ class Capture:
             await self._rest_files(renamed, rows)
         if with_reviews:
             await self._per_pr_comments(with_reviews, rows)
+        # A whole-repository pass that has ended is complete as of its start: recording that now, and not
+        # only when the run ends, lets a crash in the review-comment pass that follows resume there
+        # instead of taking every pull request again.
+        done_as_of = (
+            self._started_at - WATERMARK_MARGIN
+            if finished and self.scope.is_everything and self.scope.max_items is None
+            else None
+        )
         self._write(
             rows,
             "pull_requests",
             key,
             cursor=None if finished else json.dumps(asdict(state)),
-            watermark=None,
-            keep_watermark=True,
+            watermark=done_as_of,
+            keep_watermark=done_as_of is None,
         )
         self.result.pull_requests = state.done
         self._report()
