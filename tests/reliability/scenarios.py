@@ -59,7 +59,11 @@ class Scenario:
     def label(self) -> str:
         if self.rate:
             return f"mix of {len(self.kinds)} kinds @ {self.rate:.0%}"
-        return f"{self.kinds[0]} x{self.count}" if len(self.kinds) == 1 else "+".join(self.kinds)
+        if len(self.kinds) != 1:
+            return "+".join(self.kinds) or "clean"
+        kind = self.kinds[0]
+        queued = {"moved": 1, "expired-token": 2, "revoked-token": 1}.get(kind, self.count)
+        return f"{kind} x{queued}"
 
     @property
     def app_auth(self) -> bool:
@@ -81,6 +85,7 @@ class Outcome:
     units: int
     faults: dict[str, int]
     early_requests: int
+    refused_during_waits: int  # requests the simulator refused because a secondary-limit wait was owed
     seconds: float
     repository: str = REPOSITORY
     result: CaptureResult | None = None
@@ -239,6 +244,7 @@ def _capture(server: SimulatorServer, keys: AppKeys | None, scenario: Scenario, 
         units=stats.graphql_points + stats.rest_charged,
         faults=dict(stats.faults),
         early_requests=requests_during_waits(sim.request_log),
+        refused_during_waits=stats.limits["secondary_during_wait"],
         seconds=seconds,
         repository=repository,
         result=result,

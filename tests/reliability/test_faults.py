@@ -34,6 +34,7 @@ def assert_complete(outcome: Outcome) -> None:
     assert outcome.equal, outcome.differences
     assert outcome.duplicate_count == 0, outcome.duplicates
     assert outcome.early_requests == 0, "requests sent while a wait was owed"
+    assert outcome.refused_during_waits == 0, "requests sent during a secondary-limit wait"
 
 
 def assert_stopped_keeping_what_it_stored(outcome: Outcome) -> None:
