@@ -61,3 +61,25 @@ def test_installation_token_is_renewed_before_it_expires(make_simulator, sqlite_
     assert len(server.simulator.installation_tokens) >= 2
     assert not any(status == 401 for _t, _api, status, _w in server.simulator.request_log)
     assert compare(server, engine, "acme/widgets").equal
+
+
+def test_a_secondary_limit_on_the_token_exchange_is_waited_out(make_simulator, sqlite_url):
+    keys = new_app_keys()
+    config = SimulatorConfig(app=keys.identity, tokens=frozenset())
+    server = make_simulator({"acme/widgets": 60}, config=config)
+    # The first exchange is refused with GitHub's secondary-limit answer (403, retry-after 1).
+    server.simulator.config.faults.queue("secondary", "app", count=1)
+    settings = app_settings(server, keys)
+    engine = open_database(sqlite_url)
+
+    async def go() -> GitHubClient:
+        async with GitHubClient(settings, retry_wait_initial=0.01) as client:
+            await capture(client, engine, "acme/widgets")
+            return client
+
+    client = asyncio.run(go())
+    assert server.simulator.stats.faults["secondary"] == 1
+    assert client.monitor.waited_seconds >= 0.9  # the retry-after of 1 s, less the time to get here
+    assert server.simulator.stats.limits["secondary_during_wait"] == 0
+    check = compare(server, engine, "acme/widgets")
+    assert check.equal, check.summary()

@@ -116,10 +116,6 @@ def test_matrix_mix_of_every_kind(rate, seed, prs, tmp_path):
 
     outcome = run_scenario(scenario, f"sqlite:///{tmp_path}/matrix.db")
 
-    if outcome.error and "/access_tokens (403)" in outcome.error and "secondary rate limit" in outcome.error:
-        # Known defect: the App's token exchange treats a secondary limit (403 + retry-after) as a refusal
-        # instead of waiting for it, so a fault on that one request ends the capture.
-        pytest.xfail("App token exchange does not wait out a secondary rate limit")
     assert_complete(outcome)
 
 

@@ -22,6 +22,7 @@ from ghcapture.github.errors import (
     Forbidden,
     NotFound,
     PermanentError,
+    TokenExchangeLimited,
     TransientError,
     definitive_connect_reason,
     origin_of,
@@ -213,8 +214,19 @@ class AppInstallationAuth:
                 f"GitHub rejected the App's JWT (401 {_message(response) or 'Bad credentials'}); "
                 "check GITHUB_APP_ID and the private key"
             )
-        if status == 403:
-            raise Forbidden(f"GitHub refused {method} {path} (403): {_message(response)}", status=403)
+        if status in (403, 429):
+            message = _message(response)
+            retry_after = response.headers.get("retry-after")
+            # A secondary limit on the exchange is a wait, not a refusal (GitHub answers 403 or 429).
+            if status == 429 or retry_after is not None or "rate limit" in message.lower():
+                try:
+                    seconds = max(float(retry_after), 0.0) if retry_after is not None else None
+                except ValueError:
+                    seconds = None
+                raise TokenExchangeLimited(
+                    f"{method} {path}: rate limited ({status})", retry_after=seconds, status=status
+                )
+            raise Forbidden(f"GitHub refused {method} {path} (403): {message}", status=403)
         if status == 404:
             raise NotFound(f"GitHub App installation {self.installation_id} not found", status=404)
         if status >= 500:

@@ -53,6 +53,15 @@ class RateLimitedError(GitHubError):
         self.wait_seconds = wait_seconds
 
 
+class TokenExchangeLimited(RateLimitedError):
+    """A secondary limit on the App's token exchange: the client waits (retry-after, else GitHub's minute)
+    before it asks for an installation token again."""
+
+    def __init__(self, message: str, *, retry_after: float | None, status: int | None = None) -> None:
+        super().__init__(message, resource="core", wait_seconds=retry_after or 60.0, status=status)
+        self.retry_after = retry_after
+
+
 class PermanentError(GitHubError):
     """GitHub refused the request; sending it again will not help."""
 

@@ -29,6 +29,7 @@ from ghcapture.github.errors import (
     NotFound,
     PermanentError,
     RateLimitedError,
+    TokenExchangeLimited,
     TransientError,
     Unprocessable,
     Unreachable,
@@ -336,6 +337,10 @@ class GitHubClient:
             except RateLimitedError as exc:
                 waits += 1
                 self.stats.waits += 1
+                if isinstance(exc, TokenExchangeLimited):
+                    # The exchange happens before any budgeted request: wait for it here.
+                    self.monitor.note_secondary_limit(CORE, exc.retry_after)
+                    await self.monitor.acquire(CORE, 0)
                 if waits > self.max_rate_limit_waits:
                     raise RateLimitedError(
                         f"{method} {self._path(url)}: still rate limited "
