@@ -97,6 +97,9 @@ def test_a_repository_renamed_mid_capture_ends_complete_under_its_new_name(make_
     assert check.equal, check.summary()
     with engine.connect() as conn:
         assert conn.execute(select(repositories.c.github_id)).scalars().all() == [renamed.id]
+    # After the first 301 the client asks for the repository where it now is, not via a redirect each time.
+    redirects = [entry for entry in server.simulator.request_log if entry[2] == 301]
+    assert server.simulator.stats.endpoints and len(redirects) <= 2
 
 
 def test_faults_of_every_new_kind_mixed_do_not_change_the_result(make_simulator, sqlite_url):

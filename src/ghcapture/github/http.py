@@ -195,6 +195,7 @@ class GitHubClient:
         self.sleep = sleep
         self.user_agent = user_agent
         self.stats = ClientStats()
+        self._moved: dict[str, str] = {}  # old repository URL prefix -> where GitHub said it moved
         # Origins that have answered at least once: a refused connection to one of them is a blip worth
         # retrying; to any other it is most likely a wrong URL, reported at once.
         self._reached: set[str] = set()
@@ -305,9 +306,31 @@ class GitHubClient:
     # -- the request loop -----------------------------------------------------------------------
 
     def _rest_url(self, path_or_url: str) -> str:
-        if path_or_url.startswith(("http://", "https://")):
-            return path_or_url
-        return f"{self.api_url}/{path_or_url.lstrip('/')}"
+        url = path_or_url
+        if not url.startswith(("http://", "https://")):
+            url = f"{self.api_url}/{url.lstrip('/')}"
+        # A repository that moved during the run is asked for where it now is, not through a 301 each time.
+        for old, new in self._moved.items():
+            if url.startswith(old) and url[len(old) : len(old) + 1] in ("", "/", "?"):
+                return new + url[len(old) :]
+        return url
+
+    def _remember_move(self, response: httpx.Response) -> None:
+        """After a 301 from /repos/OWNER/NAME/..., the repository's new address for the rest of the run."""
+        for hop in response.history:
+            if hop.status_code != 301 or "location" not in hop.headers:
+                continue
+            old_match = _REPO_PATH.match(self._path(str(hop.url)))
+            target = hop.url.join(hop.headers["location"])
+            new_path = self._path(str(target))
+            if old_match is None:
+                continue
+            suffix = old_match.group(3) or ""
+            if suffix and not new_path.endswith(suffix):
+                continue
+            old_prefix = f"{self.api_url}/repos/{old_match.group(1)}/{old_match.group(2)}"
+            new_prefix = str(target.copy_with(query=None))
+            self._moved[old_prefix] = new_prefix[: len(new_prefix) - len(suffix)] if suffix else new_prefix
 
     def _path(self, url: str) -> str:
         """The URL as GitHub's docs write it: /repos/o/r/pulls, without host, /api/v3 or query."""
@@ -422,6 +445,8 @@ class GitHubClient:
             self.stats.rest_requests += 1
         try:
             response = await self._http.request(method, url, params=params, json=json, headers=headers)
+            if response.history:
+                self._remember_move(response)
         except httpx.ConnectError as exc:
             self.stats.count("connection")
             reason = definitive_connect_reason(exc)
