@@ -158,19 +158,34 @@ def serve_on(asgi: Any, sock: socket.socket) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
+_FOLD_FROM = 16  # a cell longer than this may be folded to let its table fit
+
+
 def print_table(table: Table) -> None:
     """Prints a table that fits the terminal (80 columns when not one): a rule under the header instead
-    of a box, and cells that wrap or fold instead of being cut, so ids and headers are shown whole."""
+    of a box; short cells kept whole (their headers a word a line when space is short), and long text
+    (a repository, a message) wrapped or folded instead of cut, so ids and headers are shown whole."""
     from rich import box
+    from rich.cells import cell_len
     from rich.console import Console
 
+    console = Console()
     table.box = box.SIMPLE_HEAD
     table.show_edge = False
     table.pad_edge = False
+    table.padding = (0, 1, 0, 0)  # with the blank divider, two spaces between columns
+    fits = console.measure(table, options=console.options.update_width(10_000)).maximum <= console.width
     for column in table.columns:
-        if not column.no_wrap:
+        if column.no_wrap:
+            continue
+        if max((cell_len(str(c)) for c in column.cells), default=0) <= _FOLD_FROM:
+            # Rich shrinks every wrapable column alike; only long text should give way.
+            column.no_wrap = True
+            if not fits and isinstance(column.header, str):
+                column.header = "\n".join(column.header.split())
+        else:
             column.overflow = "fold"
-    Console().print(table)
+    console.print(table)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -197,6 +212,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("ghcapture: interrupted", file=sys.stderr)
         sys.exit(130)
+    if result == 130:
+        # Typer turns Ctrl-C into a silent exit 130 before it reaches the handler above.
+        print("ghcapture: interrupted", file=sys.stderr)
     if isinstance(result, int) and result:
         sys.exit(result)
 

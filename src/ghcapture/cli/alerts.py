@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import typer
 
-from ghcapture.cli import app
+from ghcapture.cli import app, print_table
 
 
 @app.command()
@@ -48,12 +48,17 @@ def alerts(
         missing_pull_requests=missing,
     )
     found = evaluate(open_database(load_settings().database_url), utc_now(), thresholds)
-    for alert in found:
-        if as_json:
+    if as_json:
+        for alert in found:
             typer.echo(json.dumps(alert.as_dict()))
-        else:
-            typer.echo(f"{alert.severity:<7}  {alert.rule:<21}  {alert.message}")
-    if not found and not as_json:
+    elif found:
+        from rich.table import Table
+
+        table = Table("severity", "rule", "message")
+        for alert in found:
+            table.add_row(alert.severity, alert.rule, alert.message)
+        print_table(table)
+    else:
         typer.echo("no alerts")
     if any(alert.severity == "error" for alert in found):
         raise typer.Exit(1)

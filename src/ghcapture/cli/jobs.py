@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ghcapture.cli import app
+from ghcapture.cli import app, print_table
 
 if TYPE_CHECKING:
     from ghcapture.jobs.model import Job
@@ -59,13 +59,34 @@ def list_jobs(
     if not jobs:
         typer.echo("no jobs")
         return
+    from rich.console import Console
+    from rich.table import Table
+
+    # A job id (36 characters) is copied whole into `jobs show`, so on a narrow terminal the figures give
+    # way instead (`jobs show` has them), and the kind joins the repository.
+    wide = Console().width >= 120
+    headers = ["id", "status", "lane", "repository", "kind", "items", "points", "created"]
+    table = Table(*(headers if wide else ["id", "status", "repository", "created"]))
+    table.columns[0].no_wrap = True
+    for column in table.columns:
+        column.justify = "right" if column.header in ("items", "points") else "left"
     for job in jobs:
         of = f"/{job.items_total}" if job.items_total is not None else ""
-        typer.echo(
-            f"{job.id}  {job.status:<9}  {job.lane or '-':<8} {job.processor or '-':<14} "
-            f"{job.repository} {job.kind}  {job.items_done}{of} items  {job.points_used} pts  "
-            f"created {_when(job.created_at)}"
-        )
+        created = _when(job.created_at)
+        if wide:
+            table.add_row(
+                job.id,
+                job.status,
+                job.lane or "-",
+                job.repository,
+                job.kind,
+                f"{job.items_done}{of}",
+                str(job.points_used),
+                created,
+            )
+        else:
+            table.add_row(job.id, job.status, f"{job.repository} {job.kind}", created.replace(" ", "\n"))
+    print_table(table)
 
 
 def _as_dict(job: Job) -> dict[str, Any]:

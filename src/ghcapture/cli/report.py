@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from ghcapture.cli import app
+from ghcapture.cli import app, print_table
 
 
 @app.command()
@@ -21,8 +21,6 @@ def report(
 
     Example: ghcapture report --since 2026-03-01
     """
-    from rich.console import Console
-
     from ghcapture.capture.scope import parse_since
     from ghcapture.config import load_settings
     from ghcapture.monitor.report import cost_report, report_tables
@@ -33,6 +31,5 @@ def report(
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2))
         return
-    console = Console()
     for table in report_tables(result):
-        console.print(table)
+        print_table(table)

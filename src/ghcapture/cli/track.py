@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ghcapture.cli import app
+from ghcapture.cli import app, print_table
 
 
 @app.command()
@@ -30,13 +30,18 @@ def track(
 
     engine = open_database(load_settings().database_url)
     if show:
-        for t in list_tracked(engine):
-            backfill_text = (
-                f", backfill {t.backfill_days} days ({'recorded' if t.backfill_done else 'due'})"
-                if t.backfill_days
-                else ""
-            )
-            typer.echo(f"{t.repository} {t.kind}: every {t.every_seconds} s (cron {t.cron}){backfill_text}")
+        from rich.table import Table
+
+        tracked_list = list_tracked(engine)
+        if not tracked_list:
+            typer.echo("no tracked repositories")
+            return
+        table = Table("repository", "kind", "every", "cron", "backfill")
+        for t in tracked_list:
+            state = "recorded" if t.backfill_done else "due"
+            backfill_text = f"{t.backfill_days} days, {state}" if t.backfill_days else "-"
+            table.add_row(t.repository, t.kind, f"{t.every_seconds} s", t.cron, backfill_text)
+        print_table(table)
         return
     if repository is None:
         raise InputError("give OWNER/NAME to track, or --list")
