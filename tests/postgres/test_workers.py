@@ -21,6 +21,7 @@ from ghcapture.jobs.store import JobStore
 from ghcapture.simulator.app import SimulatorConfig
 from ghcapture.simulator.dataset import dump_repository
 from ghcapture.simulator.server import SimulatorServer
+from ghcapture.simulator.server_time import LinearServerTime
 from ghcapture.store.database import open_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -180,6 +181,8 @@ def test_a_killed_workers_job_is_resumed_within_a_few_heartbeats_not_the_stuck_l
     workers: tuple[SimulatorServer, str, Callable[..., subprocess.Popen[bytes]]], tmp_path: Path
 ) -> None:
     server, url, start = workers
+    # Pages slow enough (about 3 s each) that the job is still running when worker a is killed.
+    server.simulator.config.server_time = LinearServerTime(per_node_ms=2.5)
     engine = open_database(url)
     store = JobStore(engine)
     job = store.create(kind="prs", repository=REPOS[0], route=Route("realtime", "local", "test"), params={})
