@@ -26,7 +26,8 @@ from ghcapture.simulator.dataset import dump_repository
 from ghcapture.simulator.server import SimulatorServer
 from ghcapture.store.database import open_database
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+# A 35-second outage drill: with the full reliability matrix (`pytest -m reliability`), not the default run.
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.reliability]
 
 OUTAGE_SECONDS = 8
 
