@@ -42,3 +42,15 @@ def compare(server: SimulatorServer, engine: Engine, repository: str) -> Compari
     repo = server.simulator.world.repository(owner, name)
     assert repo is not None
     return compare_repository(engine, dump_repository(repo, server.url))
+
+
+def requests_during_waits(log: list[tuple[float, str, int, float | None]]) -> int:
+    """Requests that arrived while an earlier answer on the same API still had a wait owed."""
+    owed: dict[str, float] = {}
+    early = 0
+    for arrived, api, _status, wait in log:
+        if arrived < owed.get(api, 0.0) - 0.05:
+            early += 1
+        if wait is not None:
+            owed[api] = max(owed.get(api, 0.0), arrived + wait)
+    return early

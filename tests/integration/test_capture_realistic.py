@@ -6,24 +6,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from capture_support import compare, run_capture
+from capture_support import compare, requests_during_waits, run_capture
 from ghcapture.github.ratelimit import RateLimitMonitor
 from ghcapture.simulator.app import SimulatorConfig
 from ghcapture.simulator.limits import FaultPlan
 from ghcapture.store.database import open_database
 from ghcapture.store.tables import repositories
-
-
-def requests_during_waits(log: list[tuple[float, str, int, float | None]]) -> int:
-    """Requests that arrived while an earlier answer on the same API still had a wait owed."""
-    owed: dict[str, float] = {}
-    early = 0
-    for arrived, api, _status, wait in log:
-        if arrived < owed.get(api, 0.0) - 0.05:
-            early += 1
-        if wait is not None:
-            owed[api] = max(owed.get(api, 0.0), arrived + wait)
-    return early
 
 
 def test_a_capture_on_the_realistic_profile_adapts_its_pages_and_is_complete(make_simulator, sqlite_url):

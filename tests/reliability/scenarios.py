@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from capture_support import requests_during_waits
 from ghcapture.capture.engine import CaptureResult, capture
 from ghcapture.capture.verify import compare_repository
 from ghcapture.config import Settings
@@ -96,17 +97,6 @@ class Outcome:
     def duplicate_count(self) -> int:
         return sum(self.duplicates.values())
 
-
-def requests_during_waits(log: list[tuple[float, str, int, float | None]]) -> int:
-    """Requests that arrived while an earlier answer on the same API still had a wait owed."""
-    owed: dict[str, float] = {}
-    early = 0
-    for arrived, api, _status, wait in log:
-        if arrived < owed.get(api, 0.0) - 0.05:
-            early += 1
-        if wait is not None:
-            owed[api] = max(owed.get(api, 0.0), arrived + wait)
-    return early
 
 
 def duplicates(engine: Engine) -> dict[str, int]:
