@@ -85,7 +85,7 @@ def test_composite_key(engine: Engine) -> None:
     assert stored == {"a.py": 5, "b.py": None}
 
 
-def test_many_rows_span_several_batches(engine: Engine) -> None:
+def test_thousands_of_rows_in_one_call(engine: Engine) -> None:
     rows = [pull_request(n, n, title=f"pr {n}", body="x" * 10) for n in range(1, 3001)]
     with engine.begin() as conn:
         assert upsert_rows(conn, pull_requests, rows, key=["github_id"]) == 3000

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, func
@@ -10,9 +10,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ghcapture.store.tables import GHOST_LOGIN, contributors
 
-# Bound parameters per statement: SQLite allows 32766 since 3.32 (999 before), PostgreSQL 65535.
-_MAX_PARAMETERS_SQLITE_OLD = 999
-_MAX_PARAMETERS = {"sqlite": 32766, "postgresql": 65535}
 _CONTRIBUTOR_COLUMNS = ("github_id", "node_id", "login", "type", "name", "avatar_url")
 # REST's user objects carry no name; GraphQL's may lack a type or node id. Neither may erase the other.
 _CONTRIBUTOR_KEEP_WHEN_NULL = ("node_id", "type", "name", "avatar_url")
@@ -52,17 +49,6 @@ def _normalise(
     return list(columns), [row for _identity, row in ordered]
 
 
-def _max_parameters(conn: Connection) -> int:
-    version = conn.dialect.server_version_info or ()
-    if conn.dialect.name == "sqlite" and tuple(version) < (3, 32):
-        return _MAX_PARAMETERS_SQLITE_OLD
-    return _MAX_PARAMETERS.get(conn.dialect.name, _MAX_PARAMETERS_SQLITE_OLD)
-
-
-def _batches(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
-
 
 def upsert_rows(
     conn: Connection,
@@ -96,9 +82,10 @@ def upsert_rows(
         statement = insert.on_conflict_do_update(index_elements=list(key), set_=updates)
     else:
         statement = insert.on_conflict_do_nothing(index_elements=list(key))
-    batch_size = max(1, _max_parameters(conn) // len(columns))
-    for batch in _batches(unique_rows, batch_size):
-        conn.execute(statement.values(batch))
+    # One statement, many parameter sets: SQLAlchemy compiles it once (its compiled cache recognises the
+    # same statement on the next call) and the driver runs it for every row (sqlite3's and psycopg's
+    # executemany), instead of compiling a new multi-row VALUES clause for every batch.
+    conn.execute(statement, unique_rows)
     return len(unique_rows)
 
 
