@@ -141,7 +141,9 @@ def test_random_faults_of_every_kind_do_not_change_the_result(make_simulator, sq
 def test_graphql_timeouts_shrink_the_page(make_simulator, sqlite_url):
     # 20 simulated ms per node: a page of 100 PRs (about 1,200 nodes) takes 24 s, over GitHub's 10 s;
     # a page of 25 fits.
-    config = SimulatorConfig(latency_ms_per_node=20.0, time_scale=0.0)
+    # Those pages also pass GitHub's 60 s of GraphQL server time a minute; a 360 s primary window makes
+    # that minute 6 real seconds, so the secondary limit's wait does not hold the test for a real minute.
+    config = SimulatorConfig(latency_ms_per_node=20.0, time_scale=0.0, limits=LimitSettings(window=360.0))
     server = make_simulator({"acme/widgets": 120}, config=config)
     engine = open_database(sqlite_url)
     run_capture(server, engine, "acme/widgets")

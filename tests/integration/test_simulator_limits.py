@@ -131,7 +131,8 @@ def test_rest_points_per_minute_is_a_secondary_403_with_retry_after(make_simulat
 
 
 def test_graphql_points_per_minute_is_a_secondary_403_not_charged(make_simulator: Start) -> None:
-    http = client(limited(make_simulator, graphql_points_per_minute=2))
+    # A primary window of 120 s makes its secondary-limit minute 2 s.
+    http = client(limited(make_simulator, graphql_points_per_minute=2, window=120.0))
 
     answers = [graphql(http, SMALL_QUERY) for _ in range(3)]
 
