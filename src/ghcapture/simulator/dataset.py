@@ -505,6 +505,7 @@ class _Loader:
                     deletions=f.get("deletions", 0),
                     previous_filename=f.get("previous_filename"),
                     raw=f,
+                    has_patch="patch" in f,
                 )
             )
         for c in _listed(p, "commits"):
