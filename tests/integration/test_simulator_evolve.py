@@ -12,6 +12,7 @@ import pytest
 from fixtures_simulator import REAL_PAYLOADS
 from ghcapture.simulator.dataset import load_dataset, read_dataset
 from ghcapture.simulator.evolve import COUNTED_KINDS
+from ghcapture.simulator.generator import FILE_CAP, Shape
 from ghcapture.simulator.model import GHOST_ID
 from ghcapture.simulator.server import SimulatorServer
 from ghcapture.simulator.world import World
@@ -349,3 +350,21 @@ def test_recorded_payloads_follow_every_kind_of_change(make_simulator: Start) ->
         changed = set().union(*(numbers_in(answer[k]) for k in answer))
         assert changed, answer
         assert_surfaces_equal_truth(http, repo.full_name, changed)
+
+
+def test_a_force_push_on_a_pull_request_over_the_file_cap_keeps_the_listing_at_3000(
+    make_simulator: Start,
+) -> None:
+    server = make_simulator({"acme/widgets": 12}, seed=3, shape=Shape(tail_rate=200))
+    http = client(server)
+    before = truth(http, "acme/widgets")
+    over = [n for n, p in before.items() if p["changed_files"] > FILE_CAP and p["state"] == "open"]
+    assert over  # this seed and shape give an open pull request over the cap
+    answer = evolve(http, "acme/widgets", force_pushes=len(before), seed=1)
+    assert set(over) <= set(answer["force_pushes"])
+    after = assert_surfaces_equal_truth(http, "acme/widgets", set(over))
+    for number in over:
+        assert len(after[number]["files"]) == FILE_CAP < after[number]["changed_files"]
+        assert {f["filename"] for f in after[number]["files"]} != {
+            f["filename"] for f in before[number]["files"]
+        }
