@@ -146,7 +146,7 @@ def _threads_of(pr: PullRequest) -> list[Any]:
 
 
 def test_review_threads_resolved_multi_line_file_level_and_left_side_agree_everywhere(
-    server: SimulatorServer, repo: Repository
+    server: SimulatorServer, repo: Repository, truth: dict[int, dict[str, Any]]
 ) -> None:
     http = client(server)
     roots = [(p, c) for p in repo.pull_requests for c in _threads_of(p)]
@@ -161,7 +161,26 @@ def test_review_threads_resolved_multi_line_file_level_and_left_side_agree_every
     checked = {pr.number for found in kinds.values() for pr, _c in found[:2]}
     for number in sorted(checked):
         rest = {c["id"]: c for c in listed(http, f"{R}/pulls/{number}/comments")}
-        for thread in details(http, number)["reviewThreads"]["nodes"]:
+        threads = details(http, number)["reviewThreads"]["nodes"]
+        # The ground truth carries the threads GraphQL shows (REST has none).
+        assert [
+            (
+                t["comments"][0],
+                t["is_resolved"],
+                (t["resolved_by"] or {}).get("login"),
+                t["subject_type"].upper(),
+            )
+            for t in truth[number]["review_threads"][:100]
+        ] == [
+            (
+                int(t["comments"]["nodes"][0]["fullDatabaseId"]),
+                t["isResolved"],
+                (t["resolvedBy"] or {}).get("login"),
+                t["subjectType"],
+            )
+            for t in threads
+        ]
+        for thread in threads:
             root = rest[int(thread["comments"]["nodes"][0]["fullDatabaseId"])]
             model = next(c for c in repo.pull_request(number).review_comments if c.id == root["id"])  # type: ignore[union-attr]
             assert thread["isResolved"] == (model.resolved_by is not None)

@@ -29,6 +29,8 @@ from ghcapture.simulator.model import (
     legacy_node_id,
     modern_node_id,
     parse_time,
+    review_threads,
+    thread_node_id,
     visible_reviews,
 )
 from ghcapture.simulator.world import World
@@ -398,31 +400,7 @@ def _participants(pr: PullRequest) -> list[User]:
 
 
 def _threads(pr: PullRequest) -> list[ThreadValue]:
-    """Review comments gathered into the threads they open or reply to, in the order the threads began."""
-    by_id = {c.id: c for c in pr.review_comments}
-    threads: dict[int, ThreadValue] = {}
-    for c in sorted(pr.review_comments, key=lambda c: (c.created_at, c.id)):
-        root, hops = c, 0
-        while root.in_reply_to_id is not None and root.in_reply_to_id in by_id and hops < 1000:
-            root, hops = by_id[root.in_reply_to_id], hops + 1
-        threads.setdefault(root.id, ThreadValue(pr, [])).comments.append(c)
-    for t in threads.values():
-        t.comments.sort(key=lambda c: (c.created_at, c.id))
-    return list(threads.values())
-
-
-def _thread_resolved(t: ThreadValue) -> bool:
-    if t.root.resolved_by is not None or t.root.raw is None:
-        return t.root.resolved_by is not None
-    # Recorded data does not say (REST knows no threads): a thread someone answered, on a pull request that
-    # is done with, was settled.
-    return t.pull_request.state == "closed" and len(t.comments) > 1
-
-
-def _resolver(t: ThreadValue) -> User | None:
-    if t.root.raw is None:
-        return _actor(t.root.resolved_by)
-    return _actor(t.pull_request.user) if _thread_resolved(t) else None
+    return [ThreadValue(pr, comments) for comments in review_threads(pr)]
 
 
 def _cross_repository(pr: PullRequest) -> bool:
@@ -945,10 +923,10 @@ def _derived_resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
         thread: {
             "comments": lambda t, info, **a: connection(t.comments, a, info),
             "diffSide": lambda t, _i: "LEFT" if _raw(t.root).get("side", t.root.side) == "LEFT" else "RIGHT",
-            "id": lambda t, _i: modern_node_id("PRRT", t.pull_request.id, t.root.id),
-            "isCollapsed": lambda t, _i: _thread_resolved(t),
+            "id": lambda t, _i: thread_node_id(t.pull_request, t.comments),
+            "isCollapsed": lambda t, _i: t.root.resolved_by is not None,
             "isOutdated": lambda t, _i: _outdated(t.root),
-            "isResolved": lambda t, _i: _thread_resolved(t),
+            "isResolved": lambda t, _i: t.root.resolved_by is not None,
             "line": lambda t, _i: t.root.line,
             "originalLine": lambda t, _i: t.root.original_line,
             "originalStartLine": lambda t, _i: _raw(t.root).get(
@@ -957,7 +935,7 @@ def _derived_resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
             "path": lambda t, _i: t.root.path,
             "pullRequest": lambda t, _i: t.pull_request,
             "repository": lambda t, info: _pr_repo(info, t.pull_request),
-            "resolvedBy": lambda t, _i: _resolver(t),
+            "resolvedBy": lambda t, _i: _actor(t.root.resolved_by),
             "startDiffSide": lambda t, _i: (
                 None if t.root.start_line is None else ("LEFT" if t.root.side == "LEFT" else "RIGHT")
             ),

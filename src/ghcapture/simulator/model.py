@@ -131,7 +131,9 @@ class ReviewComment:
     original_start_line: int | None = None
     side: str = "RIGHT"  # LEFT: a line the pull request removes
     subject_type: str = "line"  # file: a comment on the whole file, without a line
-    resolved_by: User | None = None  # on a thread's first comment: who resolved the thread
+    # On a thread's first comment: who resolved the thread. REST does not know threads, so recorded data
+    # never says; its threads are unresolved.
+    resolved_by: User | None = None
 
     @property
     def first_commit_id(self) -> str:
@@ -267,6 +269,25 @@ def visible_reviews(pr: PullRequest, viewer: str | None) -> list[Review]:
         for r in pr.reviews
         if r.state != "PENDING" or (viewer is not None and r.user.login.lower() == viewer.lower())
     ]
+
+
+def review_threads(pr: PullRequest) -> list[list[ReviewComment]]:
+    """Review comments gathered into the threads they open or reply to, each oldest first, in the order the
+    threads began. A reply whose comment was deleted begins a thread of its own."""
+    by_id = {c.id: c for c in pr.review_comments}
+    threads: dict[int, list[ReviewComment]] = {}
+    for c in sorted(pr.review_comments, key=lambda c: (c.created_at, c.id)):
+        root, hops = c, 0
+        while root.in_reply_to_id is not None and root.in_reply_to_id in by_id and hops < 1000:
+            root, hops = by_id[root.in_reply_to_id], hops + 1
+        threads.setdefault(root.id, []).append(c)
+    for comments in threads.values():
+        comments.sort(key=lambda c: (c.created_at, c.id))
+    return list(threads.values())
+
+
+def thread_node_id(pr: PullRequest, thread: list[ReviewComment]) -> str:
+    return modern_node_id("PRRT", pr.id, thread[0].id)
 
 
 TIMESTAMPS = (

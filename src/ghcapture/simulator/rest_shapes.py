@@ -24,6 +24,8 @@ from ghcapture.simulator.model import (
     format_time,
     legacy_node_id,
     modern_node_id,
+    review_threads,
+    thread_node_id,
     visible_reviews,
 )
 
@@ -611,6 +613,20 @@ def commit_parents(pr: PullRequest) -> dict[str, list[str]]:
     return parents
 
 
+def review_thread(pr: PullRequest, thread: list[ReviewComment], api: str) -> dict[str, Any]:
+    """A thread as GitHub's GraphQL API shows it (REST has no threads); in the dataset format only."""
+    root = thread[0]
+    return {
+        "node_id": thread_node_id(pr, thread),
+        "comments": [c.id for c in thread],
+        "is_resolved": root.resolved_by is not None,
+        "resolved_by": user(root.resolved_by, api),
+        "is_outdated": root.line is None and root.subject_type == "line",
+        "path": root.path,
+        "subject_type": root.subject_type,
+    }
+
+
 def pull_request_with_lists(pr: PullRequest, repo: Repository, api: str) -> dict[str, Any]:
     """A PR in the dataset format: the REST object with its reviews, comments, files and commits."""
     out = pull_request(pr, repo, api, full=True)
@@ -619,6 +635,7 @@ def pull_request_with_lists(pr: PullRequest, repo: Repository, api: str) -> dict
     out["review_comments"] = [review_comment(c, pr, repo, api) for c in pr.review_comments]
     out["issue_comments"] = [issue_comment(c, pr, repo, api) for c in pr.issue_comments]
     out["files"] = [changed_file(f, pr, repo, api) for f in pr.files]
+    out["review_threads"] = [review_thread(pr, thread, api) for thread in review_threads(pr)]
     parents = commit_parents(pr)
     out["commits"] = [commit(c, repo, api, parents.get(c.sha)) for c in pr.commits]
     return out

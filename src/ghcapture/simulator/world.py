@@ -181,6 +181,9 @@ class World:
                 for obj in authored:
                     if obj.user.id == old.id:
                         obj.user, touched = new, True
+                for comment in pr.review_comments:
+                    if comment.resolved_by is not None and comment.resolved_by.id == old.id:
+                        comment.resolved_by, touched = new, True
                 if any(u.id == old.id for u in [*pr.assignees, *pr.requested_reviewers]):
                     # A deleted account is no longer assigned or asked for a review.
                     keep = [] if new.is_ghost else [new]
