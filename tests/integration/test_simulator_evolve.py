@@ -268,8 +268,11 @@ def test_a_deleted_account_becomes_the_ghost_and_a_renamed_one_keeps_its_id(
     widgets: tuple[SimulatorServer, httpx.Client],
 ) -> None:
     _server, http = widgets
+    before = truth(http, "acme/widgets")
     answer = evolve(http, "acme/widgets", renamed_users=2, deleted_users=2, seed=4)
     prs = truth(http, "acme/widgets")
+    # An account's change moves no pull request's updated_at.
+    assert {n: p["updated_at"] for n, p in prs.items()} == {n: p["updated_at"] for n, p in before.items()}
     people = {
         u["id"]: u["login"]
         for p in prs.values()
