@@ -30,19 +30,20 @@ from ghcapture.github.errors import Unprocessable
 from ghcapture.github.graphql import AdaptivePageSize, execute_paged
 from ghcapture.github.http import GitHubClient
 from ghcapture.store.checkpoints import clear_checkpoint, load_checkpoint, save_checkpoint
+from ghcapture.store.history import mark_deleted_comments, replace_lists
 from ghcapture.store.locks import capture_lock, default_wait
-from ghcapture.store.tables import comments, pr_files, pull_requests, repositories, reviews
+from ghcapture.store.tables import comments, pr_commits, pr_files, pull_requests, repositories, reviews
 from ghcapture.store.upsert import upsert_contributors, upsert_rows
 
 log = logging.getLogger("ghcapture.capture")
 
-# kind -> (reviews, issue comments, files, review comments)
+# kind -> (reviews, issue comments, files, review comments, commits)
 SELECTIONS = {
-    "prs": (True, True, True, True),
-    "pr-details": (True, True, True, True),
-    "reviews": (True, False, False, False),
-    "comments": (True, True, False, True),
-    "files": (False, False, True, False),
+    "prs": (True, True, True, True, True),
+    "pr-details": (True, True, True, True, True),
+    "reviews": (True, False, False, False, False),
+    "comments": (True, True, False, True, False),
+    "files": (False, False, True, False, False),
 }
 FOLLOW_UP_BATCH = 40
 SEARCH_RESULT_CAP = 1000  # GitHub serves at most 1,000 results of a search
@@ -65,6 +66,8 @@ class CaptureResult:
     issue_comments: int = 0
     review_comments: int = 0
     files: int = 0
+    commits: int = 0
+    deleted_comments: int = 0
     contributors: int = 0
     github_pr_total: int | None = None
     points_used: int = 0
@@ -121,7 +124,13 @@ class Capture:
         self.progress = progress or NoProgress()
         self.pager = pager or AdaptivePageSize(initial=100, maximum=100)
         self.now = now
-        self.with_reviews, self.with_comments, self.with_files, self.with_review_comments = SELECTIONS[kind]
+        (
+            self.with_reviews,
+            self.with_comments,
+            self.with_files,
+            self.with_review_comments,
+            self.with_commits,
+        ) = SELECTIONS[kind]
         self.result = CaptureResult(repository=f"{owner}/{name}", kind=kind, scope=self.scope.key())
         self.repository_id = 0
         self.full_name = f"{owner}/{name}"
@@ -181,6 +190,7 @@ class Capture:
             "withReviews": self.with_reviews,
             "withComments": self.with_comments,
             "withFiles": self.with_files,
+            "withCommits": self.with_commits,
         }
 
     def _report(self) -> None:
@@ -422,15 +432,11 @@ class Capture:
         with_reviews: list[tuple[int, int]] = []
         for pr in nodes:
             pr_id = mapping.add_pull_request(rows, self.repository_id, pr)
-            for conn, adder in (
-                ("reviews", mapping.add_reviews),
-                ("comments", mapping.add_issue_comments),
-                ("files", mapping.add_files),
-            ):
+            for conn in CONNECTIONS:
                 page = pr.get(conn)
                 if page is None:
                     continue
-                adder(rows, pr_id, page["nodes"])
+                _add_connection(rows, conn, pr_id, page["nodes"])
                 if page["pageInfo"]["hasNextPage"]:
                     pending.append((pr["id"], conn, page["pageInfo"]["endCursor"], pr_id))
                 if conn == "files" and any(f["changeType"] == "RENAMED" for f in page["nodes"]):
@@ -447,6 +453,7 @@ class Capture:
             await self._rest_files(renamed, rows)
         if with_reviews:
             await self._per_pr_comments(with_reviews, rows)
+        _mark_whole_lists(rows, nodes, files=self.with_files, commits=self.with_commits)
         # A whole-repository pass that has ended is complete as of its start: recording that now, and not
         # only when the run ends, lets a crash in the review-comment pass that follows resume there
         # instead of taking every pull request again.
@@ -471,11 +478,6 @@ class Capture:
     ) -> dict[int, int]:
         """Completes overflowing connections, a batch of PRs per query; returns PRs found to hold renames."""
         renamed: dict[int, int] = {}
-        adders = {
-            "reviews": mapping.add_reviews,
-            "comments": mapping.add_issue_comments,
-            "files": mapping.add_files,
-        }
         while pending:
             batch, pending = pending[:FOLLOW_UP_BATCH], pending[FOLLOW_UP_BATCH:]
 
@@ -486,7 +488,7 @@ class Capture:
             data = await execute_paged(self.client, f"{self.full_name}:follow-up", fetch, pager=self.pager)
             for i, (node_id, conn, _after, pr_id) in enumerate(batch):
                 page = data[f"n{i}"][conn]
-                adders[conn](rows, pr_id, page["nodes"])
+                _add_connection(rows, conn, pr_id, page["nodes"])
                 if conn == "files" and any(f["changeType"] == "RENAMED" for f in page["nodes"]):
                     renamed[pr_id] = numbers[pr_id]
                 if page["pageInfo"]["hasNextPage"]:
@@ -509,6 +511,7 @@ class Capture:
             ):
                 for c in page.data:
                     mapping.add_review_comment(rows, pr_id, c)
+            rows.whole_comments.add((pr_id, "review_comment"))
 
     # -- review comments, repository-wide --------------------------------------------------------
     async def _review_comments(self) -> None:
@@ -630,8 +633,16 @@ class Capture:
                 upsert_rows(conn, reviews, rows.reviews, key=["github_id"])
             if rows.comments:
                 upsert_rows(conn, comments, rows.comments, key=["github_id"])
+            # A force-push changes files and commits: a whole list read replaces the stored one.
+            replace_lists(conn, pr_files, rows.whole_files)
+            replace_lists(conn, pr_commits, rows.whole_commits)
             if rows.files:
                 upsert_rows(conn, pr_files, rows.files, key=["pull_request_id", "path"])
+            if rows.commits:
+                upsert_rows(conn, pr_commits, rows.commits, key=["pull_request_id", "sha"])
+            self.result.deleted_comments += mark_deleted_comments(
+                conn, rows.whole_comments, rows.comments, self._clock()
+            )
             if keep_watermark:
                 current = load_checkpoint(conn, self.full_name, entity, key)
                 watermark = current.watermark if current else watermark
@@ -641,6 +652,7 @@ class Capture:
         if entity == "pull_requests":
             self.result.review_comments += sum(1 for c in rows.comments if c["kind"] == "review_comment")
         self.result.files += len(rows.files)
+        self.result.commits += len(rows.commits)
         self._people.update(rows.contributors)
         self.result.contributors = len(self._people)
 
@@ -686,6 +698,41 @@ class Capture:
     def _run_started(self, checkpoint: Any) -> datetime:
         started: datetime | None = getattr(self, "_started_at", None)
         return started or self._clock()
+
+
+CONNECTIONS = ("reviews", "comments", "files", "commits")
+
+
+def _add_connection(rows: mapping.Rows, conn: str, pr_id: int, nodes: list[dict[str, Any]]) -> None:
+    """A page of one of a pull request's connections as rows (commits numbered after those already read)."""
+    if conn == "reviews":
+        mapping.add_reviews(rows, pr_id, nodes)
+    elif conn == "comments":
+        mapping.add_issue_comments(rows, pr_id, nodes)
+    elif conn == "files":
+        mapping.add_files(rows, pr_id, nodes)
+    else:
+        start = sum(1 for c in rows.commits if c["pull_request_id"] == pr_id)
+        mapping.add_commits(rows, pr_id, nodes, start)
+
+
+def _mark_whole_lists(rows: mapping.Rows, nodes: list[dict[str, Any]], *, files: bool, commits: bool) -> None:
+    """After follow-ups every list read is whole: files and commits replace what is stored, issue
+    comments missing from the list were deleted, and a file list shorter than `changedFiles` is GitHub's
+    3,000-file cap (marked `files_truncated`)."""
+    listed: dict[int, set[str]] = {}
+    for f in rows.files:
+        listed.setdefault(f["pull_request_id"], set()).add(f["path"])
+    by_id = {row["github_id"]: row for row in rows.pull_requests}
+    for pr in nodes:
+        pr_id = int(pr["fullDatabaseId"])
+        if pr.get("comments") is not None:
+            rows.whole_comments.add((pr_id, "issue_comment"))
+        if files and pr.get("files") is not None:
+            rows.whole_files.add(pr_id)
+            by_id[pr_id]["files_truncated"] = (pr["changedFiles"] or 0) > len(listed.get(pr_id, ()))
+        if commits and pr.get("commits") is not None:
+            rows.whole_commits.add(pr_id)
 
 
 def estimate_points(query: str, variables: dict[str, Any], operation: str | None) -> int:
