@@ -505,7 +505,11 @@ def _resolve_repository_owner(_root: Any, info: GraphQLResolveInfo, login: str) 
 
 
 def _resolve_query_repository(
-    _root: Any, info: GraphQLResolveInfo, owner: str, name: str, followRenames: bool = True  # noqa: N803
+    _root: Any,
+    info: GraphQLResolveInfo,
+    owner: str,
+    name: str,
+    followRenames: bool = True,  # noqa: N803
 ) -> Repository:
     """The repository by its name or, as `followRenames` (true by default) asks, by a name it had before a
     rename or transfer (https://docs.github.com/graphql/reference/queries#repository)."""
@@ -991,8 +995,8 @@ def _derived_resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
             "abbreviatedOid": lambda c, _i: c.sha[:7],
             "author": lambda c, _i: _git_actor(c, "author"),
             "authoredByCommitter": lambda c, _i: (
-                _git_actor(c, "committer").email or ""
-            ).lower() == (c.author_email or "").lower(),
+                (_git_actor(c, "committer").email or "").lower() == (c.author_email or "").lower()
+            ),
             "authors": lambda c, info, **a: connection(_authors(c), a, info),
             "commitResourcePath": lambda c, info: _commit_path(info, c),
             "commitUrl": lambda c, info: WEB + _commit_path(info, c),
