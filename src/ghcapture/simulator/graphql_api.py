@@ -170,7 +170,7 @@ def _user_url(u: User) -> str:
 
 
 def _commit_of(pr: PullRequest, sha: str) -> Commit | None:
-    for c in pr.commits:
+    for c in [*pr.commits, *pr.former_commits]:
         if c.sha == sha:
             return c
     return None
@@ -887,7 +887,7 @@ def _derived_resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
             **_comment_fields(lambda c: c.created_at),
             "draftedAt": lambda c, _i: _dt(c.created_at),
             "originalCommit": lambda c, info: _commit_of(
-                _repo_of(info, c)[1], _raw(c).get("original_commit_id") or c.commit_id
+                _repo_of(info, c)[1], _raw(c).get("original_commit_id") or c.first_commit_id
             ),
             "originalPosition": lambda c, _i: _raw(c).get("original_position") or c.original_line or 1,
             "originalStartLine": lambda c, _i: _raw(c).get("original_start_line"),
