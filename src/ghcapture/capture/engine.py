@@ -25,14 +25,19 @@ from ghcapture.capture import mapping
 from ghcapture.capture.progress import NoProgress, Progress
 from ghcapture.capture.queries import by_number_query, capture_document, follow_up_query
 from ghcapture.capture.scope import CaptureScope
-from ghcapture.capture.sweep import ListingSweep
+from ghcapture.capture.sweep import ListingSweep, PullRequestSweep
 from ghcapture.errors import GhcaptureError
 from ghcapture.github.cost import QueryLimitError, known_schema, query_cost
 from ghcapture.github.errors import Unprocessable
 from ghcapture.github.graphql import AdaptivePageSize, execute_paged
 from ghcapture.github.http import GitHubClient
 from ghcapture.store.checkpoints import clear_checkpoint, load_checkpoint, save_checkpoint
-from ghcapture.store.history import mark_comments_deleted_by_id, mark_deleted_comments, replace_lists
+from ghcapture.store.history import (
+    deleted_authors,
+    mark_comments_deleted_by_id,
+    mark_deleted_comments,
+    replace_lists,
+)
 from ghcapture.store.locks import capture_lock, default_wait
 from ghcapture.store.moves import move_repository
 from ghcapture.store.tables import comments, pr_commits, pr_files, pull_requests, repositories, reviews
@@ -142,6 +147,10 @@ class Capture:
         # Everyone this run stored, by GitHub id ("ghost" for the deleted user): a person on many pages
         # is one contributor, not one per page.
         self._people: set[Any] = set()
+        # Accounts whose reviews or comments this run found turned to the ghost's: deleted on GitHub.
+        self._deleted_people: set[int] = set()
+        self._straddle_before: datetime | None = None
+        self._per_pr_review_comments = False
 
     # -- entry -----------------------------------------------------------------------------------
     async def run(self) -> CaptureResult:
@@ -167,6 +176,10 @@ class Capture:
             whole = self.scope.is_everything and self.scope.max_items is None
             if whole and self.with_comments:
                 await self._sweep_comments("issue_comment")
+            if whole and self.with_reviews:
+                await self._sweep_reviews()
+            if whole:
+                await self._follow_deleted_accounts()
             if self.with_review_comments and not per_pr_review_comments:
                 if not (whole and await self._sweep_review_comments()):
                     await self._review_comments()
@@ -609,13 +622,14 @@ class Capture:
             ).all()
         return {number: github_id for number, github_id in rows}
 
-    async def _pull_request_ids(self, numbers: set[int]) -> dict[int, int]:
-        """PR numbers -> github ids, capturing any PR not stored yet (opened after the PR pass)."""
+    async def _pull_request_ids(self, numbers: set[int], *, again: bool = False) -> dict[int, int]:
+        """PR numbers -> github ids, capturing any PR not stored yet (opened after the PR pass), or all of
+        them `again`."""
         found = self._stored_ids(numbers)
-        missing = sorted(numbers - set(found))
+        missing = sorted(numbers) if again else sorted(numbers - set(found))
         if missing and self.scope.is_everything:
             log.info(
-                "%s: %d pull requests appeared during the capture; capturing them",
+                "%s: %d pull requests appeared or changed during the capture; capturing them",
                 self.full_name,
                 len(missing),
             )
@@ -655,6 +669,7 @@ class Capture:
             save_checkpoint(conn, self.full_name, entity, key, cursor=cursor, watermark=watermark)
 
     def _write_rows(self, conn: Connection, rows: mapping.Rows, *, count_review_comments: bool) -> None:
+        self._deleted_people |= deleted_authors(conn, rows.reviews, rows.comments)
         if rows.contributors:
             upsert_contributors(conn, list(rows.contributors.values()))
         if rows.pull_requests:
@@ -720,6 +735,44 @@ class Capture:
                 self.result.deleted_comments += mark_comments_deleted_by_id(conn, gone, self._clock())
             log.info("%s: %d %ss deleted on GitHub since the last capture", self.full_name, len(gone), kind)
         return True
+
+    async def _sweep_reviews(self) -> None:
+        """Dismissals and reviewers' renamed or deleted accounts, which move nothing GitHub lists."""
+        with self.engine.connect() as conn:
+            held = dict(
+                conn.execute(
+                    select(pull_requests.c.number, pull_requests.c.github_id)
+                    .where(pull_requests.c.repository_id == self.repository_id)
+                    .order_by(pull_requests.c.number)
+                ).all()
+            )
+
+        async def take(number: int, items: list[dict[str, Any]], save: Callable[[Connection], None]) -> None:
+            rows = mapping.Rows()
+            mapping.add_rest_reviews(rows, held[number], items)
+            with self.engine.begin() as conn:
+                self._write_rows(conn, rows, count_review_comments=False)
+                save(conn)
+
+        await PullRequestSweep(self.client, self.engine, self.full_name, "reviews").walk(sorted(held), take)
+
+    async def _follow_deleted_accounts(self) -> None:
+        """An account deleted on GitHub moves no `updated_at`: the sweeps saw its reviews and comments turn
+        to the ghost's; the pull requests it opened or merged are captured again, and only those."""
+        if not self._deleted_people:
+            return
+        with self.engine.connect() as conn:
+            stale = set(
+                conn.execute(
+                    select(pull_requests.c.number).where(
+                        pull_requests.c.repository_id == self.repository_id,
+                        pull_requests.c.author_id.in_(self._deleted_people)
+                        | pull_requests.c.merged_by_id.in_(self._deleted_people),
+                    )
+                ).scalars()
+            )
+        if stale:
+            await self._pull_request_ids(stale, again=True)
 
     async def _sweep_review_comments(self) -> bool:
         """The review comments of a whole-repository capture, by the conditional walk; the listing's
