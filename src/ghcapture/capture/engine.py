@@ -51,7 +51,7 @@ SELECTIONS = {
     "pr-details": (True, True, True, True, True),
     "reviews": (True, False, False, False, False),
     "comments": (True, True, False, True, False),
-    "files": (False, False, True, False, False),
+    "files": (False, False, True, False, True),
 }
 FOLLOW_UP_BATCH = 40
 SEARCH_RESULT_CAP = 1000  # GitHub serves at most 1,000 results of a search
