@@ -20,7 +20,6 @@ from ghcapture.store.counts import table_counts
 from ghcapture.store.database import open_database
 from ghcapture.store.tables import comments, pr_files, pull_requests, reviews
 
-
 # Tests that measure what a capture spends run on the realistic profile (GitHub's server time, on a clock
 # 500 times faster), so that a timeout's lost points and the smaller pages they force are in the figure.
 
@@ -72,7 +71,8 @@ def test_incremental_run_takes_changed_and_new_items_only(make_simulator, sqlite
     assert second.pull_requests == len(changed["changed"]) + len(changed["new"])
     # Not a re-read: the changed pages of the comment listings, the changed PRs' reviews, one or two queries.
     print(f"incremental after 10 of 200 PRs changed: {spent} budget units")
-    assert spent <= 2 * (len(changed["changed"]) + len(changed["new"])) < first.points_used + first.rest_requests
+    touched = len(changed["changed"]) + len(changed["new"])
+    assert spent <= 2 * touched < first.points_used + first.rest_requests
 
 
 def test_heavy_tailed_pull_requests_are_complete(make_simulator, database_url):

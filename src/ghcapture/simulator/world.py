@@ -65,7 +65,8 @@ class World:
         self.repositories_by_id = {**self.repositories_by_id, repo.id: repo}
         for pr in repo.pull_requests:
             self._add_people(pr)
-            held = [pr.id, *(o.id for o in (*pr.reviews, *pr.review_comments, *pr.issue_comments))]
+            held = [pr.id, *(r.id for r in pr.reviews)]
+            held += [c.id for c in pr.review_comments] + [c.id for c in pr.issue_comments]
             self._last_id = max(self._last_id, *held)
         self._nodes = None
         return repo
