@@ -1,5 +1,5 @@
 """What the database holds for a repository against GitHub's own counts: its pull-request total, and per
-pull request its reviews, issue comments, files and commits.
+pull request its reviews (and how many of them are dismissed), issue comments, files and commits.
 
 GitHub's `totalCount`s come a page of 100 pull requests per query (a connection asked for its count only
 is not paginated: about one point per 100 pull requests), so a repository is checked for a few points.
@@ -33,6 +33,7 @@ query PullRequestCounts($owner: String!, $name: String!, $first: Int!, $after: S
         number
         changedFiles
         reviews { totalCount }
+        dismissed: reviews(states: [DISMISSED]) { totalCount }
         comments { totalCount }
         commits { totalCount }
       }
@@ -42,7 +43,7 @@ query PullRequestCounts($owner: String!, $name: String!, $first: Int!, $after: S
 """
 
 # What is compared per pull request: GitHub's count (field of a node) and the held count's name.
-PER_PULL_REQUEST = ("reviews", "issue comments", "files", "commits")
+PER_PULL_REQUEST = ("reviews", "dismissed reviews", "issue comments", "files", "commits")
 
 
 class NotCaptured(GhcaptureError):
@@ -98,6 +99,7 @@ def _held_counts(engine: Engine, repository_id: int) -> dict[int, dict[str, Any]
         ids = select(pull_requests.c.github_id).where(pull_requests.c.repository_id == repository_id)
         for what, table, *live in (
             ("reviews", reviews),
+            ("dismissed reviews", reviews, reviews.c.state == "DISMISSED"),
             ("issue comments", comments, comments.c.kind == "issue_comment", comments.c.deleted_at.is_(None)),
             ("files", pr_files),
             ("commits", pr_commits),
@@ -161,6 +163,7 @@ def _compare(audit: Audit, node: dict[str, Any], held: dict[str, Any] | None) ->
     number = node["number"]
     github = {
         "reviews": node["reviews"]["totalCount"],
+        "dismissed reviews": node["dismissed"]["totalCount"],
         "issue comments": node["comments"]["totalCount"],
         "files": node["changedFiles"],
         "commits": node["commits"]["totalCount"],

@@ -18,14 +18,14 @@ from functools import cache
 from typing import Any
 
 from graphql import DocumentNode, GraphQLError, parse
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.exc import OperationalError
 
 from ghcapture.capture import mapping
 from ghcapture.capture.progress import NoProgress, Progress
 from ghcapture.capture.queries import by_number_query, capture_document, follow_up_query
 from ghcapture.capture.scope import CaptureScope
-from ghcapture.capture.sweep import ListingSweep, PullRequestSweep
+from ghcapture.capture.sweep import ListingSweep
 from ghcapture.errors import GhcaptureError
 from ghcapture.github.cost import QueryLimitError, known_schema, query_cost
 from ghcapture.github.errors import Unprocessable
@@ -150,6 +150,7 @@ class Capture:
         # Accounts whose reviews or comments this run found turned to the ghost's: deleted on GitHub.
         self._deleted_people: set[int] = set()
         self._straddle_before: datetime | None = None
+        self._recent_pull_requests: dict[str, Any] | None = None
         self._per_pr_review_comments = False
 
     # -- entry -----------------------------------------------------------------------------------
@@ -177,7 +178,7 @@ class Capture:
             if whole and self.with_comments:
                 await self._sweep_comments("issue_comment")
             if whole and self.with_reviews:
-                await self._sweep_reviews()
+                await self._check_dismissals()
             if whole:
                 await self._follow_deleted_accounts()
             if self.with_review_comments and not per_pr_review_comments:
@@ -364,9 +365,16 @@ class Capture:
         order = ("UPDATED_AT", "DESC") if state.mode == "updated" else ("CREATED_AT", "ASC")
         # An incremental scan usually stops within its first few PRs: start small, widen while all are new.
         probe = 10 if state.mode == "updated" and state.after is None else None
+        # An incremental whole-repository run also asks, in its first query, for recent PRs' dismissals.
+        ask_open = (
+            probe is not None
+            and self.with_reviews
+            and self.scope.is_everything
+            and self.scope.max_items is None
+        )
         while True:
 
-            async def fetch(size: int, probe: int | None = probe) -> dict[str, Any]:
+            async def fetch(size: int, probe: int | None = probe, ask: bool = ask_open) -> dict[str, Any]:
                 if probe is not None:
                     size = min(size, probe)
                 variables = {
@@ -375,6 +383,7 @@ class Capture:
                     "after": state.after,
                     "orderField": order[0],
                     "direction": order[1],
+                    "withRecent": ask,
                 }
                 return await self._priced(self._document, variables, "PullRequestsPage")
 
@@ -382,6 +391,9 @@ class Capture:
             connection = data["repository"]["pullRequests"]
             if not self.repository_id:
                 self._take_repository(data["repository"], connection["totalCount"])
+            if ask_open:
+                self._recent_pull_requests = data["repository"].get("recentPullRequests")
+                ask_open = False
             nodes = connection["nodes"]
             reached_end = not connection["pageInfo"]["hasNextPage"]
             if since is not None:
@@ -736,38 +748,51 @@ class Capture:
             log.info("%s: %d %ss deleted on GitHub since the last capture", self.full_name, len(gone), kind)
         return True
 
-    async def _sweep_reviews(self) -> None:
-        """Dismissals and reviewers' renamed or deleted accounts, which move nothing GitHub lists."""
+    async def _check_dismissals(self) -> None:
+        """Recently updated pull requests whose count of dismissed reviews differs from what is held are
+        read again."""
+        page = self._recent_pull_requests
+        if page is None:
+            return
+        counts = {n["number"]: n["dismissed"]["totalCount"] for n in page["nodes"]}
         with self.engine.connect() as conn:
-            held = dict(
-                conn.execute(
-                    select(pull_requests.c.number, pull_requests.c.github_id)
-                    .where(pull_requests.c.repository_id == self.repository_id)
-                    .order_by(pull_requests.c.number)
+            held: dict[int, int] = dict(
+                conn.execute(  # type: ignore[arg-type]
+                    select(pull_requests.c.number, func.count(reviews.c.github_id))
+                    .select_from(
+                        pull_requests.outerjoin(
+                            reviews,
+                            (reviews.c.pull_request_id == pull_requests.c.github_id)
+                            & (reviews.c.state == "DISMISSED"),
+                        )
+                    )
+                    .where(
+                        pull_requests.c.repository_id == self.repository_id,
+                        pull_requests.c.number.in_(sorted(counts)),
+                    )
+                    .group_by(pull_requests.c.number)
                 ).all()
             )
-
-        async def take(number: int, items: list[dict[str, Any]], save: Callable[[Connection], None]) -> None:
-            rows = mapping.Rows()
-            mapping.add_rest_reviews(rows, held[number], items)
-            with self.engine.begin() as conn:
-                self._write_rows(conn, rows, count_review_comments=False)
-                save(conn)
-
-        await PullRequestSweep(self.client, self.engine, self.full_name, "reviews").walk(sorted(held), take)
+        stale = {n for n, dismissed in counts.items() if n in held and held[n] != dismissed}
+        if stale:
+            log.info("%s: reviews dismissed on %d pull requests", self.full_name, len(stale))
+            await self._pull_request_ids(stale, again=True)
 
     async def _follow_deleted_accounts(self) -> None:
         """An account deleted on GitHub moves no `updated_at`: the sweeps saw its reviews and comments turn
         to the ghost's; the pull requests it opened or merged are captured again, and only those."""
         if not self._deleted_people:
             return
+        gone = sorted(self._deleted_people)
+        reviewed = select(reviews.c.pull_request_id).where(reviews.c.author_id.in_(gone))
         with self.engine.connect() as conn:
             stale = set(
                 conn.execute(
                     select(pull_requests.c.number).where(
                         pull_requests.c.repository_id == self.repository_id,
-                        pull_requests.c.author_id.in_(self._deleted_people)
-                        | pull_requests.c.merged_by_id.in_(self._deleted_people),
+                        pull_requests.c.author_id.in_(gone)
+                        | pull_requests.c.merged_by_id.in_(gone)
+                        | pull_requests.c.github_id.in_(reviewed),
                     )
                 ).scalars()
             )

@@ -149,25 +149,6 @@ def add_reviews(rows: Rows, pr_id: int, nodes: list[dict[str, Any]]) -> None:
         )
 
 
-def add_rest_reviews(rows: Rows, pr_id: int, items: list[dict[str, Any]]) -> None:
-    """Reviews as REST lists them; a pending review (visible to its author only) is skipped."""
-    for r in items:
-        if r.get("state") == "PENDING":
-            continue
-        rows.reviews.append(
-            {
-                "github_id": int(r["id"]),
-                "node_id": r.get("node_id"),
-                "pull_request_id": pr_id,
-                "author_id": rows.person(rest_user(r.get("user"))),
-                "state": r["state"],
-                "body": r.get("body"),
-                "submitted_at": when(r.get("submitted_at")),
-                "commit_id": r.get("commit_id"),
-            }
-        )
-
-
 def add_issue_comments(rows: Rows, pr_id: int, nodes: list[dict[str, Any]]) -> None:
     for c in nodes:
         rows.comments.append(

@@ -19,9 +19,10 @@ def verify(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable report."),
 ) -> None:
-    """Compare the database with GitHub's counts: pull requests, and per pull request its reviews, issue
-    comments, files and commits (about one GraphQL point per 100 pull requests). Exits 1 when anything
-    differs. A file list GitHub cut at 3,000 files is counted as truncated, not as a difference.
+    """Compare the database with GitHub's counts: pull requests, and per pull request its reviews (and
+    dismissed reviews), issue comments, files and commits (about one GraphQL point per 100 pull
+    requests). Exits 1 when anything differs. A file list GitHub cut at 3,000 files is counted as
+    truncated, not as a difference.
 
     Example: ghcapture verify acme/widgets --repair
     """
