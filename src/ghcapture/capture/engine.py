@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -30,7 +31,7 @@ from ghcapture.errors import GhcaptureError
 from ghcapture.github.cost import QueryLimitError, known_schema, query_cost
 from ghcapture.github.errors import Unprocessable
 from ghcapture.github.graphql import AdaptivePageSize, execute_paged
-from ghcapture.github.http import GitHubClient
+from ghcapture.github.http import GitHubClient, RestResponse
 from ghcapture.store.checkpoints import clear_checkpoint, load_checkpoint, save_checkpoint
 from ghcapture.store.history import (
     deleted_authors,
@@ -334,6 +335,8 @@ class Capture:
             await self._by_numbers(state, key)
         else:
             await self._paged(state, key)
+        waiting = state.extra.get("review_comments") or {}
+        await self._scoped_review_comments({int(pr_id): int(n) for pr_id, n in waiting.items()})
         return self._per_pr_review_comments
 
     def _total_in_scope(self, state: _State) -> int | None:
@@ -499,8 +502,9 @@ class Capture:
         renamed.update(await self._follow_up(pending, rows, numbers))
         if renamed:
             await self._rest_files(renamed, rows)
-        if with_reviews:
-            await self._per_pr_comments(with_reviews, rows)
+        # Their review comments are taken once the pass is over, the cheaper way for all of them together.
+        waiting = state.extra.setdefault("review_comments", {})
+        waiting.update({str(pr_id): number for pr_id, number in with_reviews})
         _mark_whole_lists(rows, nodes, files=self.with_files, commits=self.with_commits)
         # A whole-repository pass that has ended is complete as of its start: recording that now, and not
         # only when the run ends, lets a crash in the review-comment pass that follows resume there
@@ -552,14 +556,73 @@ class Capture:
             ):
                 mapping.add_rest_files(rows, pr_id, page.data)
 
-    async def _per_pr_comments(self, prs: list[tuple[int, int]], rows: mapping.Rows) -> None:
+    async def _scoped_review_comments(self, prs: dict[int, int]) -> None:
+        """The review comments of these pull requests (github id -> number): one request per PR, or the
+        repository-wide listing from the oldest one's creation on when that takes fewer requests (a small
+        scope of old PRs in a large repository asks each; 100 PRs of a small one read the listing)."""
+        if not prs:
+            return
+        with self.engine.connect() as conn:
+            oldest = conn.execute(
+                select(func.min(pull_requests.c.created_at)).where(pull_requests.c.github_id.in_(sorted(prs)))
+            ).scalar_one()
+        numbers = {number: pr_id for pr_id, number in prs.items()}
+        params: dict[str, Any] = {"sort": "updated", "direction": "asc", "per_page": 100}
+        if oldest is not None:
+            params["since"] = oldest.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        path = f"/repos/{self.full_name}/pulls/comments"
+        try:
+            page = await self.client.rest("GET", path, params=params)
+            if _last_page(page) <= len(prs):
+                seen: set[int] = set()
+                while True:
+                    rows = mapping.Rows()
+                    for c in page.data or []:
+                        pr_id = numbers.get(_number_of(c))
+                        if pr_id is not None:
+                            mapping.add_review_comment(rows, pr_id, c)
+                            seen.add(int(c["id"]))
+                    self._store_review_comments(rows)
+                    if page.next_url is None:
+                        break
+                    page = await self.client.rest("GET", page.next_url)
+                # Every comment on these PRs is updated after the oldest one opened: the listing held all.
+                gone = self._held_review_comments(sorted(prs)) - seen
+                if gone:
+                    with self.engine.begin() as conn:
+                        self.result.deleted_comments += mark_comments_deleted_by_id(conn, gone, self._clock())
+                return
+        except Unprocessable as exc:
+            log.info("%s: review comment listing refused (%s); asking each pull request", self.full_name, exc)
+        await self._per_pr_comments(sorted(prs.items()))
+
+    def _held_review_comments(self, pr_ids: list[int]) -> set[int]:
+        with self.engine.connect() as conn:
+            return set(
+                conn.execute(
+                    select(comments.c.github_id).where(
+                        comments.c.pull_request_id.in_(pr_ids),
+                        comments.c.kind == "review_comment",
+                        comments.c.deleted_at.is_(None),
+                    )
+                ).scalars()
+            )
+
+    def _store_review_comments(self, rows: mapping.Rows) -> None:
+        with self.engine.begin() as conn:
+            self._write_rows(conn, rows, count_review_comments=True)
+        self._report()
+
+    async def _per_pr_comments(self, prs: list[tuple[int, int]]) -> None:
         for pr_id, number in prs:
+            rows = mapping.Rows()
             async for page in self.client.rest_pages(
                 f"/repos/{self.full_name}/pulls/{number}/comments", {"per_page": 100}
             ):
                 for c in page.data:
                     mapping.add_review_comment(rows, pr_id, c)
             rows.whole_comments.add((pr_id, "review_comment"))
+            self._store_review_comments(rows)
 
     # -- review comments, repository-wide --------------------------------------------------------
     async def _review_comments(self) -> None:
@@ -922,6 +985,12 @@ def estimate_points(query: str, variables: dict[str, Any], operation: str | None
 @cache
 def _parsed(query: str) -> DocumentNode:
     return parse(query)
+
+
+def _last_page(page: RestResponse) -> int:
+    """How many pages a listing has, from its first page's Link header (rel="last")."""
+    found = re.search(r'[?&]page=(\d+)[^>]*>;\s*rel="last"', page.headers.get("link", ""))
+    return int(found[1]) if found else (2 if page.next_url else 1)
 
 
 def _number_of(comment: dict[str, Any]) -> int:
