@@ -28,7 +28,7 @@ from ghcapture.jobs.chunks import (
 from ghcapture.simulator import rest_shapes
 from ghcapture.simulator.app import Simulator
 from ghcapture.simulator.generator import Shape, generate_repository
-from ghcapture.simulator.model import Repository
+from ghcapture.simulator.model import Repository, visible_reviews
 from ghcapture.simulator.world import World
 
 API = "http://simulator.test"
@@ -255,7 +255,7 @@ def rest_rows(repo: Repository, pr: Any) -> dict[str, Any]:
         "html_url": pull["html_url"],
     }
     reviews = []
-    for r in pr.reviews:
+    for r in visible_reviews(pr, None):  # what the REST listing shows: nobody's pending review
         body = rest_shapes.review(r, pr, repo, API)
         reviews.append(
             {

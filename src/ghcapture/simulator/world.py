@@ -75,6 +75,7 @@ class World:
         people = [pr.user, pr.merged_by]
         people += [r.user for r in pr.reviews] + [c.user for c in pr.review_comments]
         people += [c.user for c in pr.issue_comments] + [c.author for c in pr.commits]
+        people += [*pr.assignees, *pr.requested_reviewers, pr.milestone.creator if pr.milestone else None]
         for person in people:
             if person is not None:
                 self.add_user(person)
@@ -185,6 +186,25 @@ class World:
                 for obj in authored:
                     if obj.user.id == old.id:
                         obj.user, touched = new, True
+                for comment in pr.review_comments:
+                    if comment.resolved_by is not None and comment.resolved_by.id == old.id:
+                        comment.resolved_by, touched = new, True
+                if any(u.id == old.id for u in [*pr.assignees, *pr.requested_reviewers]):
+                    # A deleted account is no longer assigned or asked for a review.
+                    keep = [] if new.is_ghost else [new]
+                    pr.assignees = [x for u in pr.assignees for x in ([u] if u.id != old.id else keep)]
+                    pr.requested_reviewers = [
+                        x for u in pr.requested_reviewers for x in ([u] if u.id != old.id else keep)
+                    ]
+                    touched = True
+                if pr.head_fork is not None and pr.head_fork.owner.id == old.id:
+                    if new.is_ghost:  # a deleted account's forks are deleted with it
+                        pr.head_fork, pr.head_repo_deleted = None, True
+                    else:
+                        pr.head_fork.owner = new
+                    touched = True
+                if pr.milestone is not None and pr.milestone.creator.id == old.id:
+                    pr.milestone.creator, touched = new, True
                 for commit in [*pr.commits, *pr.former_commits]:
                     if commit.author is not None and commit.author.id == old.id:
                         commit.author, touched = (None if new.is_ghost else new), True
