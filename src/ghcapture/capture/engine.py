@@ -377,9 +377,7 @@ class Capture:
         )
         while True:
 
-            async def fetch(size: int, probe: int | None = probe, ask: bool = ask_open) -> dict[str, Any]:
-                if probe is not None:
-                    size = min(size, probe)
+            async def fetch(size: int, ask: bool = ask_open) -> dict[str, Any]:
                 variables = {
                     **self._variables(),
                     "first": size,
@@ -390,7 +388,7 @@ class Capture:
                 }
                 return await self._priced(self._document, variables, "PullRequestsPage")
 
-            data = await execute_paged(self.client, self.full_name, fetch, pager=self.pager)
+            data = await execute_paged(self.client, self.full_name, fetch, pager=self.pager, cap=probe)
             connection = data["repository"]["pullRequests"]
             if not self.repository_id:
                 self._take_repository(data["repository"], connection["totalCount"])
