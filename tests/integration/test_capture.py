@@ -243,3 +243,28 @@ def test_a_window_over_searchs_limit_is_scanned_instead(make_simulator, sqlite_u
     result = run_capture(server, engine, "acme/widgets", kind="reviews", scope=_window_chunk(since, until))
     assert result.mode == "updated"
     assert result.pull_requests == 1100
+
+
+def test_a_scoped_capture_costs_about_what_the_full_one_does_per_pr(make_simulator, tmp_path):
+    """--max-items, --pr-numbers and --days pay no more per PR than 1.5 times the full capture, plus a few
+    units (review comments come from whichever is fewer requests: the listing or each PR)."""
+    server = make_simulator({"acme/widgets": 200}, seed=9)
+    units = lambda: server.simulator.stats.as_dict()["budget_units"]  # noqa: E731
+
+    def per_pr(name: str, scope: CaptureScope | None) -> tuple[int, int]:
+        before = units()
+        result = run_capture(
+            server, open_database(f"sqlite:///{tmp_path}/{name}.db"), "acme/widgets", scope=scope
+        )
+        return units() - before, result.pull_requests
+
+    full, prs = per_pr("full", None)
+    for name, scope in (
+        ("max-items", CaptureScope(max_items=100)),
+        ("numbers", CaptureScope(pr_numbers=tuple(range(1, 200, 4)))),
+        ("days", CaptureScope(days=7)),
+    ):
+        spent, taken = per_pr(name, scope)
+        print(f"\n{name}: {spent} units for {taken} PRs; full: {full} for {prs}")
+        assert taken > 0
+        assert spent <= 1.5 * full / prs * taken + 5, name
