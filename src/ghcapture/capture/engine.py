@@ -818,7 +818,7 @@ class Capture:
         counts = {n["number"]: n["dismissed"]["totalCount"] for n in page["nodes"]}
         with self.engine.connect() as conn:
             held: dict[int, int] = dict(
-                conn.execute(  # type: ignore[arg-type]
+                conn.execute(
                     select(pull_requests.c.number, func.count(reviews.c.github_id))
                     .select_from(
                         pull_requests.outerjoin(
