@@ -7,7 +7,6 @@ reader iterating the old one is never disturbed.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -38,12 +37,15 @@ class World:
         self._nodes: dict[str, Any] | None = None
         self._parents: dict[int, tuple[Repository, PullRequest]] = {}
         self._pr_repos: dict[int, Repository] = {}
-        self._ids = itertools.count(9_000_000_000)  # fresh ids for objects created at run time
+        # Fresh ids for objects created at run time. GitHub's ids grow with creation, so a new comment lists
+        # after every older one in the id-ordered listings: each new id is above every id held.
+        self._last_id = 9_000_000_000
         # Accounts deleted at run time: what they made is the ghost's, and nothing may bring them back.
         self.deleted_user_ids: set[int] = set()
 
     def next_id(self) -> int:
-        return next(self._ids)
+        self._last_id += 1
+        return self._last_id
 
     def add_user(self, user: User) -> User:
         if user.id in self.deleted_user_ids:
@@ -63,6 +65,9 @@ class World:
         self.repositories_by_id = {**self.repositories_by_id, repo.id: repo}
         for pr in repo.pull_requests:
             self._add_people(pr)
+            held = [pr.id, *(r.id for r in pr.reviews)]
+            held += [c.id for c in pr.review_comments] + [c.id for c in pr.issue_comments]
+            self._last_id = max(self._last_id, *held)
         self._nodes = None
         return repo
 
