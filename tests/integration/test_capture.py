@@ -15,6 +15,7 @@ from ghcapture.simulator.app import SimulatorConfig
 from ghcapture.simulator.dataset import load_dataset, read_dataset
 from ghcapture.simulator.evolve import evolve_repository
 from ghcapture.simulator.generator import Shape
+from ghcapture.simulator.model import visible_reviews
 from ghcapture.simulator.world import World
 from ghcapture.store.counts import table_counts
 from ghcapture.store.database import open_database
@@ -126,7 +127,7 @@ def test_pr_numbers_and_max_items(make_simulator, sqlite_url):
         stored_reviews = conn.execute(select(func.count()).select_from(reviews)).scalar()
     picked = [repo.pull_request(n) for n in (3, 7, 11)]
     assert stored_files == sum(len({f.filename for f in p.files}) for p in picked)
-    assert stored_reviews == sum(len(p.reviews) for p in picked)
+    assert stored_reviews == sum(len(visible_reviews(p, None)) for p in picked)
 
     other = open_database(sqlite_url.replace("ghcapture.db", "other.db"))
     result = run_capture(server, other, "acme/widgets", scope=CaptureScope(max_items=25))
