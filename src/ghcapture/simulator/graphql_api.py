@@ -392,7 +392,8 @@ def _review_decision(pr: PullRequest) -> str:
 
 def _participants(pr: PullRequest) -> list[User]:
     people: dict[int, User] = {}
-    everyone = [pr.user, *(r.user for r in pr.reviews), *(c.user for c in pr.review_comments)]
+    reviewers = (r.user for r in visible_reviews(pr, None))  # a pending review takes no part yet
+    everyone = [pr.user, *reviewers, *(c.user for c in pr.review_comments)]
     for person in [*everyone, *(c.user for c in pr.issue_comments)]:
         if person.type == "User" and not person.is_ghost:
             people.setdefault(person.id, person)
