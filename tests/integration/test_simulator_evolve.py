@@ -216,6 +216,15 @@ def test_each_kind_of_change_is_served_alike_by_rest_graphql_and_truth(
     assert changed, answer  # every kind finds something to change in 24 generated pull requests
     after = assert_surfaces_equal_truth(http, "acme/widgets", changed)
     moved = {n for n in before if before[n]["updated_at"] != after[n]["updated_at"]}
+    if kind == "edited_comments":  # GraphQL tells when a comment's body was last edited
+        for edited in answer[kind]:
+            listed_as = "issue_comments" if edited["kind"] == "issue_comment" else "review_comments"
+            comment = next(c for c in after[edited["number"]][listed_as] if c["id"] == edited["id"])
+            query = "query($id: ID!) { node(id: $id) { ... on Comment { lastEditedAt editor { login } } } }"
+            node = http.post(
+                "/graphql", json={"query": query, "variables": {"id": comment["node_id"]}}
+            ).json()
+            assert node["data"]["node"]["lastEditedAt"] == comment["updated_at"] != comment["created_at"]
     if kind in ("edited_comments", "deleted_issue_comments", "deleted_review_comments", "dismissed_reviews"):
         assert moved == set()  # the comment's or review's own change: the PR's updated_at stays
     elif kind != "new":
