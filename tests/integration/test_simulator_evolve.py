@@ -176,7 +176,7 @@ def assert_surfaces_equal_truth(http: httpx.Client, full_name: str, numbers: set
             assert threaded == sorted(
                 (
                     str(c["id"]),
-                    c["line"] is None,
+                    c["line"] is None and c["subject_type"] == "line",  # a file comment has no line
                     c["position"],
                     c["commit_id"],
                     c["original_commit_id"],
@@ -380,3 +380,29 @@ def test_a_force_push_on_a_pull_request_over_the_file_cap_keeps_the_listing_at_3
         assert {f["filename"] for f in after[number]["files"]} != {
             f["filename"] for f in before[number]["files"]
         }
+
+
+def test_new_pull_requests_after_account_changes_name_no_deleted_or_old_account(
+    widgets: tuple[SimulatorServer, httpx.Client],
+) -> None:
+    _server, http = widgets
+    accounts = evolve(http, "acme/widgets", renamed_users=3, deleted_users=3, seed=6)
+    added = evolve(http, "acme/widgets", new=30, seed=6)["new"]
+    prs = truth(http, "acme/widgets")
+    gone = {a["id"] for a in accounts["deleted_users"]}
+    old_logins = {a["from"] for a in accounts["renamed_users"]}
+    for number in added:
+        pr = prs[number]
+        people = [
+            pr["user"],
+            pr["merged_by"],
+            pr["head"]["user"],
+            *pr["assignees"],
+            *pr["requested_reviewers"],
+        ]
+        people += [x["user"] for k in ("reviews", "review_comments", "issue_comments") for x in pr[k]]
+        people += [c["author"] for c in pr["commits"]] + [t["resolved_by"] for t in pr["review_threads"]]
+        named = [p for p in people if p is not None]
+        assert not {p["id"] for p in named} & gone and not {p["login"] for p in named} & old_logins
+        assert pr["head"]["repo"] is None or pr["head"]["repo"]["name"] == "widgets"
+    assert_surfaces_equal_truth(http, "acme/widgets", set(added[:5]))

@@ -304,6 +304,17 @@ class _Step:
             if commit.author is not None:
                 found = current(commit.author)
                 commit.author = None if found.is_ghost else found
+        for comment in pr.review_comments:
+            if comment.resolved_by is not None:
+                comment.resolved_by = current(comment.resolved_by)
+        pr.assignees = [u for u in map(current, pr.assignees) if not u.is_ghost]
+        pr.requested_reviewers = [u for u in map(current, pr.requested_reviewers) if not u.is_ghost]
+        if pr.head_fork is not None:
+            owner = current(pr.head_fork.owner)
+            if owner.is_ghost:  # a deleted account's forks are deleted with it
+                pr.head_fork, pr.head_repo_deleted = None, True
+            else:
+                pr.head_fork.owner = owner
 
     # -- edits and deletions --------------------------------------------------------------------------------
 
