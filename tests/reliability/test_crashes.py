@@ -174,6 +174,7 @@ def _final_checks(server: SimulatorServer, engine: Engine, prs: int) -> None:
     with engine.connect() as conn:
         count = lambda table: conn.execute(select(func.count()).select_from(table)).scalar_one()  # noqa: E731
         assert count(pull_requests) == prs
+        # A pending review is its author's alone: nobody else's capture sees it.
         assert count(reviews) == sum(len(visible_reviews(p, None)) for p in repo.pull_requests)
         assert count(comments) == sum(
             len(p.review_comments) + len(p.issue_comments) for p in repo.pull_requests
