@@ -339,6 +339,26 @@ class Capture:
         await self._scoped_review_comments({int(pr_id): int(n) for pr_id, n in waiting.items()})
         return self._per_pr_review_comments
 
+    def _one_point_page(self, order: tuple[str, str], recent: bool) -> int:
+        """The most pull requests a page can hold for GitHub's minimum price of one point."""
+
+        def price(size: int) -> int:
+            variables = {
+                **self._variables(),
+                "first": size,
+                "after": None,
+                "orderField": order[0],
+                "direction": order[1],
+                "withRecent": recent,
+            }
+            return estimate_points(self._document, variables, "PullRequestsPage")
+
+        low, high = 1, 100
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if price(middle) <= 1 else (low, middle - 1)
+        return low
+
     def _total_in_scope(self, state: _State) -> int | None:
         """Where the progress bar ends: the pull requests this run can take, capped by --max-items;
         None where GitHub gives no count (PRs changed since a time)."""
@@ -366,15 +386,14 @@ class Capture:
             state.mode, state.after = "updated", None  # too many matches for one search: scan instead
             self.result.mode = state.mode
         order = ("UPDATED_AT", "DESC") if state.mode == "updated" else ("CREATED_AT", "ASC")
-        # An incremental scan usually stops within its first few PRs: start small, widen while all are new.
-        probe = 10 if state.mode == "updated" and state.after is None else None
+        incremental = state.mode == "updated" and state.after is None
         # An incremental whole-repository run also asks, in its first query, for recent PRs' dismissals.
         ask_open = (
-            probe is not None
-            and self.with_reviews
-            and self.scope.is_everything
-            and self.scope.max_items is None
+            incremental and self.with_reviews and self.scope.is_everything and self.scope.max_items is None
         )
+        # An incremental scan usually stops within its first few PRs: its first page is the largest that
+        # costs one point, and pages widen while all are new.
+        probe = self._one_point_page(order, ask_open) if incremental else None
         while True:
 
             async def fetch(size: int, ask: bool = ask_open) -> dict[str, Any]:
