@@ -156,6 +156,7 @@ class Capture:
         self._deleted_people: set[int] = set()
         self._straddle_before: datetime | None = None
         self._recent_pull_requests: dict[str, Any] | None = None
+        self._rotation_pull_requests: dict[str, Any] | None = None
         self._per_pr_review_comments = False
 
     # -- entry -----------------------------------------------------------------------------------
@@ -345,6 +346,12 @@ class Capture:
         )
         return self._per_pr_review_comments
 
+    def _dismissal_rotation(self) -> str | None:
+        """Where this refresh's 100 pull requests of the dismissal rotation start (None: the first)."""
+        with self.engine.connect() as conn:
+            saved = load_checkpoint(conn, self.full_name, "dismissal_rotation", "all")
+        return saved.cursor if saved is not None and saved.cursor else None
+
     def _one_point_page(self, order: tuple[str, str], recent: bool) -> int:
         """The most pull requests a page can hold for GitHub's minimum price of one point."""
 
@@ -400,6 +407,7 @@ class Capture:
         # An incremental scan usually stops within its first few PRs: its first page is the largest that
         # costs one point, and pages widen while all are new.
         probe = self._one_point_page(order, ask_open) if incremental else None
+        rotation = self._dismissal_rotation() if ask_open else None
         while True:
 
             async def fetch(size: int, ask: bool = ask_open) -> dict[str, Any]:
@@ -410,6 +418,7 @@ class Capture:
                     "orderField": order[0],
                     "direction": order[1],
                     "withRecent": ask,
+                    "rotation": rotation,
                 }
                 return await self._priced(self._document, variables, "PullRequestsPage")
 
@@ -419,6 +428,7 @@ class Capture:
                 self._take_repository(data["repository"], connection["totalCount"])
             if ask_open:
                 self._recent_pull_requests = data["repository"].get("recentPullRequests")
+                self._rotation_pull_requests = data["repository"].get("rotationPullRequests")
                 ask_open = False
             nodes = connection["nodes"]
             reached_end = not connection["pageInfo"]["hasNextPage"]
@@ -828,10 +838,22 @@ class Capture:
     async def _check_dismissals(self) -> None:
         """Recently updated pull requests whose count of dismissed reviews differs from what is held are
         read again."""
-        page = self._recent_pull_requests
-        if page is None:
+        pages = [p for p in (self._recent_pull_requests, self._rotation_pull_requests) if p is not None]
+        if not pages:
             return
-        counts = {n["number"]: n["dismissed"]["totalCount"] for n in page["nodes"]}
+        counts = {n["number"]: n["dismissed"]["totalCount"] for p in pages for n in p["nodes"]}
+        rotation = self._rotation_pull_requests
+        if rotation is not None:
+            info = rotation["pageInfo"]
+            with self.engine.begin() as conn:
+                save_checkpoint(
+                    conn,
+                    self.full_name,
+                    "dismissal_rotation",
+                    "all",
+                    cursor=info["endCursor"] if info["hasNextPage"] else None,
+                    watermark=None,
+                )
         with self.engine.connect() as conn:
             held: dict[int, int] = dict(
                 conn.execute(
