@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from graphql import GraphQLSchema, parse, validate
 
-from ghcapture.capture.queries import by_number_query, follow_up_query
+from ghcapture.capture.audit import COUNTS_QUERY
+from ghcapture.capture.queries import by_number_query, follow_up_query, review_threads_query
 from ghcapture.github.cost import known_schema
 
 QUERIES = sorted((Path(__file__).parents[2] / "src" / "ghcapture" / "github" / "queries").glob("*.graphql"))
@@ -19,6 +20,9 @@ def documents() -> list[tuple[str, str]]:
         ("follow-ups", follow_up_query([("PR_a", "reviews", "c1"), ("PR_b", "comments", "c2"),
                                         ("PR_c", "files", "c3")], 100)[0]),
         ("by-number", by_number_query([1, 2, 99])),
+        ("commit follow-ups", follow_up_query([("PR_d", "commits", "c4")], 100)[0]),
+        ("review threads", review_threads_query([("PR_a", 3), ("PR_b", 250)])[0]),
+        ("verify's counts", COUNTS_QUERY),
     ]
     return [(p.name, p.read_text()) for p in QUERIES] + composed
 

@@ -193,3 +193,27 @@ def test_a_renamed_repository_is_followed_with_its_checkpoints_and_schedule(make
         assert load_checkpoint(conn, "acme/widgets", "pull_requests", "all") is None
         assert load_checkpoint(conn, "acme/gadgets", "pull_requests", "all") is not None
     assert get_tracked(engine, "acme/gadgets").every_seconds == 3600
+
+
+def test_dismissals_on_old_pull_requests_are_found_by_the_rotation_at_one_point_a_refresh(
+    make_simulator, sqlite_url
+):
+    """A dismissal moves no updated_at: each refresh checks the 100 PRs updated last and the next 100 of a
+    rotation through all of them, in its one query; within two refreshes 150 PRs are all checked."""
+    server = make_simulator({"acme/widgets": 150}, seed=11)
+    engine = open_database(sqlite_url)
+    run_capture(server, engine, "acme/widgets")
+    run_capture(server, engine, "acme/widgets")  # the rotation now stands after the first 100 PRs
+    dismissed = _evolve(server, "acme/widgets", dismissed_reviews=4)["dismissed_reviews"]
+    assert len(dismissed) == 4
+    repo = server.simulator.world.repository("acme", "widgets")
+    assert repo is not None
+    recent = {p.number for p in sorted(repo.pull_requests, key=lambda p: p.updated_at)[-100:]}
+    assert {d["number"] for d in dismissed} - recent, "some dismissal is on a PR only the rotation checks"
+    for _ in range(2):
+        before = server.simulator.stats.as_dict()
+        run_capture(server, engine, "acme/widgets")
+        spent = _spent(server, before)
+        assert spent["points"] <= 2, spent  # one query, and one to read again what differs
+    check = compare(server, engine, "acme/widgets")
+    assert check.equal, check.summary()

@@ -80,9 +80,7 @@ def test_every_number_is_in_exactly_one_chunk(first, size, options):
         assert sum(c.first <= number <= c.last for c in chunks) == 1
 
 
-moments = st.datetimes(
-    min_value=datetime(2008, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)
-)
+moments = st.datetimes(min_value=datetime(2008, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC))
 
 
 @given(
@@ -198,6 +196,7 @@ def graphql_pull_requests(repo: Repository, numbers: list[int]) -> dict[int, dic
         "withReviews": True,
         "withComments": True,
         "withFiles": True,
+        "withCommits": True,
     }
 
     async def post() -> dict[str, Any]:
@@ -253,6 +252,7 @@ def rest_rows(repo: Repository, pr: Any) -> dict[str, Any]:
         "changed_files": pull["changed_files"],
         "commits_count": pull["commits"],
         "html_url": pull["html_url"],
+        "head_sha": pull["head"]["sha"],
     }
     reviews = []
     for r in visible_reviews(pr, None):  # what the REST listing shows: nobody's pending review
@@ -283,7 +283,29 @@ def rest_rows(repo: Repository, pr: Any) -> dict[str, Any]:
         )
     files = mapping.Rows()
     mapping.add_rest_files(files, pr.id, [rest_shapes.changed_file(f, pr, repo, API) for f in pr.files])
-    return {"pr": row, "reviews": reviews, "comments": comments, "files": files.files, "people": people}
+    commits = []
+    for c in pr.commits:
+        git = rest_shapes.commit(c, repo, API)
+        author, committer = git["commit"]["author"], git["commit"]["committer"]
+        commits.append(
+            {
+                "sha": git["sha"],
+                "author_name": author["name"],
+                "author_email": author["email"],
+                "authored_at": when(author["date"]),
+                "committer_name": committer["name"],
+                "committer_email": committer["email"],
+                "committed_at": when(committer["date"]),
+            }
+        )
+    return {
+        "pr": row,
+        "reviews": reviews,
+        "comments": comments,
+        "files": files.files,
+        "commits": commits,
+        "people": people,
+    }
 
 
 def graphql_rows(node: dict[str, Any], repository_id: int) -> dict[str, Any]:
@@ -292,6 +314,7 @@ def graphql_rows(node: dict[str, Any], repository_id: int) -> dict[str, Any]:
     mapping.add_reviews(rows, pr_id, node["reviews"]["nodes"])
     mapping.add_issue_comments(rows, pr_id, node["comments"]["nodes"])
     mapping.add_files(rows, pr_id, node["files"]["nodes"])
+    mapping.add_commits(rows, pr_id, node["commits"]["nodes"], 0)
     return {"rows": rows, "pr_id": pr_id}
 
 
@@ -321,7 +344,11 @@ FILE_KEYS = ("pull_request_id", "path", "change_type", "additions", "deletions")
 def test_rest_and_graphql_forms_of_a_pull_request_map_to_the_same_rows(seed, prs, shape):
     repo = generate_repository("acme", "widgets", prs, seed=seed, shape=shape)
     # Lists within one GraphQL page: longer ones are completed by follow-ups, tested elsewhere.
-    chosen = [p for p in repo.pull_requests if max(map(len, (p.reviews, p.issue_comments, p.files))) <= 100]
+    chosen = [
+        p
+        for p in repo.pull_requests
+        if max(map(len, (p.reviews, p.issue_comments, p.files, p.commits))) <= 100
+    ]
     if not chosen:
         return
     nodes = graphql_pull_requests(repo, [p.number for p in chosen])
@@ -341,6 +368,8 @@ def test_rest_and_graphql_forms_of_a_pull_request_map_to_the_same_rows(seed, prs
         assert [{k: f[k] for k in FILE_KEYS} for f in rows.files] == [
             {k: f[k] for k in FILE_KEYS} for f in rest["files"]
         ]
+        commit_keys = list(rest["commits"][0]) if rest["commits"] else []
+        assert [{k: c[k] for k in commit_keys} for c in rows.commits] == rest["commits"]
         gql_people = {k: {f: v[f] for f in PERSON_KEYS} for k, v in rows.contributors.items() if k != "ghost"}
         rest_people = {k: {f: v[f] for f in PERSON_KEYS} for k, v in rest["people"].items()}
         assert gql_people == rest_people

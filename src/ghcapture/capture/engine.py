@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -24,14 +23,19 @@ from sqlalchemy.exc import OperationalError
 
 from ghcapture.capture import mapping
 from ghcapture.capture.progress import NoProgress, Progress
-from ghcapture.capture.queries import by_number_query, capture_document, follow_up_query
+from ghcapture.capture.queries import (
+    by_number_query,
+    capture_document,
+    follow_up_query,
+    review_threads_query,
+)
 from ghcapture.capture.scope import CaptureScope
 from ghcapture.capture.sweep import ListingSweep
 from ghcapture.errors import GhcaptureError
 from ghcapture.github.cost import QueryLimitError, known_schema, query_cost
 from ghcapture.github.errors import Unprocessable
 from ghcapture.github.graphql import AdaptivePageSize, execute_paged
-from ghcapture.github.http import GitHubClient, RestResponse
+from ghcapture.github.http import GitHubClient
 from ghcapture.store.checkpoints import clear_checkpoint, load_checkpoint, save_checkpoint
 from ghcapture.store.history import (
     deleted_authors,
@@ -152,6 +156,7 @@ class Capture:
         self._deleted_people: set[int] = set()
         self._straddle_before: datetime | None = None
         self._recent_pull_requests: dict[str, Any] | None = None
+        self._rotation_pull_requests: dict[str, Any] | None = None
         self._per_pr_review_comments = False
 
     # -- entry -----------------------------------------------------------------------------------
@@ -336,8 +341,36 @@ class Capture:
         else:
             await self._paged(state, key)
         waiting = state.extra.get("review_comments") or {}
-        await self._scoped_review_comments({int(pr_id): int(n) for pr_id, n in waiting.items()})
+        await self._scoped_review_comments(
+            {int(pr_id): (n, node, t) for pr_id, (n, node, t) in waiting.items()}
+        )
         return self._per_pr_review_comments
+
+    def _dismissal_rotation(self) -> str | None:
+        """Where this refresh's 100 pull requests of the dismissal rotation start (None: the first)."""
+        with self.engine.connect() as conn:
+            saved = load_checkpoint(conn, self.full_name, "dismissal_rotation", "all")
+        return saved.cursor if saved is not None and saved.cursor else None
+
+    def _one_point_page(self, order: tuple[str, str], recent: bool) -> int:
+        """The most pull requests a page can hold for GitHub's minimum price of one point."""
+
+        def price(size: int) -> int:
+            variables = {
+                **self._variables(),
+                "first": size,
+                "after": None,
+                "orderField": order[0],
+                "direction": order[1],
+                "withRecent": recent,
+            }
+            return estimate_points(self._document, variables, "PullRequestsPage")
+
+        low, high = 1, 100
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if price(middle) <= 1 else (low, middle - 1)
+        return low
 
     def _total_in_scope(self, state: _State) -> int | None:
         """Where the progress bar ends: the pull requests this run can take, capped by --max-items;
@@ -366,15 +399,15 @@ class Capture:
             state.mode, state.after = "updated", None  # too many matches for one search: scan instead
             self.result.mode = state.mode
         order = ("UPDATED_AT", "DESC") if state.mode == "updated" else ("CREATED_AT", "ASC")
-        # An incremental scan usually stops within its first few PRs: start small, widen while all are new.
-        probe = 10 if state.mode == "updated" and state.after is None else None
+        incremental = state.mode == "updated" and state.after is None
         # An incremental whole-repository run also asks, in its first query, for recent PRs' dismissals.
         ask_open = (
-            probe is not None
-            and self.with_reviews
-            and self.scope.is_everything
-            and self.scope.max_items is None
+            incremental and self.with_reviews and self.scope.is_everything and self.scope.max_items is None
         )
+        # An incremental scan usually stops within its first few PRs: its first page is the largest that
+        # costs one point, and pages widen while all are new.
+        probe = self._one_point_page(order, ask_open) if incremental else None
+        rotation = self._dismissal_rotation() if ask_open else None
         while True:
 
             async def fetch(size: int, ask: bool = ask_open) -> dict[str, Any]:
@@ -385,6 +418,7 @@ class Capture:
                     "orderField": order[0],
                     "direction": order[1],
                     "withRecent": ask,
+                    "rotation": rotation,
                 }
                 return await self._priced(self._document, variables, "PullRequestsPage")
 
@@ -394,6 +428,7 @@ class Capture:
                 self._take_repository(data["repository"], connection["totalCount"])
             if ask_open:
                 self._recent_pull_requests = data["repository"].get("recentPullRequests")
+                self._rotation_pull_requests = data["repository"].get("rotationPullRequests")
                 ask_open = False
             nodes = connection["nodes"]
             reached_end = not connection["pageInfo"]["hasNextPage"]
@@ -478,7 +513,7 @@ class Capture:
         rows = mapping.Rows()
         pending: list[tuple[str, str, str, int]] = []
         renamed: dict[int, int] = {}  # pr id -> number
-        with_reviews: list[tuple[int, int]] = []
+        with_reviews: list[tuple[int, int, str, int]] = []  # pr id, number, node id, threads
         for pr in nodes:
             pr_id = mapping.add_pull_request(rows, self.repository_id, pr)
             for conn in CONNECTIONS:
@@ -495,14 +530,18 @@ class Capture:
                         mapping.when(pr["createdAt"]) < self._straddle_before  # type: ignore[operator]
                     )
                     if self._per_pr_review_comments or opened_before:
-                        with_reviews.append((pr_id, pr["number"]))
+                        threads = (pr.get("reviewThreads") or {}).get("totalCount")
+                        if threads == 0:  # review comments hang off threads: none, and none held is live
+                            rows.whole_comments.add((pr_id, "review_comment"))
+                        else:
+                            with_reviews.append((pr_id, pr["number"], pr["id"], threads or 100))
         numbers = {pr_id: n for pr_id, n in ((int(p["fullDatabaseId"]), p["number"]) for p in nodes)}
         renamed.update(await self._follow_up(pending, rows, numbers))
         if renamed:
             await self._rest_files(renamed, rows)
         # Their review comments are taken once the pass is over, the cheaper way for all of them together.
         waiting = state.extra.setdefault("review_comments", {})
-        waiting.update({str(pr_id): number for pr_id, number in with_reviews})
+        waiting.update({str(pr_id): [n, node_id, threads] for pr_id, n, node_id, threads in with_reviews})
         _mark_whole_lists(rows, nodes, files=self.with_files, commits=self.with_commits)
         # A whole-repository pass that has ended is complete as of its start: recording that now, and not
         # only when the run ends, lets a crash in the review-comment pass that follows resume there
@@ -554,57 +593,44 @@ class Capture:
             ):
                 mapping.add_rest_files(rows, pr_id, page.data)
 
-    async def _scoped_review_comments(self, prs: dict[int, int]) -> None:
-        """The review comments of these pull requests (github id -> number): one request per PR, or the
-        repository-wide listing from the oldest one's creation on when that takes fewer requests (a small
-        scope of old PRs in a large repository asks each; 100 PRs of a small one read the listing)."""
-        if not prs:
-            return
-        with self.engine.connect() as conn:
-            oldest = conn.execute(
-                select(func.min(pull_requests.c.created_at)).where(pull_requests.c.github_id.in_(sorted(prs)))
-            ).scalar_one()
-        numbers = {number: pr_id for pr_id, number in prs.items()}
-        params: dict[str, Any] = {"sort": "updated", "direction": "asc", "per_page": 100}
-        if oldest is not None:
-            params["since"] = oldest.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        path = f"/repos/{self.full_name}/pulls/comments"
-        try:
-            page = await self.client.rest("GET", path, params=params)
-            if _last_page(page) <= len(prs):
-                seen: set[int] = set()
-                while True:
-                    rows = mapping.Rows()
-                    for c in page.data or []:
-                        pr_id = numbers.get(_number_of(c))
-                        if pr_id is not None:
-                            mapping.add_review_comment(rows, pr_id, c)
-                            seen.add(int(c["id"]))
-                    self._store_review_comments(rows)
-                    if page.next_url is None:
-                        break
-                    page = await self.client.rest("GET", page.next_url)
-                # Every comment on these PRs is updated after the oldest one opened: the listing held all.
-                gone = self._held_review_comments(sorted(prs)) - seen
-                if gone:
-                    with self.engine.begin() as conn:
-                        self.result.deleted_comments += mark_comments_deleted_by_id(conn, gone, self._clock())
-                return
-        except Unprocessable as exc:
-            log.info("%s: review comment listing refused (%s); asking each pull request", self.full_name, exc)
-        await self._per_pr_comments(sorted(prs.items()))
+    async def _scoped_review_comments(self, prs: dict[int, tuple[int, str, int]]) -> None:
+        """The review comments of the pull requests in a scope (github id -> number, node id, threads):
+        through their review threads in GraphQL, one request per PR and one per thread, several PRs to a
+        query (a few PRs among many cost what they hold, not the repository's whole listing); a PR with
+        more threads or longer threads than one query takes is asked through REST."""
+        through_rest: list[tuple[int, int]] = []
+        batch: list[tuple[int, int, str, int]] = []
+        requests = 0
+        for pr_id, (number, node_id, threads) in sorted(prs.items()):
+            batch.append((pr_id, number, node_id, threads))
+            requests += 1 + min(100, threads)
+            if requests >= 100 or len(batch) >= FOLLOW_UP_BATCH:
+                through_rest += await self._thread_comments(batch)
+                batch, requests = [], 0
+        if batch:
+            through_rest += await self._thread_comments(batch)
+        await self._per_pr_comments(through_rest)
 
-    def _held_review_comments(self, pr_ids: list[int]) -> set[int]:
-        with self.engine.connect() as conn:
-            return set(
-                conn.execute(
-                    select(comments.c.github_id).where(
-                        comments.c.pull_request_id.in_(pr_ids),
-                        comments.c.kind == "review_comment",
-                        comments.c.deleted_at.is_(None),
-                    )
-                ).scalars()
+    async def _thread_comments(self, batch: list[tuple[int, int, str, int]]) -> list[tuple[int, int]]:
+        """One query of review threads; returns the PRs whose threads did not all fit."""
+        query, variables = review_threads_query([(node_id, threads) for _, _, node_id, threads in batch])
+        data = await self._query(query, variables, "ReviewThreads")
+        rows = mapping.Rows()
+        overflow: list[tuple[int, int]] = []
+        for i, (pr_id, number, _node_id, _threads) in enumerate(batch):
+            threads = (data.get(f"n{i}") or {}).get("reviewThreads")
+            if threads is None:
+                continue
+            cut = threads["totalCount"] > len(threads["nodes"]) or any(
+                t["comments"]["totalCount"] > len(t["comments"]["nodes"]) for t in threads["nodes"]
             )
+            if cut:
+                overflow.append((pr_id, number))
+                continue
+            mapping.add_thread_comments(rows, pr_id, threads["nodes"])
+            rows.whole_comments.add((pr_id, "review_comment"))
+        self._store_review_comments(rows)
+        return overflow
 
     def _store_review_comments(self, rows: mapping.Rows) -> None:
         with self.engine.begin() as conn:
@@ -812,10 +838,22 @@ class Capture:
     async def _check_dismissals(self) -> None:
         """Recently updated pull requests whose count of dismissed reviews differs from what is held are
         read again."""
-        page = self._recent_pull_requests
-        if page is None:
+        pages = [p for p in (self._recent_pull_requests, self._rotation_pull_requests) if p is not None]
+        if not pages:
             return
-        counts = {n["number"]: n["dismissed"]["totalCount"] for n in page["nodes"]}
+        counts = {n["number"]: n["dismissed"]["totalCount"] for p in pages for n in p["nodes"]}
+        rotation = self._rotation_pull_requests
+        if rotation is not None:
+            info = rotation["pageInfo"]
+            with self.engine.begin() as conn:
+                save_checkpoint(
+                    conn,
+                    self.full_name,
+                    "dismissal_rotation",
+                    "all",
+                    cursor=info["endCursor"] if info["hasNextPage"] else None,
+                    watermark=None,
+                )
         with self.engine.connect() as conn:
             held: dict[int, int] = dict(
                 conn.execute(
@@ -983,12 +1021,6 @@ def estimate_points(query: str, variables: dict[str, Any], operation: str | None
 @cache
 def _parsed(query: str) -> DocumentNode:
     return parse(query)
-
-
-def _last_page(page: RestResponse) -> int:
-    """How many pages a listing has, from its first page's Link header (rel="last")."""
-    found = re.search(r'[?&]page=(\d+)[^>]*>;\s*rel="last"', page.headers.get("link", ""))
-    return int(found[1]) if found else (2 if page.next_url else 1)
 
 
 def _number_of(comment: dict[str, Any]) -> int:

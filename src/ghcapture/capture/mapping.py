@@ -282,3 +282,27 @@ def add_commits(rows: Rows, pr_id: int, nodes: list[dict[str, Any]], start: int)
                 "committed_at": when(c_date),
             }
         )
+
+
+def add_thread_comments(rows: Rows, pr_id: int, threads: list[dict[str, Any]]) -> None:
+    """Review comments as GraphQL's review threads list them."""
+    for thread in threads:
+        for c in thread["comments"]["nodes"]:
+            rows.comments.append(
+                {
+                    "github_id": int(c["fullDatabaseId"]),
+                    "node_id": c["id"],
+                    "pull_request_id": pr_id,
+                    "author_id": rows.person(actor(c["author"])),
+                    "kind": "review_comment",
+                    "body": c["body"],
+                    "path": c["path"],
+                    "line": c["line"],
+                    "diff_hunk": c["diffHunk"],
+                    "in_reply_to_id": int((c.get("replyTo") or {}).get("fullDatabaseId") or 0) or None,
+                    "review_id": int((c.get("pullRequestReview") or {}).get("fullDatabaseId") or 0) or None,
+                    "created_at": when(c["createdAt"]),
+                    "updated_at": when(c["updatedAt"]),
+                    "deleted_at": None,
+                }
+            )

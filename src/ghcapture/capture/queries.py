@@ -84,3 +84,42 @@ def by_number_query(numbers: list[int]) -> str:
         f"  repository(owner: $owner, name: $name) {{\n    ...RepositoryFields\n{parts}\n  }}\n}}"
     )
     return _with_fragments(body, ["RepositoryFields", "PullRequestFields"])
+
+
+# Comments of one review thread asked for at once; a thread with more is taken through REST.
+THREAD_COMMENTS = 50
+REVIEW_COMMENT_FIELDS = """
+fragment ReviewCommentFields on PullRequestReviewComment {
+  id
+  fullDatabaseId
+  body
+  path
+  line
+  originalLine
+  diffHunk
+  createdAt
+  updatedAt
+  author { ...ActorFields }
+  replyTo { fullDatabaseId }
+  pullRequestReview { fullDatabaseId }
+}
+"""
+
+
+def review_threads_query(items: list[tuple[str, int]]) -> tuple[str, dict[str, object]]:
+    """The review comments of several pull requests through their review threads; items are (pr node id,
+    its count of threads). Each pull request costs one request for its threads and one per thread."""
+    decls: list[str] = []
+    parts: list[str] = []
+    variables: dict[str, object] = {}
+    for i, (node_id, threads) in enumerate(items):
+        decls.append(f"$id{i}: ID!")
+        variables[f"id{i}"] = node_id
+        parts.append(
+            f"  n{i}: node(id: $id{i}) {{ ... on PullRequest {{ id "
+            f"reviewThreads(first: {max(1, min(100, threads))}) {{ totalCount nodes {{ "
+            f"comments(first: {THREAD_COMMENTS}) {{ totalCount nodes {{ ...ReviewCommentFields }} }} "
+            "} } } }"
+        )
+    body = f"query ReviewThreads({', '.join(decls)}) {{\n  {RATE_LIMIT}\n" + "\n".join(parts) + "\n}\n"
+    return _with_fragments(body + REVIEW_COMMENT_FIELDS, ["ActorFields"]), variables
