@@ -25,6 +25,7 @@ import pytest
 from fixtures_simulator import REAL_PAYLOADS
 from ghcapture.simulator.app import Simulator, SimulatorConfig
 from ghcapture.simulator.dataset import load_dataset, read_dataset
+from ghcapture.simulator.evolve import COUNTED_KINDS, Changes, apply_changes
 from ghcapture.simulator.generator import Shape, generate_repository
 from ghcapture.simulator.server import AppKeys, SimulatorServer, new_app_keys
 from ghcapture.simulator.world import World
@@ -70,6 +71,32 @@ def generated(keys: AppKeys) -> Iterator[SimulatorServer]:
 def recorded() -> Iterator[SimulatorServer]:
     world = World()
     load_dataset(read_dataset(REAL_PAYLOADS), world)
+    server = SimulatorServer(Simulator(world)).start()
+    yield server
+    server.stop()
+
+
+EVERY_CHANGE = Changes(dict.fromkeys(COUNTED_KINDS, 3), "renamed", seed=5)
+
+
+@pytest.fixture(scope="module")
+def evolved() -> Iterator[SimulatorServer]:
+    """Generated data after every kind of change, twice (a second round changes changed objects)."""
+    world = World()
+    repo = world.add_repository(generate_repository("acme", "widgets", 40, seed=4))
+    apply_changes(world, repo, EVERY_CHANGE)
+    apply_changes(world, repo, Changes(dict.fromkeys(COUNTED_KINDS, 3), seed=6))
+    server = SimulatorServer(Simulator(world)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def recorded_evolved() -> Iterator[SimulatorServer]:
+    """Recorded data after every kind of change: the recorded payloads must follow the model's changes."""
+    world = World()
+    for repo in load_dataset(read_dataset(REAL_PAYLOADS), world):
+        apply_changes(world, repo, Changes(dict.fromkeys(COUNTED_KINDS, 1), seed=5))
     server = SimulatorServer(Simulator(world)).start()
     yield server
     server.stop()
@@ -172,7 +199,7 @@ def _set_aside_pull_quirks(server: SimulatorServer, body: Any) -> Any:
     return patched if isinstance(body, list) else patched[0]
 
 
-@pytest.mark.parametrize("data", ["generated", "recorded"])
+@pytest.mark.parametrize("data", ["generated", "recorded", "evolved", "recorded_evolved"])
 def test_repository_and_pull_listings_match_openapi(
     data: str, request: pytest.FixtureRequest, github_openapi: dict[str, Any]
 ) -> None:
@@ -198,7 +225,7 @@ PR_LISTS = {
 }
 
 
-@pytest.mark.parametrize("data", ["generated", "recorded"])
+@pytest.mark.parametrize("data", ["generated", "recorded", "evolved", "recorded_evolved"])
 def test_pull_requests_and_their_lists_match_openapi(
     data: str, request: pytest.FixtureRequest, github_openapi: dict[str, Any]
 ) -> None:

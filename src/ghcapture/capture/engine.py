@@ -11,38 +11,42 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
 from graphql import DocumentNode, GraphQLError, parse
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import OperationalError
 
 from ghcapture.capture import mapping
 from ghcapture.capture.progress import NoProgress, Progress
 from ghcapture.capture.queries import by_number_query, capture_document, follow_up_query
 from ghcapture.capture.scope import CaptureScope
+from ghcapture.capture.sweep import ListingSweep
 from ghcapture.errors import GhcaptureError
 from ghcapture.github.cost import QueryLimitError, known_schema, query_cost
 from ghcapture.github.errors import Unprocessable
 from ghcapture.github.graphql import AdaptivePageSize, execute_paged
 from ghcapture.github.http import GitHubClient
 from ghcapture.store.checkpoints import clear_checkpoint, load_checkpoint, save_checkpoint
+from ghcapture.store.history import mark_comments_deleted_by_id, mark_deleted_comments, replace_lists
 from ghcapture.store.locks import capture_lock, default_wait
-from ghcapture.store.tables import comments, pr_files, pull_requests, repositories, reviews
+from ghcapture.store.moves import move_repository
+from ghcapture.store.tables import comments, pr_commits, pr_files, pull_requests, repositories, reviews
 from ghcapture.store.upsert import upsert_contributors, upsert_rows
 
 log = logging.getLogger("ghcapture.capture")
 
-# kind -> (reviews, issue comments, files, review comments)
+# kind -> (reviews, issue comments, files, review comments, commits)
 SELECTIONS = {
-    "prs": (True, True, True, True),
-    "pr-details": (True, True, True, True),
-    "reviews": (True, False, False, False),
-    "comments": (True, True, False, True),
-    "files": (False, False, True, False),
+    "prs": (True, True, True, True, True),
+    "pr-details": (True, True, True, True, True),
+    "reviews": (True, False, False, False, False),
+    "comments": (True, True, False, True, False),
+    "files": (False, False, True, False, False),
 }
 FOLLOW_UP_BATCH = 40
 SEARCH_RESULT_CAP = 1000  # GitHub serves at most 1,000 results of a search
@@ -65,6 +69,8 @@ class CaptureResult:
     issue_comments: int = 0
     review_comments: int = 0
     files: int = 0
+    commits: int = 0
+    deleted_comments: int = 0
     contributors: int = 0
     github_pr_total: int | None = None
     points_used: int = 0
@@ -121,7 +127,13 @@ class Capture:
         self.progress = progress or NoProgress()
         self.pager = pager or AdaptivePageSize(initial=100, maximum=100)
         self.now = now
-        self.with_reviews, self.with_comments, self.with_files, self.with_review_comments = SELECTIONS[kind]
+        (
+            self.with_reviews,
+            self.with_comments,
+            self.with_files,
+            self.with_review_comments,
+            self.with_commits,
+        ) = SELECTIONS[kind]
         self.result = CaptureResult(repository=f"{owner}/{name}", kind=kind, scope=self.scope.key())
         self.repository_id = 0
         self.full_name = f"{owner}/{name}"
@@ -150,11 +162,14 @@ class Capture:
     async def _run(self) -> CaptureResult:
         started = time.monotonic()
         try:
-            await self._repository_facts()
             self._recall_page_size()
             per_pr_review_comments = await self._pull_requests()
+            whole = self.scope.is_everything and self.scope.max_items is None
+            if whole and self.with_comments:
+                await self._sweep_comments("issue_comment")
             if self.with_review_comments and not per_pr_review_comments:
-                await self._review_comments()
+                if not (whole and await self._sweep_review_comments()):
+                    await self._review_comments()
             self._finish()
         except BaseException as exc:
             self.progress.fail(str(exc))
@@ -181,6 +196,7 @@ class Capture:
             "withReviews": self.with_reviews,
             "withComments": self.with_comments,
             "withFiles": self.with_files,
+            "withCommits": self.with_commits,
         }
 
     def _report(self) -> None:
@@ -227,13 +243,24 @@ class Capture:
     async def _repository_facts(self) -> None:
         data = await self._query(self._document, {"owner": self.owner, "name": self.name}, "RepositoryFacts")
         repo = data["repository"]
-        total = repo["pullRequests"]["totalCount"]
+        self._take_repository(repo, repo["pullRequests"]["totalCount"])
+
+    def _take_repository(self, repo: dict[str, Any], total: int) -> None:
+        """Stores the repository's facts; a repository renamed or transferred since it was last captured
+        is known by its id, and its checkpoints and tracked schedule move to its new name with it."""
         row = mapping.repository_row(repo, total)
         self.repository_id = row["github_id"]
-        self.full_name = row["full_name"]  # a renamed repository is stored under its current name
+        asked, self.full_name = self.full_name, row["full_name"]
         self.result.repository = self.full_name
         self.result.github_pr_total = total
         with self.engine.begin() as conn:
+            held = conn.execute(
+                select(repositories.c.full_name).where(repositories.c.github_id == self.repository_id)
+            ).scalar_one_or_none()
+            for old in {asked, held} - {None, self.full_name}:
+                assert old is not None
+                log.info("%s is now %s: its checkpoints and schedule follow it", old, self.full_name)
+                move_repository(conn, old, self.full_name)
             upsert_rows(conn, repositories, [row], key=["github_id"])
 
     # -- pull requests ---------------------------------------------------------------------------
@@ -262,6 +289,10 @@ class Capture:
                 )
         self.result.mode = state.mode
         self.result.pull_requests = state.done
+        if state.mode != "updated" or state.after is not None:
+            await self._repository_facts()
+        # else the first page of changed pull requests brings the repository's facts: an idle refresh
+        # is that one query
         self.progress.start(self.full_name, self._total_in_scope(state))
         self._started_at = datetime.fromisoformat(state.started)
         # Repo-wide review comments are complete only when everything before the window is already held.
@@ -336,6 +367,8 @@ class Capture:
 
             data = await execute_paged(self.client, self.full_name, fetch, pager=self.pager)
             connection = data["repository"]["pullRequests"]
+            if not self.repository_id:
+                self._take_repository(data["repository"], connection["totalCount"])
             nodes = connection["nodes"]
             reached_end = not connection["pageInfo"]["hasNextPage"]
             if since is not None:
@@ -422,15 +455,11 @@ class Capture:
         with_reviews: list[tuple[int, int]] = []
         for pr in nodes:
             pr_id = mapping.add_pull_request(rows, self.repository_id, pr)
-            for conn, adder in (
-                ("reviews", mapping.add_reviews),
-                ("comments", mapping.add_issue_comments),
-                ("files", mapping.add_files),
-            ):
+            for conn in CONNECTIONS:
                 page = pr.get(conn)
                 if page is None:
                     continue
-                adder(rows, pr_id, page["nodes"])
+                _add_connection(rows, conn, pr_id, page["nodes"])
                 if page["pageInfo"]["hasNextPage"]:
                     pending.append((pr["id"], conn, page["pageInfo"]["endCursor"], pr_id))
                 if conn == "files" and any(f["changeType"] == "RENAMED" for f in page["nodes"]):
@@ -447,6 +476,7 @@ class Capture:
             await self._rest_files(renamed, rows)
         if with_reviews:
             await self._per_pr_comments(with_reviews, rows)
+        _mark_whole_lists(rows, nodes, files=self.with_files, commits=self.with_commits)
         # A whole-repository pass that has ended is complete as of its start: recording that now, and not
         # only when the run ends, lets a crash in the review-comment pass that follows resume there
         # instead of taking every pull request again.
@@ -471,11 +501,6 @@ class Capture:
     ) -> dict[int, int]:
         """Completes overflowing connections, a batch of PRs per query; returns PRs found to hold renames."""
         renamed: dict[int, int] = {}
-        adders = {
-            "reviews": mapping.add_reviews,
-            "comments": mapping.add_issue_comments,
-            "files": mapping.add_files,
-        }
         while pending:
             batch, pending = pending[:FOLLOW_UP_BATCH], pending[FOLLOW_UP_BATCH:]
 
@@ -486,7 +511,7 @@ class Capture:
             data = await execute_paged(self.client, f"{self.full_name}:follow-up", fetch, pager=self.pager)
             for i, (node_id, conn, _after, pr_id) in enumerate(batch):
                 page = data[f"n{i}"][conn]
-                adders[conn](rows, pr_id, page["nodes"])
+                _add_connection(rows, conn, pr_id, page["nodes"])
                 if conn == "files" and any(f["changeType"] == "RENAMED" for f in page["nodes"]):
                     renamed[pr_id] = numbers[pr_id]
                 if page["pageInfo"]["hasNextPage"]:
@@ -509,6 +534,7 @@ class Capture:
             ):
                 for c in page.data:
                     mapping.add_review_comment(rows, pr_id, c)
+            rows.whole_comments.add((pr_id, "review_comment"))
 
     # -- review comments, repository-wide --------------------------------------------------------
     async def _review_comments(self) -> None:
@@ -622,27 +648,111 @@ class Capture:
         keep_watermark: bool,
     ) -> None:
         with self.engine.begin() as conn:
-            if rows.contributors:
-                upsert_contributors(conn, list(rows.contributors.values()))
-            if rows.pull_requests:
-                upsert_rows(conn, pull_requests, rows.pull_requests, key=["github_id"])
-            if rows.reviews:
-                upsert_rows(conn, reviews, rows.reviews, key=["github_id"])
-            if rows.comments:
-                upsert_rows(conn, comments, rows.comments, key=["github_id"])
-            if rows.files:
-                upsert_rows(conn, pr_files, rows.files, key=["pull_request_id", "path"])
+            self._write_rows(conn, rows, count_review_comments=entity == "pull_requests")
             if keep_watermark:
                 current = load_checkpoint(conn, self.full_name, entity, key)
                 watermark = current.watermark if current else watermark
             save_checkpoint(conn, self.full_name, entity, key, cursor=cursor, watermark=watermark)
+
+    def _write_rows(self, conn: Connection, rows: mapping.Rows, *, count_review_comments: bool) -> None:
+        if rows.contributors:
+            upsert_contributors(conn, list(rows.contributors.values()))
+        if rows.pull_requests:
+            upsert_rows(conn, pull_requests, rows.pull_requests, key=["github_id"])
+        if rows.reviews:
+            upsert_rows(conn, reviews, rows.reviews, key=["github_id"])
+        if rows.comments:
+            upsert_rows(conn, comments, rows.comments, key=["github_id"])
+        # A force-push changes files and commits: a whole list read replaces the stored one.
+        replace_lists(conn, pr_files, rows.whole_files)
+        replace_lists(conn, pr_commits, rows.whole_commits)
+        if rows.files:
+            upsert_rows(conn, pr_files, rows.files, key=["pull_request_id", "path"])
+        if rows.commits:
+            upsert_rows(conn, pr_commits, rows.commits, key=["pull_request_id", "sha"])
+        self.result.deleted_comments += mark_deleted_comments(
+            conn, rows.whole_comments, rows.comments, self._clock()
+        )
         self.result.reviews += len(rows.reviews)
         self.result.issue_comments += sum(1 for c in rows.comments if c["kind"] == "issue_comment")
-        if entity == "pull_requests":
+        if count_review_comments:
             self.result.review_comments += sum(1 for c in rows.comments if c["kind"] == "review_comment")
         self.result.files += len(rows.files)
+        self.result.commits += len(rows.commits)
         self._people.update(rows.contributors)
         self.result.contributors = len(self._people)
+
+    # -- what changed without moving updated_at ----------------------------------------------------
+    async def _sweep_comments(self, kind: str) -> bool:
+        """Walks the repository-wide listing of `kind` (issue_comment | review_comment) conditionally:
+        changed pages are stored, and held comments on no page are marked deleted. False when GitHub
+        refused a page, so that nothing was concluded."""
+        listing = "issues/comments" if kind == "issue_comment" else "pulls/comments"
+        sweep = ListingSweep(self.client, self.engine, self.full_name, listing, entity=f"sweep:{kind}")
+
+        async def take(items: list[dict[str, Any]], save: Callable[[Connection], None]) -> None:
+            rows = mapping.Rows()
+            numbers = {_number_of(c) for c in items}
+            ids = (
+                await self._pull_request_ids(numbers)
+                if kind == "review_comment"
+                else self._stored_ids(numbers)
+            )
+            for c in items:
+                pr_id = ids.get(_number_of(c))
+                if pr_id is None:
+                    continue  # a comment on an issue, not a pull request
+                if kind == "review_comment":
+                    mapping.add_review_comment(rows, pr_id, c)
+                else:
+                    mapping.add_rest_issue_comment(rows, pr_id, c)
+            with self.engine.begin() as conn:
+                self._write_rows(conn, rows, count_review_comments=True)
+                save(conn)
+            self._report()
+
+        found = await sweep.walk(take, lambda first, last: self._held_comments(kind, first, last))
+        if found is None:
+            return False
+        gone = self._held_comments(kind, None, None) - found.live
+        if gone:
+            with self.engine.begin() as conn:
+                self.result.deleted_comments += mark_comments_deleted_by_id(conn, gone, self._clock())
+            log.info("%s: %d %ss deleted on GitHub since the last capture", self.full_name, len(gone), kind)
+        return True
+
+    async def _sweep_review_comments(self) -> bool:
+        """The review comments of a whole-repository capture, by the conditional walk; the listing's
+        watermark is recorded as the time-based pass records it."""
+        started = self._clock()
+        if not await self._sweep_comments("review_comment"):
+            return False
+        with self.engine.begin() as conn:
+            save_checkpoint(
+                conn,
+                self.full_name,
+                "review_comments",
+                "all",
+                cursor=None,
+                watermark=started - WATERMARK_MARGIN,
+            )
+        return True
+
+    def _held_comments(self, kind: str, first: int | None, last: int | None) -> set[int]:
+        """Ids of the live comments of `kind` held for this repository, between first and last if given."""
+        query = (
+            select(comments.c.github_id)
+            .join(pull_requests, pull_requests.c.github_id == comments.c.pull_request_id)
+            .where(
+                pull_requests.c.repository_id == self.repository_id,
+                comments.c.kind == kind,
+                comments.c.deleted_at.is_(None),
+            )
+        )
+        if first is not None and last is not None:
+            query = query.where(comments.c.github_id.between(first, last))
+        with self.engine.connect() as conn:
+            return set(conn.execute(query).scalars())
 
     def _recall_page_size(self) -> None:
         """The page size that worked for this repository last time: timeouts are not learnt twice."""
@@ -688,6 +798,41 @@ class Capture:
         return started or self._clock()
 
 
+CONNECTIONS = ("reviews", "comments", "files", "commits")
+
+
+def _add_connection(rows: mapping.Rows, conn: str, pr_id: int, nodes: list[dict[str, Any]]) -> None:
+    """A page of one of a pull request's connections as rows (commits numbered after those already read)."""
+    if conn == "reviews":
+        mapping.add_reviews(rows, pr_id, nodes)
+    elif conn == "comments":
+        mapping.add_issue_comments(rows, pr_id, nodes)
+    elif conn == "files":
+        mapping.add_files(rows, pr_id, nodes)
+    else:
+        start = sum(1 for c in rows.commits if c["pull_request_id"] == pr_id)
+        mapping.add_commits(rows, pr_id, nodes, start)
+
+
+def _mark_whole_lists(rows: mapping.Rows, nodes: list[dict[str, Any]], *, files: bool, commits: bool) -> None:
+    """After follow-ups every list read is whole: files and commits replace what is stored, issue
+    comments missing from the list were deleted, and a file list shorter than `changedFiles` is GitHub's
+    3,000-file cap (marked `files_truncated`)."""
+    listed: dict[int, set[str]] = {}
+    for f in rows.files:
+        listed.setdefault(f["pull_request_id"], set()).add(f["path"])
+    by_id = {row["github_id"]: row for row in rows.pull_requests}
+    for pr in nodes:
+        pr_id = int(pr["fullDatabaseId"])
+        if pr.get("comments") is not None:
+            rows.whole_comments.add((pr_id, "issue_comment"))
+        if files and pr.get("files") is not None:
+            rows.whole_files.add(pr_id)
+            by_id[pr_id]["files_truncated"] = (pr["changedFiles"] or 0) > len(listed.get(pr_id, ()))
+        if commits and pr.get("commits") is not None:
+            rows.whole_commits.add(pr_id)
+
+
 def estimate_points(query: str, variables: dict[str, Any], operation: str | None) -> int:
     """GitHub's price of a query, predicted before it is sent (1 when it cannot be priced)."""
     try:
@@ -702,7 +847,8 @@ def _parsed(query: str) -> DocumentNode:
 
 
 def _number_of(comment: dict[str, Any]) -> int:
-    return int(str(comment["pull_request_url"]).rstrip("/").rsplit("/", 1)[-1])
+    url = comment.get("pull_request_url") or comment["issue_url"]
+    return int(str(url).rstrip("/").rsplit("/", 1)[-1])
 
 
 async def capture(

@@ -30,6 +30,12 @@ class Rows:
     reviews: list[dict[str, Any]] = field(default_factory=list)
     comments: list[dict[str, Any]] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)
+    commits: list[dict[str, Any]] = field(default_factory=list)
+    # Pull requests whose whole file list, or commit list, is in these rows: what is stored is replaced.
+    whole_files: set[int] = field(default_factory=set)
+    whole_commits: set[int] = field(default_factory=set)
+    # (pull request, comment kind) whose every live comment is in these rows: the others were deleted.
+    whole_comments: set[tuple[int, str]] = field(default_factory=set)
 
     def person(self, row: dict[str, Any] | None) -> int | None:
         """Remembers a contributor; returns the id to store in author columns (None for the ghost)."""
@@ -43,7 +49,13 @@ class Rows:
         return int(key)
 
     def __len__(self) -> int:
-        return len(self.pull_requests) + len(self.reviews) + len(self.comments) + len(self.files)
+        return (
+            len(self.pull_requests)
+            + len(self.reviews)
+            + len(self.comments)
+            + len(self.files)
+            + len(self.commits)
+        )
 
 
 def actor(node: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -113,8 +125,9 @@ def add_pull_request(rows: Rows, repository_id: int, pr: dict[str, Any]) -> int:
             "additions": pr["additions"],
             "deletions": pr["deletions"],
             "changed_files": pr["changedFiles"],
-            "commits_count": pr["commits"]["totalCount"],
+            "commits_count": (pr.get("commits") or pr.get("commitCount") or {}).get("totalCount"),
             "html_url": pr["url"],
+            "head_sha": pr.get("headRefOid"),
         }
     )
     return pr_id
@@ -153,6 +166,7 @@ def add_issue_comments(rows: Rows, pr_id: int, nodes: list[dict[str, Any]]) -> N
                 "review_id": None,
                 "created_at": when(c["createdAt"]),
                 "updated_at": when(c["updatedAt"]),
+                "deleted_at": None,
             }
         )
 
@@ -211,5 +225,60 @@ def add_review_comment(rows: Rows, pr_id: int, c: dict[str, Any]) -> None:
             "review_id": c.get("pull_request_review_id"),
             "created_at": when(c.get("created_at")),
             "updated_at": when(c.get("updated_at") or c.get("created_at")),
+            "deleted_at": None,
         }
     )
+
+
+def add_rest_issue_comment(rows: Rows, pr_id: int, c: dict[str, Any]) -> None:
+    """An issue comment as REST's listings show it (the repository-wide listing of the deletion sweep)."""
+    rows.comments.append(
+        {
+            "github_id": c["id"],
+            "node_id": c.get("node_id"),
+            "pull_request_id": pr_id,
+            "author_id": rows.person(rest_user(c.get("user"))),
+            "kind": "issue_comment",
+            "body": c.get("body"),
+            "path": None,
+            "line": None,
+            "diff_hunk": None,
+            "in_reply_to_id": None,
+            "review_id": None,
+            "created_at": when(c.get("created_at")),
+            "updated_at": when(c.get("updated_at") or c.get("created_at")),
+            "deleted_at": None,
+        }
+    )
+
+
+def _git_actor(actor: dict[str, Any] | None) -> tuple[str | None, str | None, str | None, int | None, Any]:
+    if not actor:
+        return None, None, None, None, None
+    user = actor.get("user") or {}
+    return actor.get("name"), actor.get("email"), user.get("login"), user.get("databaseId"), actor.get("date")
+
+
+def add_commits(rows: Rows, pr_id: int, nodes: list[dict[str, Any]], start: int) -> None:
+    """Commits of a pull request's list, numbered from `start` in GitHub's order (oldest first)."""
+    for offset, node in enumerate(nodes):
+        commit = node["commit"]
+        a_name, a_email, a_login, a_id, a_date = _git_actor(commit.get("author"))
+        c_name, c_email, c_login, c_id, c_date = _git_actor(commit.get("committer"))
+        rows.commits.append(
+            {
+                "pull_request_id": pr_id,
+                "sha": commit["oid"],
+                "position": start + offset,
+                "author_name": a_name,
+                "author_email": a_email,
+                "author_login": a_login,
+                "author_id": a_id,
+                "authored_at": when(a_date),
+                "committer_name": c_name,
+                "committer_email": c_email,
+                "committer_login": c_login,
+                "committer_id": c_id,
+                "committed_at": when(c_date),
+            }
+        )

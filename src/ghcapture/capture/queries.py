@@ -10,8 +10,13 @@ from graphql.language import Visitor
 
 from ghcapture.github.graphql import load_query
 
-CONNECTION_FRAGMENTS = {"reviews": "ReviewPage", "comments": "IssueCommentPage", "files": "FilePage"}
-SELECTS = "$withReviews: Boolean!, $withComments: Boolean!, $withFiles: Boolean!"
+CONNECTION_FRAGMENTS = {
+    "reviews": "ReviewPage",
+    "comments": "IssueCommentPage",
+    "files": "FilePage",
+    "commits": "CommitPage",
+}
+SELECTS = "$withReviews: Boolean!, $withComments: Boolean!, $withFiles: Boolean!, $withCommits: Boolean!"
 RATE_LIMIT = "rateLimit { cost limit remaining used resetAt nodeCount }"
 
 

@@ -11,7 +11,15 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from ghcapture.capture.mapping import GHOST_REST_ID, when
-from ghcapture.store.tables import comments, contributors, pr_files, pull_requests, repositories, reviews
+from ghcapture.store.tables import (
+    comments,
+    contributors,
+    pr_commits,
+    pr_files,
+    pull_requests,
+    repositories,
+    reviews,
+)
 
 
 @dataclass
@@ -67,7 +75,11 @@ def _same_time(a: datetime | None, b: datetime | None) -> bool:
 
 
 def compare_repository(engine: Engine, truth_repo: dict[str, Any]) -> Comparison:
-    """Every PR, review, review comment, issue comment, file and person of the truth, exactly once."""
+    """Every PR, review, review comment, issue comment, file, commit and person of the truth, exactly once.
+
+    A comment GitHub no longer lists must be held as deleted (`deleted_at`), never as live; a review keeps
+    its current state (DISMISSED); a PR whose file list GitHub cut is marked `files_truncated`; each PR's
+    commits are exactly its current list."""
     cmp = Comparison()
     prs = truth_repo["pull_requests"]
     with engine.connect() as conn:
@@ -93,9 +105,19 @@ def compare_repository(engine: Engine, truth_repo: dict[str, Any]) -> Comparison
             (r.pull_request_id, r.path): r
             for r in conn.execute(select(pr_files).where(pr_files.c.pull_request_id.in_(pr_ids)))
         }
+        db_commits = {
+            (r.pull_request_id, r.sha): r
+            for r in conn.execute(select(pr_commits).where(pr_commits.c.pull_request_id.in_(pr_ids)))
+        }
         people = {r.github_id: r for r in conn.execute(select(contributors))}
     expected_people: set[int | None] = set()
-    seen: dict[str, set[Any]] = {"pull_request": set(), "review": set(), "comment": set(), "file": set()}
+    seen: dict[str, set[Any]] = {
+        "pull_request": set(),
+        "review": set(),
+        "comment": set(),
+        "file": set(),
+        "commit": set(),
+    }
     for p in prs:
         cmp.expected["pull_requests"] += 1
         seen["pull_request"].add(p["id"])
@@ -116,6 +138,8 @@ def compare_repository(engine: Engine, truth_repo: dict[str, Any]) -> Comparison
                 "closed_at": _same_time(row.closed_at, when(p.get("closed_at"))),
                 "changed_files": row.changed_files == p.get("changed_files", row.changed_files),
                 "commits": row.commits_count == _commit_count(p, row.commits_count),
+                "head_sha": row.head_sha == ((p.get("head") or {}).get("sha") or row.head_sha),
+                "files_truncated": bool(row.files_truncated) == _truncated(p),
             }
             if p.get("merged_at"):
                 checks["merged_by"] = row.merged_by_id == authors[1]
@@ -144,6 +168,8 @@ def compare_repository(engine: Engine, truth_repo: dict[str, Any]) -> Comparison
                 got = db_comments.get(c["id"])
                 if got is None:
                     cmp.note("missing", kind, str(c["id"]))
+                elif got.deleted_at is not None:
+                    cmp.note("mismatched", kind, f"{c['id']} held as deleted")
                 elif (
                     got.kind != key
                     or _text(got.body) != _text(c.get("body"))
@@ -167,12 +193,24 @@ def compare_repository(engine: Engine, truth_repo: dict[str, Any]) -> Comparison
                 or got.previous_path != f.get("previous_filename")
             ):
                 cmp.note("mismatched", "files", f"#{p['number']} {f['filename']}")
+        for position, c in enumerate(p["commits"] if isinstance(p.get("commits"), list) else []):
+            key3 = (p["id"], c["sha"])
+            cmp.expected["commits"] += 1
+            seen["commit"].add(key3)
+            held = db_commits.get(key3)
+            if held is None:
+                cmp.note("missing", "commits", f"#{p['number']} {c['sha'][:10]}")
+            elif not _same_commit(held, c, position):
+                cmp.note("mismatched", "commits", f"#{p['number']} {c['sha'][:10]}")
     for extra in set(db_prs) - seen["pull_request"]:
         cmp.note("unexpected", "pull_requests", str(extra))
     for extra in set(db_reviews) - seen["review"]:
         cmp.note("unexpected", "reviews", str(extra))
     for extra in set(db_comments) - seen["comment"]:
-        cmp.note("unexpected", "comments", str(extra))
+        if db_comments[extra].deleted_at is None:  # a deleted comment's row stays, marked
+            cmp.note("unexpected", "comments", str(extra))
+    for extra in set(db_commits) - seen["commit"]:
+        cmp.note("unexpected", "commits", str(extra))
     for extra in set(db_files) - seen["file"]:
         cmp.note("unexpected", "files", str(extra))
     ghost = None in expected_people
@@ -189,6 +227,36 @@ def compare_repository(engine: Engine, truth_repo: dict[str, Any]) -> Comparison
             "reviews": len(db_reviews),
             "comments": len(db_comments),
             "files": len(db_files),
+            "commits": len(db_commits),
+            "deleted_comments": sum(1 for r in db_comments.values() if r.deleted_at is not None),
         }
     )
     return cmp
+
+
+def _truncated(pr: dict[str, Any]) -> bool:
+    """GitHub cut the file list: `changed_files` counts more files than the list holds."""
+    files = pr.get("files")
+    if not isinstance(files, list) or "changed_files" not in pr:
+        return False
+    return int(pr["changed_files"]) > len({f["filename"] for f in files})
+
+
+def _same_commit(held: Any, commit: dict[str, Any], position: int) -> bool:
+    git = commit.get("commit") or {}
+    author, committer = git.get("author") or {}, git.get("committer") or {}
+    return (
+        held.author_name == author.get("name")
+        and held.author_email == author.get("email")
+        and _same_time(held.authored_at, when(author.get("date")))
+        and held.committer_name == committer.get("name")
+        and held.committer_email == committer.get("email")
+        and _same_time(held.committed_at, when(committer.get("date")))
+        # GraphQL's GitActor.user is a User: a bot's or mannequin's commits name no account there.
+        and (held.author_id == _author(commit.get("author")) or not _is_user(commit.get("author")))
+        and (held.position is None or held.position == position)
+    )
+
+
+def _is_user(account: dict[str, Any] | None) -> bool:
+    return bool(account) and (account or {}).get("type", "User") == "User"

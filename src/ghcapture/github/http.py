@@ -91,6 +91,7 @@ class _CallState:
 
     # A non-401 answer since the renewal: the renewed token worked, so a later 401 is a later expiry.
     answered: bool = False
+    etag: str | None = None  # a conditional request's If-None-Match
 
 
 def _github_message(response: httpx.Response) -> str:
@@ -232,10 +233,17 @@ class GitHubClient:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        etag: str | None = None,
     ) -> RestResponse:
-        """One REST call; raises a PermanentError subclass, or TransientError once retries are spent."""
+        """One REST call; raises a PermanentError subclass, or TransientError once retries are spent.
+
+        With `etag`, the call is conditional: an unchanged answer is status 304 with no data, which GitHub
+        does not charge (and neither does `stats.rest_requests`; `stats.by_kind["not_modified"]` counts it).
+        """
         url = self._rest_url(path_or_url)
-        response, data = await self._call("rest", method.upper(), url, params=params, json=json, cost=1)
+        response, data = await self._call(
+            "rest", method.upper(), url, params=params, json=json, cost=1, etag=etag
+        )
         next_link = response.links.get("next", {}).get("url")
         return RestResponse(
             status=response.status_code,
@@ -349,9 +357,10 @@ class GitHubClient:
         params: Mapping[str, Any] | None,
         json: Any,
         cost: int,
+        etag: str | None = None,
     ) -> tuple[httpx.Response, Any]:
         resource = GRAPHQL if kind == "graphql" else self._rest_resource(url)
-        state = _CallState()
+        state = _CallState(etag=etag)
         renewed = False
         waits = 0
         while True:
@@ -444,7 +453,14 @@ class GitHubClient:
         else:
             self.stats.rest_requests += 1
         try:
+            if state.etag is not None:
+                headers["If-None-Match"] = state.etag
             response = await self._http.request(method, url, params=params, json=json, headers=headers)
+            if response.status_code == 304 and kind == "rest":
+                # "Making a conditional request does not count against your primary rate limit if a 304
+                # response is returned" (GitHub's REST best practices).
+                self.stats.rest_requests -= 1
+                self.stats.count("not_modified")
             if response.history:
                 self._remember_move(response)
         except httpx.ConnectError as exc:

@@ -480,6 +480,7 @@ class _Loader:
                     created_at=required_time(c["created_at"]),
                     updated_at=required_time(c.get("updated_at") or c["created_at"]),
                     raw=c,
+                    original_commit_id=c.get("original_commit_id"),
                 )
             )
         for c in _listed(p, "issue_comments"):

@@ -170,7 +170,7 @@ def _user_url(u: User) -> str:
 
 
 def _commit_of(pr: PullRequest, sha: str) -> Commit | None:
-    for c in pr.commits:
+    for c in [*pr.commits, *pr.former_commits]:
         if c.sha == sha:
             return c
     return None
@@ -505,7 +505,11 @@ def _resolve_repository_owner(_root: Any, info: GraphQLResolveInfo, login: str) 
 
 
 def _resolve_query_repository(
-    _root: Any, info: GraphQLResolveInfo, owner: str, name: str, followRenames: bool = True  # noqa: N803
+    _root: Any,
+    info: GraphQLResolveInfo,
+    owner: str,
+    name: str,
+    followRenames: bool = True,  # noqa: N803
 ) -> Repository:
     """The repository by its name or, as `followRenames` (true by default) asks, by a name it had before a
     rename or transfer (https://docs.github.com/graphql/reference/queries#repository)."""
@@ -883,7 +887,7 @@ def _derived_resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
             **_comment_fields(lambda c: c.created_at),
             "draftedAt": lambda c, _i: _dt(c.created_at),
             "originalCommit": lambda c, info: _commit_of(
-                _repo_of(info, c)[1], _raw(c).get("original_commit_id") or c.commit_id
+                _repo_of(info, c)[1], _raw(c).get("original_commit_id") or c.first_commit_id
             ),
             "originalPosition": lambda c, _i: _raw(c).get("original_position") or c.original_line or 1,
             "originalStartLine": lambda c, _i: _raw(c).get("original_start_line"),
@@ -991,8 +995,8 @@ def _derived_resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
             "abbreviatedOid": lambda c, _i: c.sha[:7],
             "author": lambda c, _i: _git_actor(c, "author"),
             "authoredByCommitter": lambda c, _i: (
-                _git_actor(c, "committer").email or ""
-            ).lower() == (c.author_email or "").lower(),
+                (_git_actor(c, "committer").email or "").lower() == (c.author_email or "").lower()
+            ),
             "authors": lambda c, info, **a: connection(_authors(c), a, info),
             "commitResourcePath": lambda c, info: _commit_path(info, c),
             "commitUrl": lambda c, info: WEB + _commit_path(info, c),

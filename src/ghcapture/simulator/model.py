@@ -100,6 +100,11 @@ class ReviewComment:
     created_at: datetime
     updated_at: datetime
     raw: dict[str, Any] | None = None
+    original_commit_id: str | None = None  # None: the commit it was made on is still `commit_id`
+
+    @property
+    def first_commit_id(self) -> str:
+        return self.original_commit_id or self.commit_id
 
 
 @dataclass(slots=True, eq=False)
@@ -168,6 +173,8 @@ class PullRequest:
     files: list[ChangedFile] = field(default_factory=list)
     commits: list[Commit] = field(default_factory=list)
     raw: dict[str, Any] | None = None
+    # Commits a force-push took off the branch: no longer listed, still what older review comments name.
+    former_commits: list[Commit] = field(default_factory=list)
 
     @property
     def merged(self) -> bool:

@@ -367,7 +367,7 @@ def review_comment(c: ReviewComment, pr: PullRequest, repo: Repository, api: str
         "position": c.line,
         "original_position": c.original_line,
         "commit_id": c.commit_id,
-        "original_commit_id": c.commit_id,
+        "original_commit_id": c.first_commit_id,
         "user": user(c.user, api),
         "body": c.body,
         "created_at": format_time(c.created_at),

@@ -34,7 +34,7 @@ from ghcapture.simulator.app import (
     run_api,
     truth,
 )
-from ghcapture.simulator.evolve import evolve_repository
+from ghcapture.simulator.evolve import Changes, apply_changes
 from ghcapture.simulator.generator import FILE_CAP, generate_repository
 from ghcapture.simulator.graphql_api import REST_COMMIT_CAP
 from ghcapture.simulator.model import Commit, PullRequest, Repository, User, modern_node_id, parse_time
@@ -963,15 +963,12 @@ def control_routes(sim: Simulator) -> list[Route]:
         repo = sim.world.repository(request.path_params["owner"], request.path_params["repo"])
         if repo is None:
             return JSONResponse({"message": "Not Found"}, status_code=404)
-        payload = await request.json()
-        changed = evolve_repository(
-            sim.world,
-            repo,
-            changed=int(payload.get("changed", 0)),
-            new=int(payload.get("new", 0)),
-            seed=int(payload.get("seed", 7)),
-        )
-        return JSONResponse(changed)
+        try:
+            changes = Changes.from_request(await request.json())
+            answer = apply_changes(sim.world, repo, changes)
+        except ValueError as exc:  # a body that is not JSON is a ValueError too
+            return JSONResponse({"message": f"bad evolve request: {exc}"}, status_code=422)
+        return JSONResponse(answer)
 
     async def rename(request: Request) -> Response:
         repo = sim.world.repository(request.path_params["owner"], request.path_params["repo"])

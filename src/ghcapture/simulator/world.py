@@ -39,11 +39,15 @@ class World:
         self._parents: dict[int, tuple[Repository, PullRequest]] = {}
         self._pr_repos: dict[int, Repository] = {}
         self._ids = itertools.count(9_000_000_000)  # fresh ids for objects created at run time
+        # Accounts deleted at run time: what they made is the ghost's, and nothing may bring them back.
+        self.deleted_user_ids: set[int] = set()
 
     def next_id(self) -> int:
         return next(self._ids)
 
     def add_user(self, user: User) -> User:
+        if user.id in self.deleted_user_ids:
+            return GHOST
         existing = self.users_by_id.get(user.id)
         if existing is not None:
             return existing
@@ -129,6 +133,64 @@ class World:
     def user(self, login: str) -> User | None:
         return self.users_by_login.get(login.lower())
 
+    def rename_user(self, user: User, new_login: str) -> User:
+        """The account under a new login, same id and node id; everything it made shows the new login
+        (https://docs.github.com/account-and-profile/setting-up-and-managing-your-personal-account-on-github/managing-personal-account-settings/changing-your-github-username)."""
+        if self.user(new_login) is not None:
+            raise ValueError(f"login {new_login} is taken")
+        renamed = User(
+            id=user.id,
+            login=new_login,
+            node_id=user.node_id,
+            type=user.type,
+            name=user.name,
+            site_admin=user.site_admin,
+        )
+        self._replace_person(user, renamed)
+        logins = {k: v for k, v in self.users_by_login.items() if v.id != user.id}
+        self.users_by_login = {**logins, new_login.lower(): renamed}
+        self.users_by_id = {**self.users_by_id, user.id: renamed}
+        return renamed
+
+    def delete_user(self, user: User) -> None:
+        """Deletes the account: its pull requests, reviews and comments become the ghost's, and its commits
+        keep their git name and email without a linked account
+        (https://docs.github.com/account-and-profile/setting-up-and-managing-your-personal-account-on-github/managing-personal-account-settings/deleting-your-personal-account)."""
+        self.deleted_user_ids.add(user.id)
+        self._replace_person(user, GHOST)
+        self.users_by_login = {k: v for k, v in self.users_by_login.items() if v.id != user.id}
+        self.users_by_id = {k: v for k, v in self.users_by_id.items() if k != user.id}
+
+    def _replace_person(self, old: User, new: User) -> None:
+        """Every reference to the account `old` (by id: two generated repositories may hold two copies of
+        one person) now names `new`, in the model and in recorded payloads."""
+        rewrite = _PersonRewriter(old, new)
+        for repo in self.unique_repositories:
+            touched = False
+            for pr in repo.pull_requests:
+                if pr.user.id == old.id:
+                    pr.user, touched = new, True
+                if pr.merged_by is not None and pr.merged_by.id == old.id:
+                    pr.merged_by, touched = new, True
+                authored: list[Review | ReviewComment | IssueComment] = [
+                    *pr.reviews,
+                    *pr.review_comments,
+                    *pr.issue_comments,
+                ]
+                for obj in authored:
+                    if obj.user.id == old.id:
+                        obj.user, touched = new, True
+                for commit in [*pr.commits, *pr.former_commits]:
+                    if commit.author is not None and commit.author.id == old.id:
+                        commit.author, touched = (None if new.is_ghost else new), True
+                owned: list[Any] = [pr, *authored, *pr.commits, *pr.former_commits]
+                for obj in owned:
+                    if obj.raw is not None:
+                        obj.raw = rewrite(obj.raw)
+            if touched:
+                repo.version += 1
+        self._nodes = None
+
     def pull_request_changed(self, repo: Repository, pr: PullRequest) -> None:
         """Re-index after a pull request gained objects at run time."""
         self._add_people(pr)
@@ -180,6 +242,30 @@ class World:
                 ]
                 for obj in owned:
                     yield obj.node_id, obj
+
+
+class _PersonRewriter:
+    """Rewrites a recorded payload's objects naming one account (by id) to name another: the login, ids and
+    the links that carry the login, keeping the recorded object's shape."""
+
+    def __init__(self, old: User, new: User) -> None:
+        self.old, self.new = old, new
+        self._login = re.compile(r"(?<=/)" + re.escape(old.login) + r"(?=$|[/?#{])")
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        out = {key: self(item) for key, item in value.items()}
+        if out.get("id") == self.old.id and "login" in out:
+            for key, item in out.items():
+                if isinstance(item, str) and key.endswith("url") and key != "avatar_url":
+                    out[key] = self._login.sub(self.new.login, item)
+            out.update(login=self.new.login, id=self.new.id, node_id=self.new.node_id, type=self.new.type)
+            if "avatar_url" in out:
+                out["avatar_url"] = f"https://avatars.githubusercontent.com/u/{self.new.id}?v=4"
+        return out
 
 
 class _Renamer:

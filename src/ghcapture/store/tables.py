@@ -134,6 +134,9 @@ pull_requests = Table(
     Column("changed_files", Integer),
     Column("commits_count", Integer),
     Column("html_url", String),
+    Column("head_sha", String),
+    # GitHub lists at most 3,000 files of a pull request: True when `changed_files` says there are more.
+    Column("files_truncated", Boolean),
     UniqueConstraint("repository_id", "number"),
     Index(None, "repository_id", "updated_at"),
 )
@@ -168,6 +171,8 @@ comments = Table(
     Column("review_id", BigInteger),
     Column("created_at", UTCDateTime),
     Column("updated_at", UTCDateTime),
+    # When a capture found the comment gone from GitHub; the row stays for history, and counts skip it.
+    Column("deleted_at", UTCDateTime),
     Index(None, "pull_request_id", "kind"),
 )
 
@@ -181,6 +186,27 @@ pr_files = Table(
     Column("additions", Integer),
     Column("deletions", Integer),
     PrimaryKeyConstraint("pull_request_id", "path"),
+)
+
+# A pull request's commits as GitHub lists them now (a force-push replaces the list), with who wrote
+# and who committed each: the git identity (name, email) and, where GitHub knows it, the account.
+pr_commits = Table(
+    "pr_commits",
+    metadata,
+    Column("pull_request_id", BigInteger, ForeignKey("pull_requests.github_id"), nullable=False),
+    Column("sha", String, nullable=False),
+    Column("position", Integer),
+    Column("author_name", Text),
+    Column("author_email", Text),
+    Column("author_login", String),
+    Column("author_id", BigInteger),
+    Column("authored_at", UTCDateTime),
+    Column("committer_name", Text),
+    Column("committer_email", Text),
+    Column("committer_login", String),
+    Column("committer_id", BigInteger),
+    Column("committed_at", UTCDateTime),
+    PrimaryKeyConstraint("pull_request_id", "sha"),
 )
 
 capture_checkpoints = Table(
@@ -242,7 +268,15 @@ job_events = Table(
 )
 
 # What a capture stores, as opposed to the bookkeeping about captures.
-DATA_TABLES: tuple[Table, ...] = (repositories, contributors, pull_requests, reviews, comments, pr_files)
+DATA_TABLES: tuple[Table, ...] = (
+    repositories,
+    contributors,
+    pull_requests,
+    reviews,
+    comments,
+    pr_files,
+    pr_commits,
+)
 ALL_TABLES: tuple[Table, ...] = (*DATA_TABLES, capture_checkpoints, progressive_capture_jobs, job_events)
 
 # Repositories kept current by `ghcapture track`: a refresh on schedule and a one-time backfill.
