@@ -160,6 +160,37 @@ class Applier:
         return None if row is None else int(row.github_id)
 
     @staticmethod
+    def _follow_pull_request(conn: Connection, pr_id: int, values: dict[str, Any]) -> None:
+        """A review's or comment's payload shows its pull request's own fields as of then (a new comment
+        moves the pull request's `updated_at`, and no `pull_request` delivery says so): stored when newer."""
+        values = {k: v for k, v in values.items() if k in pull_requests.c}
+        if values.get("updated_at") is None:
+            return
+        conn.execute(
+            update(pull_requests)
+            .where(
+                pull_requests.c.github_id == pr_id,
+                or_(pull_requests.c.updated_at.is_(None), pull_requests.c.updated_at < values["updated_at"]),
+            )
+            .values(**values)
+        )
+
+    @staticmethod
+    def _simple_fields(pr: dict[str, Any]) -> dict[str, Any]:
+        """The fields of a `simple-pull-request` (no counts, no `merged`) as pull_requests columns."""
+        merged_at = mapping.when(pr.get("merged_at"))
+        return {
+            "title": pr.get("title"),
+            "body": pr.get("body"),
+            "state": pr.get("state"),
+            "draft": bool(pr.get("draft")),
+            "updated_at": mapping.when(pr.get("updated_at")),
+            "closed_at": mapping.when(pr.get("closed_at")),
+            "merged_at": merged_at,
+            "merged": merged_at is not None,
+        }
+
+    @staticmethod
     def _write(conn: Connection, rows: mapping.Rows) -> None:
         if rows.contributors:
             upsert_contributors(conn, list(rows.contributors.values()))
@@ -191,6 +222,7 @@ class Applier:
         rows = mapping.Rows()
         mapping.add_rest_review(rows, pr_id, raw["review"])
         self._write(conn, rows)
+        self._follow_pull_request(conn, pr_id, self._simple_fields(raw["pull_request"]))
         # A dismissal is final: no earlier submission or edit, however late it arrives, undoes it.
         upsert_rows(
             conn,
@@ -234,6 +266,7 @@ class Applier:
         rows = mapping.Rows()
         mapping.add_review_comment(rows, pr_id, raw["comment"])
         self._write(conn, rows)
+        self._follow_pull_request(conn, pr_id, self._simple_fields(raw["pull_request"]))
         fresh = self._upsert_comment(conn, rows.comments[0], deleted=event.action == "deleted")
         detail = f"{name}#{number} review comment {event.comment.id} {event.action}"
         return Applied(APPLIED if fresh else STALE, detail, repository=name)
@@ -266,6 +299,7 @@ class Applier:
         rows = mapping.Rows()
         mapping.add_rest_issue_comment(rows, pr_id, raw["comment"])
         self._write(conn, rows)
+        self._follow_pull_request(conn, pr_id, {"updated_at": mapping.when(raw["issue"].get("updated_at"))})
         fresh = self._upsert_comment(conn, rows.comments[0], deleted=event.action == "deleted")
         detail = f"{name}#{number} comment {event.comment.id} {event.action}"
         return Applied(APPLIED if fresh else STALE, detail, repository=name)
