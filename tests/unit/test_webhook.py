@@ -165,3 +165,26 @@ def test_no_secret_appears_in_a_refusal(
 
     assert answer.status_code == 401
     assert SECRET not in answer.text and all(SECRET not in r.getMessage() for r in caplog.records)
+
+
+def test_a_late_or_replayed_in_progress_after_completed_changes_nothing_but_a_rerun_is_followed(
+    lane: BulkLane, engine: Engine
+) -> None:
+    job_id, run = dispatched_run(lane, engine)
+    client = TestClient(webhook_app(engine, lane.actions))
+    lane.sim.actions.start_run(run)
+    in_progress = run_payload(lane, run, "in_progress")
+    lane.sim.actions.complete_run(run, "success")
+    completed = run_payload(lane, run, "completed")
+
+    assert deliver(client, in_progress).status_code == 202
+    assert deliver(client, completed).status_code == 202
+    late = deliver(client, in_progress)  # the same state again, under a new delivery id
+
+    assert late.status_code == 202 and late.json()["message"] == "stale"
+    assert JobStore(engine).get(job_id).status == COMPLETED
+
+    rerun = run_payload(lane, run, "in_progress")
+    rerun["workflow_run"] = {**rerun["workflow_run"], "status": "in_progress", "run_attempt": 2}
+    assert deliver(client, rerun).status_code == 202
+    assert JobStore(engine).get(job_id).status == RUNNING
