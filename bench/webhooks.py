@@ -16,7 +16,6 @@ import asyncio
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,8 +48,18 @@ from ghcapture.simulator.world import World  # noqa: E402
 from ghcapture.store.database import open_database  # noqa: E402
 
 SECRET = "bench-secret"
-CARRIED = {"edited_comments": 4, "edited_bodies": 2, "deleted_issue_comments": 1, "deleted_review_comments": 1,
-           "dismissed_reviews": 1, "closed": 1, "reopened": 1, "merged": 1, "to_draft": 1, "ready_for_review": 1}
+CARRIED = {
+    "edited_comments": 4,
+    "edited_bodies": 2,
+    "deleted_issue_comments": 1,
+    "deleted_review_comments": 1,
+    "dismissed_reviews": 1,
+    "closed": 1,
+    "reopened": 1,
+    "merged": 1,
+    "to_draft": 1,
+    "ready_for_review": 1,
+}
 WITH_JOBS = {**CARRIED, "changed": 3, "new": 1, "force_pushes": 1}
 
 
@@ -83,7 +92,9 @@ def delays_and_budget(evolves: int, window: float) -> None:
     world.add_repository(generate_repository("acme", "widgets", 300, seed=1))
     server = SimulatorServer(Simulator(world)).start()
     run_capture(server, engine, "acme/widgets", kind="pr-details")
-    applier = TimedApplier(engine, pull_request_jobs=PullRequestJobs(engine, JobSettings(), window_seconds=window))
+    applier = TimedApplier(
+        engine, pull_request_jobs=PullRequestJobs(engine, JobSettings(), window_seconds=window)
+    )
     sock = socket.create_server(("127.0.0.1", 0))
     receiver = ReceiverThread(receiver_app(applier, SECRET), sock).start()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/webhooks/github"
@@ -118,31 +129,48 @@ def delays_and_budget(evolves: int, window: float) -> None:
             job_delays.append(time.time() - started)
     deliverer.close()
     receiver.stop()
-    direct = [applier.committed[g][0] - changed_at[g] for g in changed_at if g in applier.committed
-              and applier.committed[g][1] == "applied"]
+    direct = [
+        applier.committed[g][0] - changed_at[g]
+        for g in changed_at
+        if g in applier.committed and applier.committed[g][1] == "applied"
+    ]
     spent = sum(stats.requests.values()) + stats.graphql_points - spent_before
     deliveries = len(changed_at)
     server.stop()
-    print(f"deliveries: {deliveries} from {evolves} evolves of a captured 300-PR repository "
-          f"({len(direct)} stored from the payload, {len(job_delays)} realtime jobs)")
-    print("change-to-row delay, payload carried whole: "
-          f"p50 {percentile(direct, .5) * 1000:.0f} ms, p95 {percentile(direct, .95) * 1000:.0f} ms, "
-          f"p99 {percentile(direct, .99) * 1000:.0f} ms")
-    print(f"change-to-row delay, via a realtime job (window {window:g} s): "
-          f"p50 {percentile(job_delays, .5):.2f} s, p95 {percentile(job_delays, .95):.2f} s, "
-          f"p99 {percentile(job_delays, .99):.2f} s")
-    print(f"budget: {spent} units (GraphQL points + REST requests) for {deliveries} deliveries: "
-          f"{spent / max(deliveries, 1) * 1000:.0f} units per 1,000 deliveries")
+    print(
+        f"deliveries: {deliveries} from {evolves} evolves of a captured 300-PR repository "
+        f"({len(direct)} stored from the payload, {len(job_delays)} realtime jobs)"
+    )
+    print(
+        "change-to-row delay, payload carried whole: "
+        f"p50 {percentile(direct, 0.5) * 1000:.0f} ms, p95 {percentile(direct, 0.95) * 1000:.0f} ms, "
+        f"p99 {percentile(direct, 0.99) * 1000:.0f} ms"
+    )
+    print(
+        f"change-to-row delay, via a realtime job (window {window:g} s): "
+        f"p50 {percentile(job_delays, 0.5):.2f} s, p95 {percentile(job_delays, 0.95):.2f} s, "
+        f"p99 {percentile(job_delays, 0.99):.2f} s"
+    )
+    print(
+        f"budget: {spent} units (GraphQL points + REST requests) for {deliveries} deliveries: "
+        f"{spent / max(deliveries, 1) * 1000:.0f} units per 1,000 deliveries"
+    )
 
 
 def throughput(count: int, concurrency: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ghcapture-bench-receiver-"))
     port = free_port()
-    env = {**os.environ, "GHCAPTURE_WEBHOOK_SECRET": SECRET,
-           "GHCAPTURE_DATABASE_URL": f"sqlite:///{tmp / 'receiver.db'}"}
+    env = {
+        **os.environ,
+        "GHCAPTURE_WEBHOOK_SECRET": SECRET,
+        "GHCAPTURE_DATABASE_URL": f"sqlite:///{tmp / 'receiver.db'}",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "ghcapture", "webhook", "serve", "--port", str(port)],
-        env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}/webhooks/github"
     try:
@@ -159,12 +187,25 @@ def throughput(count: int, concurrency: int) -> None:
             number = k % 50 + 1
             payload = {
                 "action": "edited",
-                "repository": {"id": 1, "name": "widgets", "full_name": "acme/widgets", "owner": {"login": "acme"}},
+                "repository": {
+                    "id": 1,
+                    "name": "widgets",
+                    "full_name": "acme/widgets",
+                    "owner": {"login": "acme"},
+                },
                 "pull_request": {
-                    "id": 1000 + number, "number": number, "title": f"title {k}", "body": "x" * 2000,
-                    "state": "open", "draft": False, "user": {"login": "octocat", "id": 1},
-                    "base": {"ref": "main"}, "head": {"ref": "topic", "sha": "a" * 40},
-                    "created_at": "2025-01-01T00:00:00Z", "updated_at": at, "merged": False,
+                    "id": 1000 + number,
+                    "number": number,
+                    "title": f"title {k}",
+                    "body": "x" * 2000,
+                    "state": "open",
+                    "draft": False,
+                    "user": {"login": "octocat", "id": 1},
+                    "base": {"ref": "main"},
+                    "head": {"ref": "topic", "sha": "a" * 40},
+                    "created_at": "2025-01-01T00:00:00Z",
+                    "updated_at": at,
+                    "merged": False,
                 },
             }
             body = json.dumps(payload).encode()
@@ -176,12 +217,20 @@ def throughput(count: int, concurrency: int) -> None:
             for item in bodies:
                 queue.put_nowait(item)
             async with httpx.AsyncClient(timeout=10) as client:
+
                 async def worker() -> None:
                     while not queue.empty():
                         body, signature = queue.get_nowait()
-                        answer = await client.post(url, content=body, headers={
-                            "X-GitHub-Event": "pull_request", "X-GitHub-Delivery": str(uuid.uuid4()),
-                            "X-Hub-Signature-256": signature, "Content-Type": "application/json"})
+                        answer = await client.post(
+                            url,
+                            content=body,
+                            headers={
+                                "X-GitHub-Event": "pull_request",
+                                "X-GitHub-Delivery": str(uuid.uuid4()),
+                                "X-Hub-Signature-256": signature,
+                                "Content-Type": "application/json",
+                            },
+                        )
                         statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
 
                 started = time.perf_counter()
@@ -189,8 +238,10 @@ def throughput(count: int, concurrency: int) -> None:
                 return time.perf_counter() - started, statuses
 
         seconds, statuses = asyncio.run(blast())
-        print(f"one receiver (ghcapture webhook serve, SQLite): {count} signed deliveries in {seconds:.1f} s "
-              f"with {concurrency} at once: {count / seconds:.0f} deliveries/s; answers {statuses}")
+        print(
+            f"one receiver (ghcapture webhook serve, SQLite): {count} signed deliveries in {seconds:.1f} s "
+            f"with {concurrency} at once: {count / seconds:.0f} deliveries/s; answers {statuses}"
+        )
     finally:
         process.terminate()
         process.wait(10)

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import random
 import socket
-import tracemalloc
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,7 +20,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from starlette.testclient import TestClient
 
-from capture_support import compare, run_capture, settings_for
+from capture_support import compare, run_capture
 from conformance.conftest import npm_package_file
 from ghcapture.capture.scope import CaptureScope
 from ghcapture.config import Settings
@@ -43,10 +40,6 @@ from ghcapture.simulator.world import World
 from ghcapture.store.database import open_database
 from ghcapture.store.tables import (
     DATA_TABLES,
-    comments,
-    pull_requests,
-    reviews,
-    tracked_repositories,
     webhook_deliveries,
 )
 
@@ -156,7 +149,9 @@ def test_every_change_a_payload_carries_is_stored_at_once_without_an_api_call(st
                 select(webhook_deliveries.c.event, func.count()).group_by(webhook_deliveries.c.event)
             ).all()
         )
-    assert {"pull_request", "pull_request_review", "issue_comment", "pull_request_review_comment"} <= set(outcomes)
+    assert {"pull_request", "pull_request_review", "issue_comment", "pull_request_review_comment"} <= set(
+        outcomes
+    )
 
 
 def test_pushes_and_new_pull_requests_become_one_job_and_the_store_equals_the_truth(engine: Engine) -> None:
@@ -180,7 +175,8 @@ def test_replayed_duplicated_and_reordered_deliveries_change_nothing(engine: Eng
     stack = Stack(engine)
     stack.deliverer.close()
     deliverer = WebhookDeliverer(
-        stack.world, DeliveryOptions(url="http://receiver.test/", secret=SECRET, api=stack.server.url),
+        stack.world,
+        DeliveryOptions(url="http://receiver.test/", secret=SECRET, api=stack.server.url),
         transport=httpx.MockTransport(keep),
     ).start()
     for repo in stack.world.unique_repositories:
@@ -211,8 +207,15 @@ def test_replayed_duplicated_and_reordered_deliveries_change_nothing(engine: Eng
 
 
 def _github(headers: dict[str, str]) -> dict[str, str]:
-    wanted = ("content-type", "user-agent", "x-github-event", "x-github-delivery", "x-hub-signature-256",
-              "x-github-hook-id", "x-github-hook-installation-target-id")
+    wanted = (
+        "content-type",
+        "user-agent",
+        "x-github-event",
+        "x-github-delivery",
+        "x-hub-signature-256",
+        "x-github-hook-id",
+        "x-github-hook-installation-target-id",
+    )
     return {k: v for k, v in headers.items() if k.lower() in wanted}
 
 
@@ -230,7 +233,8 @@ def test_the_simulators_payloads_and_headers_are_githubs(engine: Engine) -> None
     repo = world.add_repository(generate_repository("acme", "widgets", 30, seed=4))
     sim = Simulator(world)
     deliverer = attach_deliverer(
-        sim, DeliveryOptions(url="http://receiver.test/", secret=SECRET, hook_id=77, installation_id=9),
+        sim,
+        DeliveryOptions(url="http://receiver.test/", secret=SECRET, hook_id=77, installation_id=9),
         transport=httpx.MockTransport(keep),
     )
     try:
@@ -254,12 +258,21 @@ def test_the_simulators_payloads_and_headers_are_githubs(engine: Engine) -> None
         assert headers["x-github-hook-id"] == "77" and headers["x-github-hook-installation-target-id"] == "9"
         uuid.UUID(headers["x-github-delivery"])
     assert {
-        ("pull_request", "opened"), ("pull_request", "edited"), ("pull_request", "closed"),
-        ("pull_request", "reopened"), ("pull_request", "synchronize"), ("pull_request", "converted_to_draft"),
-        ("pull_request", "ready_for_review"), ("pull_request_review", "submitted"),
-        ("pull_request_review", "dismissed"), ("pull_request_review_comment", "created"),
-        ("pull_request_review_comment", "edited"), ("pull_request_review_comment", "deleted"),
-        ("issue_comment", "created"), ("issue_comment", "edited"), ("issue_comment", "deleted"),
+        ("pull_request", "opened"),
+        ("pull_request", "edited"),
+        ("pull_request", "closed"),
+        ("pull_request", "reopened"),
+        ("pull_request", "synchronize"),
+        ("pull_request", "converted_to_draft"),
+        ("pull_request", "ready_for_review"),
+        ("pull_request_review", "submitted"),
+        ("pull_request_review", "dismissed"),
+        ("pull_request_review_comment", "created"),
+        ("pull_request_review_comment", "edited"),
+        ("pull_request_review_comment", "deleted"),
+        ("issue_comment", "created"),
+        ("issue_comment", "edited"),
+        ("issue_comment", "deleted"),
         ("repository", "renamed"),
     } <= seen
 

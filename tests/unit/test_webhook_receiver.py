@@ -65,7 +65,13 @@ def account(login: str = "octocat", id_: int = 1) -> dict[str, Any]:
 
 def repository(full_name: str = "acme/widgets", id_: int = 300) -> dict[str, Any]:
     owner, name = full_name.split("/")
-    return {"id": id_, "node_id": f"R_{id_}", "name": name, "full_name": full_name, "owner": account(owner, 2)}
+    return {
+        "id": id_,
+        "node_id": f"R_{id_}",
+        "name": name,
+        "full_name": full_name,
+        "owner": account(owner, 2),
+    }
 
 
 def pull_request(number: int = 7, updated_at: str = "2026-01-02T00:00:00Z", **fields: Any) -> dict[str, Any]:
@@ -112,11 +118,27 @@ EMPTY = {"repositories": 0, "contributors": 0, "pull_requests": 0, "reviews": 0,
     [
         ("not JSON", b"{nope", 400),
         ("a JSON array", [1, 2], 422),
-        ("repository a string", {"action": "edited", "pull_request": pull_request(), "repository": "acme/w"}, 422),
-        ("an id of 10^30", {"action": "edited", "pull_request": pull_request(id=10**30), "repository": repository()}, 422),
+        (
+            "repository a string",
+            {"action": "edited", "pull_request": pull_request(), "repository": "acme/w"},
+            422,
+        ),
+        (
+            "an id of 10^30",
+            {"action": "edited", "pull_request": pull_request(id=10**30), "repository": repository()},
+            422,
+        ),
         ("no pull_request", {"action": "edited", "repository": repository()}, 422),
-        ("a number as a title", {"action": "edited", "pull_request": pull_request(title=5), "repository": repository()}, 422),
-        ("a date that is not one", {"action": "edited", "pull_request": pull_request(updated_at="soon"), "repository": repository()}, 422),
+        (
+            "a number as a title",
+            {"action": "edited", "pull_request": pull_request(title=5), "repository": repository()},
+            422,
+        ),
+        (
+            "a date that is not one",
+            {"action": "edited", "pull_request": pull_request(updated_at="soon"), "repository": repository()},
+            422,
+        ),
         ("a nested payload 100,000 deep", b"[" * 100_000 + b"]" * 100_000, 400),
     ],
 )
@@ -136,10 +158,14 @@ def test_a_malformed_delivery_is_a_4xx_with_one_log_line_and_stores_nothing(
 def test_bad_or_missing_signatures_and_headers_are_refused_before_the_body_is_read(
     client: TestClient, engine: Engine
 ) -> None:
-    body = json.dumps({"action": "edited", "pull_request": pull_request(), "repository": repository()}).encode()
+    body = json.dumps(
+        {"action": "edited", "pull_request": pull_request(), "repository": repository()}
+    ).encode()
     base = {"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "d1", "Content-Type": "application/json"}
 
-    wrong = client.post("/webhooks/github", content=body, headers={**base, "X-Hub-Signature-256": signature_for("x", body)})
+    wrong = client.post(
+        "/webhooks/github", content=body, headers={**base, "X-Hub-Signature-256": signature_for("x", body)}
+    )
     missing = client.post("/webhooks/github", content=body, headers=base)
     sha1 = client.post("/webhooks/github", content=body, headers={**base, "X-Hub-Signature-256": "sha1=00"})
     no_id = client.post(
@@ -221,8 +247,15 @@ def test_an_older_pull_request_state_never_overwrites_a_newer_one(client: TestCl
     newer = pull_request(state="closed", closed_at="2026-01-03T00:00:00Z", updated_at="2026-01-03T00:00:00Z")
     older = pull_request(title="Old title", updated_at="2026-01-02T00:00:00Z")
 
-    assert deliver(client, "pull_request", {"action": "closed", "pull_request": newer, "repository": repository()}).status_code == 202
-    late = deliver(client, "pull_request", {"action": "edited", "pull_request": older, "repository": repository()})
+    assert (
+        deliver(
+            client, "pull_request", {"action": "closed", "pull_request": newer, "repository": repository()}
+        ).status_code
+        == 202
+    )
+    late = deliver(
+        client, "pull_request", {"action": "edited", "pull_request": older, "repository": repository()}
+    )
 
     assert late.json()["outcome"] == "stale"
     from ghcapture.store.tables import pull_requests
@@ -237,7 +270,9 @@ def test_installations_track_and_untrack_repositories_and_a_rename_moves_the_sch
 ) -> None:
     installation = {"id": 5, "node_id": "I_5"}
     listed = [{"id": 300, "full_name": "acme/widgets"}, {"id": 301, "full_name": "acme/gadgets"}]
-    deliver(client, "installation", {"action": "created", "installation": installation, "repositories": listed})
+    deliver(
+        client, "installation", {"action": "created", "installation": installation, "repositories": listed}
+    )
     deliver(
         client,
         "installation_repositories",
@@ -248,7 +283,11 @@ def test_installations_track_and_untrack_repositories_and_a_rename_moves_the_sch
             "repositories_removed": [listed[1]],
         },
     )
-    deliver(client, "pull_request", {"action": "opened", "pull_request": pull_request(), "repository": repository()})
+    deliver(
+        client,
+        "pull_request",
+        {"action": "opened", "pull_request": pull_request(), "repository": repository()},
+    )
     with engine.begin() as conn:
         conn.execute(
             capture_checkpoints.insert().values(
@@ -259,7 +298,11 @@ def test_installations_track_and_untrack_repositories_and_a_rename_moves_the_sch
     answer = deliver(
         client,
         "repository",
-        {"action": "renamed", "changes": {"repository": {"name": {"from": "widgets"}}}, "repository": renamed},
+        {
+            "action": "renamed",
+            "changes": {"repository": {"name": {"from": "widgets"}}},
+            "repository": renamed,
+        },
     )
 
     assert answer.status_code == 202
@@ -283,7 +326,11 @@ def test_a_burst_of_deliveries_for_a_repository_becomes_one_job(engine: Engine) 
         deliver(
             client,
             "pull_request",
-            {"action": "synchronize", "pull_request": pull_request(n, head={"ref": "f", "sha": str(k)}), "repository": repository()},
+            {
+                "action": "synchronize",
+                "pull_request": pull_request(n, head={"ref": "f", "sha": str(k)}),
+                "repository": repository(),
+            },
         ).json()["job_id"]
         for k, n in enumerate([7, 8, 7, 9])
     }

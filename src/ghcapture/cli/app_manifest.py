@@ -27,4 +27,6 @@ def manifest(
     """
     from ghcapture.github.manifest import app_manifest
 
-    typer.echo(json.dumps(app_manifest(webhook_url, name=name, homepage=homepage, bulk_lane=bulk_lane), indent=2))
+    typer.echo(
+        json.dumps(app_manifest(webhook_url, name=name, homepage=homepage, bulk_lane=bulk_lane), indent=2)
+    )

@@ -79,7 +79,9 @@ def simulate(
         None, help="Deliver a webhook for every change (evolve, Actions runs) to this URL."
     ),
     webhook_secret: str | None = typer.Option(
-        None, envvar="GHCAPTURE_WEBHOOK_SECRET", help="Secret the deliveries are signed with (X-Hub-Signature-256)."
+        None,
+        envvar="GHCAPTURE_WEBHOOK_SECRET",
+        help="Secret the deliveries are signed with (X-Hub-Signature-256).",
     ),
     webhook_drop: float = typer.Option(0.0, help="Share of deliveries lost (listed as failed; 0 to 1)."),
     webhook_duplicate: float = typer.Option(0.0, help="Share of deliveries sent twice (0 to 1)."),
@@ -117,7 +119,9 @@ def simulate(
         if not 0 <= share <= 1:
             raise InputError(f"{option} must be between 0 and 1")
     if webhook_url is not None and not webhook_secret:
-        raise InputError("--webhook-url needs --webhook-secret (or GHCAPTURE_WEBHOOK_SECRET) to sign deliveries")
+        raise InputError(
+            "--webhook-url needs --webhook-secret (or GHCAPTURE_WEBHOOK_SECRET) to sign deliveries"
+        )
     if webhook_url is not None and not webhook_url.startswith(("http://", "https://")):
         raise InputError(f"--webhook-url {webhook_url!r}: expected an http(s) URL")
     specs = [parse_repo_spec(s) for s in repo]

@@ -37,7 +37,9 @@ def app_manifest(
     their runs (workflow_run)."""
     parsed = urlparse(webhook_url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise InputError(f"--webhook-url {webhook_url!r}: expected an http(s) URL, e.g. https://ci.example.com/webhooks/github")
+        raise InputError(
+            f"--webhook-url {webhook_url!r}: expected an http(s) URL, e.g. https://ci.example.com/webhooks/github"
+        )
     if parsed.scheme != "https" and parsed.hostname not in ("localhost", "127.0.0.1"):
         raise InputError(f"--webhook-url {webhook_url!r}: GitHub delivers to https:// URLs; use https")
     permissions = dict(READ_PERMISSIONS)

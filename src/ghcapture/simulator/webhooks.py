@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -69,7 +69,7 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# -- what a repository looks like, to find what changed --------------------------------------------------------
+# -- what a repository looks like, to find what changed ------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def _snapshot(repo: Repository) -> _RepositoryState:
     )
 
 
-# -- deliveries ------------------------------------------------------------------------------------------------
+# -- deliveries ----------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -199,6 +199,8 @@ class WebhookDeliverer:
         self._idle = threading.Condition(self._lock)
         self._http = httpx.Client(transport=transport, timeout=TIMEOUT_SECONDS)
         self._thread = threading.Thread(target=self._send_loop, name="simulator-webhooks", daemon=True)
+        # Each comment's last form seen, for the `deleted` delivery once it is gone.
+        self._deleted: dict[tuple[str, int], Any] = {}
         self.sent_at: dict[str, float] = {}  # guid -> when first handed to the network (time.time())
         world.listeners.append(self.repository_changed)
 
@@ -237,7 +239,9 @@ class WebhookDeliverer:
             self.send(delivery)
         self.remember(repo)
 
-    def _deliveries(self, repo: Repository, before: _RepositoryState, after: _RepositoryState) -> list[Delivery]:
+    def _deliveries(
+        self, repo: Repository, before: _RepositoryState, after: _RepositoryState
+    ) -> list[Delivery]:
         out: list[Delivery] = []
         if before.full_name != after.full_name:
             if before.owner != after.owner:
@@ -274,9 +278,15 @@ class WebhookDeliverer:
             if old.head_sha != new.head_sha:
                 out.append(self._pull_request_delivery(repo, pr, "synchronize", before=old.head_sha))
             if old.draft != new.draft:
-                out.append(self._pull_request_delivery(repo, pr, "converted_to_draft" if new.draft else "ready_for_review"))
+                out.append(
+                    self._pull_request_delivery(
+                        repo, pr, "converted_to_draft" if new.draft else "ready_for_review"
+                    )
+                )
             if old.state != new.state:
-                out.append(self._pull_request_delivery(repo, pr, "closed" if new.state == "closed" else "reopened"))
+                out.append(
+                    self._pull_request_delivery(repo, pr, "closed" if new.state == "closed" else "reopened")
+                )
         reviews = {r.id: r for r in pr.reviews}
         for rid, (state, body) in new.reviews.items():
             was = old.reviews.get(rid)
@@ -285,7 +295,9 @@ class WebhookDeliverer:
             elif was[0] != state and state == "DISMISSED":
                 out.append(self._review_delivery(repo, pr, reviews[rid], "dismissed"))
             elif was[1] != body:
-                out.append(self._review_delivery(repo, pr, reviews[rid], "edited", {"body": {"from": was[1] or ""}}))
+                out.append(
+                    self._review_delivery(repo, pr, reviews[rid], "edited", {"body": {"from": was[1] or ""}})
+                )
         for kind in ("review_comments", "issue_comments"):
             live = {c.id: c for c in getattr(pr, kind)}
             old_comments: dict[int, tuple[str | None, str]] = getattr(old, kind)
@@ -305,11 +317,6 @@ class WebhookDeliverer:
 
     # -- payloads -------------------------------------------------------------------------------------------
 
-    @property
-    def _deleted(self) -> dict[tuple[str, int], Any]:
-        # A deleted comment's last form: kept from the objects seen before the change.
-        return self.__dict__.setdefault("_deleted_objects", {})
-
     def remember(self, repo: Repository) -> None:
         for pr in repo.pull_requests:
             for kind in ("review_comments", "issue_comments"):
@@ -321,15 +328,29 @@ class WebhookDeliverer:
         return {
             "repository": project(rest_shapes.repository(repo, api, full=True), "repository"),
             "sender": project(rest_shapes.user(repo.owner, api), "user"),
-            "installation": {"id": self.options.installation_id, "node_id": f"MDIz{self.options.installation_id}"},
+            "installation": {
+                "id": self.options.installation_id,
+                "node_id": f"MDIz{self.options.installation_id}",
+            },
         }
 
     def _pull_request_delivery(
-        self, repo: Repository, pr: PullRequest, action: str, *, changes: dict[str, Any] | None = None, before: str | None = None
+        self,
+        repo: Repository,
+        pr: PullRequest,
+        action: str,
+        *,
+        changes: dict[str, Any] | None = None,
+        before: str | None = None,
     ) -> Delivery:
         kind = f"pull_request${action}"
         body = rest_shapes.pull_request(pr, repo, self.options.api, full=True)
-        payload: dict[str, Any] = {"action": action, "number": pr.number, "pull_request": body, **self._common(repo)}
+        payload: dict[str, Any] = {
+            "action": action,
+            "number": pr.number,
+            "pull_request": body,
+            **self._common(repo),
+        }
         if changes is not None:
             payload["changes"] = changes
         if action == "synchronize":
@@ -337,8 +358,13 @@ class WebhookDeliverer:
         if action == "opened":
             # As it was when opened: open, and last updated then (a later close has its own delivery).
             body.update(
-                state="open", closed_at=None, merged_at=None, merged_by=None, merged=False,
-                merge_commit_sha=None, updated_at=body["created_at"],
+                state="open",
+                closed_at=None,
+                merged_at=None,
+                merged_by=None,
+                merged=False,
+                merge_commit_sha=None,
+                updated_at=body["created_at"],
             )
         return self._delivery("pull_request", action, project(payload, kind), repo)
 
@@ -346,7 +372,12 @@ class WebhookDeliverer:
         return rest_shapes.pull_request(pr, repo, self.options.api, full=False)
 
     def _review_delivery(
-        self, repo: Repository, pr: PullRequest, review: Any, action: str, changes: dict[str, Any] | None = None
+        self,
+        repo: Repository,
+        pr: PullRequest,
+        review: Any,
+        action: str,
+        changes: dict[str, Any] | None = None,
     ) -> Delivery:
         shape = rest_shapes.review(review, pr, repo, self.options.api)
         # Webhook payloads spell a review's state in lower case (octokit's schema: "dismissed", "approved").
@@ -359,10 +390,18 @@ class WebhookDeliverer:
         }
         if action == "edited":
             payload["changes"] = changes or {}
-        return self._delivery("pull_request_review", action, project(payload, f"pull_request_review${action}"), repo)
+        return self._delivery(
+            "pull_request_review", action, project(payload, f"pull_request_review${action}"), repo
+        )
 
     def _comment_delivery(
-        self, repo: Repository, pr: PullRequest, kind: str, comment: Any, action: str, changes: dict[str, Any] | None = None
+        self,
+        repo: Repository,
+        pr: PullRequest,
+        kind: str,
+        comment: Any,
+        action: str,
+        changes: dict[str, Any] | None = None,
     ) -> Delivery:
         api = self.options.api
         if kind == "review_comments":
@@ -391,7 +430,9 @@ class WebhookDeliverer:
 
     def run_changed(self, run: Any, run_shape: dict[str, Any]) -> None:
         """A workflow run's new status, as a `workflow_run` delivery."""
-        action = {"queued": "requested", "in_progress": "in_progress", "completed": "completed"}.get(run.status)
+        action = {"queued": "requested", "in_progress": "in_progress", "completed": "completed"}.get(
+            run.status
+        )
         if action is None:
             return
         payload = {
@@ -402,12 +443,14 @@ class WebhookDeliverer:
         }
         self.send(self._delivery("workflow_run", action, payload, run.repo))
 
-    def _delivery(self, event: str, action: str | None, payload: dict[str, Any], repo: Repository | None) -> Delivery:
+    def _delivery(
+        self, event: str, action: str | None, payload: dict[str, Any], repo: Repository | None
+    ) -> Delivery:
         delivery = Delivery(str(uuid.uuid4()), event, action, payload, repo.id if repo is not None else None)
         delivery.body = json.dumps(payload).encode()
         return delivery
 
-    # -- sending ----------------------------------------------------------------------------------------------
+    # -- sending ---------------------------------------------------------------------------------------------
 
     def send(self, delivery: Delivery) -> None:
         """Hands a delivery to the network: it may be dropped, doubled, held back or sent out of order."""
@@ -481,7 +524,9 @@ class WebhookDeliverer:
         try:
             answer = self._http.post(opts.url, content=delivery.body, headers=headers)
             attempt.status_code = answer.status_code
-            attempt.status = "OK" if answer.status_code < 300 else f"Invalid HTTP Response: {answer.status_code}"
+            attempt.status = (
+                "OK" if answer.status_code < 300 else f"Invalid HTTP Response: {answer.status_code}"
+            )
         except httpx.TimeoutException:
             attempt.status_code, attempt.status = 0, "timed out"
         except httpx.HTTPError as exc:
@@ -494,6 +539,8 @@ def attach_deliverer(sim: Any, options: DeliveryOptions, **kwargs: Any) -> Webho
     deliverer = WebhookDeliverer(sim.world, options, **kwargs)
     for repo in sim.world.unique_repositories:
         deliverer.remember(repo)
-    sim.actions.run_listeners.append(lambda run: deliverer.run_changed(run, sim.actions.run_shape(run, options.api)))
+    sim.actions.run_listeners.append(
+        lambda run: deliverer.run_changed(run, sim.actions.run_shape(run, options.api))
+    )
     sim.webhooks = deliverer
     return deliverer.start()

@@ -134,7 +134,7 @@ class Applier:
 
     def _stored_repository(self, conn: Connection, repo: dict[str, Any]) -> tuple[int, str]:
         """The repository's id and its name as stored, inserting it the first time it is seen. A known
-        repository's name changes only by a `repository` delivery: an older payload must not rename it back."""
+        repository's name changes only by a `repository` delivery: an older payload must not undo it."""
         found = conn.execute(
             select(repositories.c.full_name).where(repositories.c.github_id == repo["id"])
         ).first()
@@ -204,7 +204,9 @@ class Applier:
         rows = mapping.Rows()
         mapping.add_rest_pull_request(rows, repository_id, pr)
         self._write(conn, rows)
-        upsert_rows(conn, pull_requests, rows.pull_requests, key=["github_id"], where=_not_older(pull_requests))
+        upsert_rows(
+            conn, pull_requests, rows.pull_requests, key=["github_id"], where=_not_older(pull_requests)
+        )
         number = event.pull_request.number
         stale = not _holds(conn, pull_requests, event.pull_request.id, rows.pull_requests[0]["updated_at"])
         if stale:
@@ -229,7 +231,9 @@ class Applier:
             reviews,
             rows.reviews,
             key=["github_id"],
-            where=lambda new: or_(reviews.c.state.is_(None), reviews.c.state != "DISMISSED", new.state == "DISMISSED"),
+            where=lambda new: or_(
+                reviews.c.state.is_(None), reviews.c.state != "DISMISSED", new.state == "DISMISSED"
+            ),
         )
         detail = f"{name}#{number} review {event.review.id} {event.action}"
         # A submitted review's comments are not in its payload: the pull request's details fetch them.
@@ -241,7 +245,9 @@ class Applier:
         """A comment as the payload shows it; True when it is stored as given (not older than what is)."""
         if deleted:
             row = {**row, "deleted_at": utc_now()}
-            upsert_rows(conn, comments, [row], key=["github_id"], where=lambda _new: comments.c.deleted_at.is_(None))
+            upsert_rows(
+                conn, comments, [row], key=["github_id"], where=lambda _new: comments.c.deleted_at.is_(None)
+            )
             return True
         upsert_rows(
             conn,
@@ -251,7 +257,9 @@ class Applier:
             where=lambda new: (comments.c.deleted_at.is_(None)) & _newer_or_same(comments, new),
         )
         stored = conn.execute(
-            select(comments.c.deleted_at, comments.c.updated_at).where(comments.c.github_id == row["github_id"])
+            select(comments.c.deleted_at, comments.c.updated_at).where(
+                comments.c.github_id == row["github_id"]
+            )
         ).first()
         return stored is not None and stored.deleted_at is None and stored.updated_at == row["updated_at"]
 
@@ -288,7 +296,9 @@ class Applier:
         detail = f"{name}#{number} thread {event.thread.node_id} {event.action}"
         return Applied(APPLIED, detail, repository=name)
 
-    def _issue_comment(self, conn: Connection, event: shapes.IssueCommentEvent, raw: dict[str, Any]) -> Applied:
+    def _issue_comment(
+        self, conn: Connection, event: shapes.IssueCommentEvent, raw: dict[str, Any]
+    ) -> Applied:
         if event.issue.pull_request is None:
             return Applied(IGNORED, "a comment on an issue, not on a pull request")
         repository_id, name = self._stored_repository(conn, raw["repository"])
@@ -304,7 +314,7 @@ class Applier:
         detail = f"{name}#{number} comment {event.comment.id} {event.action}"
         return Applied(APPLIED if fresh else STALE, detail, repository=name)
 
-    # -- repositories and installations ------------------------------------------------------------------------
+    # -- repositories and installations ----------------------------------------------------------------------
 
     def _repository_event(
         self, conn: Connection, event: shapes.RepositoryEvent, raw: dict[str, Any]
@@ -314,13 +324,15 @@ class Applier:
         version = str(raw["repository"].get("updated_at") or "")
         newest = newest_version(conn, key)
         if newest is not None and version < newest:
-            return Applied(STALE, f"{repo.full_name}: a newer repository delivery was applied", object_key=key)
+            return Applied(
+                STALE, f"{repo.full_name}: a newer repository delivery was applied", object_key=key
+            )
         stored = conn.execute(
             select(repositories.c.full_name).where(repositories.c.github_id == repo.id)
         ).first()
-        old = stored.full_name if stored is not None else None
+        old: str | None = stored.full_name if stored is not None else None
         if event.action in ("renamed", "transferred"):
-            if stored is not None:
+            if old is not None:
                 conn.execute(
                     update(repositories)
                     .where(repositories.c.github_id == repo.id)
@@ -367,12 +379,16 @@ class Applier:
             )
         )
 
-    def _installation(self, conn: Connection, event: shapes.InstallationEvent, raw: dict[str, Any]) -> Applied:
+    def _installation(
+        self, conn: Connection, event: shapes.InstallationEvent, raw: dict[str, Any]
+    ) -> Applied:
         names = [r.full_name for r in event.repositories or []]
         if event.action == "created":
             for name in names:
                 self._track(conn, name)
-            return Applied(APPLIED, f"installation {event.installation.id}: tracking {', '.join(names) or '-'}")
+            return Applied(
+                APPLIED, f"installation {event.installation.id}: tracking {', '.join(names) or '-'}"
+            )
         if event.action == "deleted":
             for name in names:
                 self._untrack(conn, name)
@@ -389,7 +405,8 @@ class Applier:
         for name in removed:
             self._untrack(conn, name)
         return Applied(
-            APPLIED, f"installation {event.installation.id}: tracking +{len(added)} -{len(removed)} repositories"
+            APPLIED,
+            f"installation {event.installation.id}: tracking +{len(added)} -{len(removed)} repositories",
         )
 
 

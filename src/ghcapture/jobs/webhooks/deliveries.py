@@ -34,7 +34,9 @@ def record(conn: Connection, delivery: Delivery) -> bool:
     finds it, so a delivery is applied once even when GitHub sends it twice at once.
     """
     exists = conn.execute(
-        select(webhook_deliveries.c.delivery_id).where(webhook_deliveries.c.delivery_id == delivery.delivery_id)
+        select(webhook_deliveries.c.delivery_id).where(
+            webhook_deliveries.c.delivery_id == delivery.delivery_id
+        )
     ).first()
     if exists is not None:
         return False
@@ -96,7 +98,9 @@ def seen(engine: Engine, delivery_id: str) -> bool:
     with engine.connect() as conn:
         return (
             conn.execute(
-                select(webhook_deliveries.c.delivery_id).where(webhook_deliveries.c.delivery_id == delivery_id)
+                select(webhook_deliveries.c.delivery_id).where(
+                    webhook_deliveries.c.delivery_id == delivery_id
+                )
             ).first()
             is not None
         )

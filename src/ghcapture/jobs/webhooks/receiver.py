@@ -152,7 +152,9 @@ def receiver_app(
             if not event:
                 raise Refusal(400, "no X-GitHub-Event header")
             if event not in shapes.SHAPES:
-                return JSONResponse({"message": f"ignored: {event[:40]} events are not captured"}, status_code=202)
+                return JSONResponse(
+                    {"message": f"ignored: {event[:40]} events are not captured"}, status_code=202
+                )
             payload = _payload(request, body)
             try:
                 checked = shapes.checked(event, payload)

@@ -21,7 +21,16 @@ from ghcapture.jobs.reconcile import RunState, apply_run
 from ghcapture.jobs.store import JobStore
 from ghcapture.jobs.webhooks import payloads as shapes
 from ghcapture.jobs.webhooks.apply import DUPLICATE, Applied, run_version
-from ghcapture.jobs.webhooks.deliveries import APPLIED, IGNORED, STALE, Delivery, forget, newest_version, record, settle
+from ghcapture.jobs.webhooks.deliveries import (
+    APPLIED,
+    IGNORED,
+    STALE,
+    Delivery,
+    forget,
+    newest_version,
+    record,
+    settle,
+)
 from ghcapture.store.tables import progressive_capture_jobs
 
 ClientFactory = Callable[[], AbstractAsyncContextManager[GitHubClient]]
@@ -59,8 +68,9 @@ async def apply_workflow_run(
 ) -> tuple[Applied, dict[str, Any]]:
     """Applies a run's delivery to the job that follows the run; the second value is what to answer."""
     repository = event.repository.full_name
-    key, version = f"workflow_run:{event.workflow_run.id}", run_version(
-        event.workflow_run.run_attempt, event.workflow_run.status
+    key, version = (
+        f"workflow_run:{event.workflow_run.id}",
+        run_version(event.workflow_run.run_attempt, event.workflow_run.status),
     )
     ignored: str | None = None
     job: Job | None = None
@@ -76,7 +86,13 @@ async def apply_workflow_run(
         outcome = await run_in_threadpool(_admit, engine, delivery, key, version, IGNORED, ignored or "")
         return Applied(outcome, ignored or ""), {"message": f"ignored: {ignored}"}
     outcome = await run_in_threadpool(
-        _admit, engine, delivery, key, version, APPLIED, f"run {event.workflow_run.id} {event.workflow_run.status}"
+        _admit,
+        engine,
+        delivery,
+        key,
+        version,
+        APPLIED,
+        f"run {event.workflow_run.id} {event.workflow_run.status}",
     )
     if outcome != APPLIED:
         return Applied(outcome, "not applied"), {"message": outcome, "run_id": event.workflow_run.id}
@@ -106,8 +122,12 @@ def payload_for(run: dict[str, Any], repository: str, action: str) -> dict[str, 
     return {
         "action": action,
         "workflow_run": run,
-        "repository": {"id": 1, "name": repository.split("/")[-1], "full_name": repository,
-                       "owner": {"login": repository.split("/")[0]}},
+        "repository": {
+            "id": 1,
+            "name": repository.split("/")[-1],
+            "full_name": repository,
+            "owner": {"login": repository.split("/")[0]},
+        },
         "workflow": {"path": run.get("path")},
         "sender": {"login": "octocat", "id": 583231},
     }

@@ -33,7 +33,8 @@ def build_receiver(
     actions = load_actions_settings(environment, base=settings)
     jobs = load_job_settings(settings, environment)
     applier = Applier(
-        engine, pull_request_jobs=PullRequestJobs(engine, jobs, window_seconds=values["webhook_coalesce_seconds"])
+        engine,
+        pull_request_jobs=PullRequestJobs(engine, jobs, window_seconds=values["webhook_coalesce_seconds"]),
     )
     return receiver_app(
         applier,
