@@ -103,8 +103,14 @@ class Stack:
         repo = self.world.repository("acme", "widgets")
         assert repo is not None
         # GitHub's timestamps are whole seconds: changes a second or more apart are ordered by them.
+        # New activity first, the other kinds a second later: the simulator finds what changed by comparing
+        # the repository before and after an evolve, so a comment made and deleted by one is never seen.
         now = datetime.now(UTC) + timedelta(minutes=minutes_later)
-        apply_changes(self.world, repo, Changes(dict(counts), None, seed), now)
+        first = {k: v for k, v in counts.items() if k in ("changed", "new")}
+        rest = {k: v for k, v in counts.items() if k not in first}
+        if first:
+            apply_changes(self.world, repo, Changes(first, None, seed), now)
+        apply_changes(self.world, repo, Changes(rest, None, seed + 1000), now + timedelta(seconds=1))
         assert self.deliverer.wait_idle(30)
 
     def run_jobs(self) -> int:

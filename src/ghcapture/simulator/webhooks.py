@@ -9,7 +9,9 @@ timeout; no retry of its own. Payloads are REST objects cut to the keys of `@oct
 objects), so that they validate against it.
 
 The world tells this module that a repository changed (`World.listeners`); what changed is found by comparing
-the repository with a snapshot taken after the last change, so no rule of the world knows about webhooks.
+the repository with a snapshot taken after the last change, so no rule of the world knows about webhooks. What
+one change made and undid (a comment created and deleted by one evolve) is therefore never delivered, while
+GitHub would send both; the pull request's `updated_at` it moved is left to a refresh.
 Options drop, duplicate, reorder and delay a share of deliveries, as a network and GitHub's queue may.
 """
 
