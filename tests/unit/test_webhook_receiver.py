@@ -342,3 +342,40 @@ def test_a_burst_of_deliveries_for_a_repository_becomes_one_job(engine: Engine) 
 
     at_once = PullRequestJobs(engine, JobSettings(), window_seconds=0.0)
     assert at_once.request("acme/gadgets", 10) != at_once.request("acme/gadgets", 11)
+
+
+def test_a_tracked_repository_with_activity_but_no_delivery_is_reported_silent(
+    client: TestClient, engine: Engine
+) -> None:
+    from datetime import timedelta
+
+    from ghcapture.jobs.webhooks.deliveries import silent_tracked_repositories
+    from ghcapture.store.tables import utc_now
+
+    installation = {"id": 5, "node_id": "I_5"}
+    listed = [{"id": 300, "full_name": "acme/widgets"}]
+    deliver(
+        client, "installation", {"action": "created", "installation": installation, "repositories": listed}
+    )
+    recently = (utc_now() - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    opened = {
+        "action": "opened",
+        "pull_request": pull_request(updated_at=recently),
+        "repository": repository(),
+    }
+    deliver(client, "pull_request", opened)
+    with (
+        engine.begin() as conn
+    ):  # the receiver last heard of it two hours ago; a refresh found a change since
+        conn.execute(webhook_deliveries.update().values(received_at=utc_now() - timedelta(hours=2)))
+
+    silent = silent_tracked_repositories(engine, quiet_for=timedelta(hours=1))
+    assert [s.repository for s in silent] == ["acme/widgets"]
+
+    edited = {
+        "action": "edited",
+        "pull_request": pull_request(updated_at=recently, title="x"),
+        "repository": repository(),
+    }
+    deliver(client, "pull_request", edited)
+    assert silent_tracked_repositories(engine, quiet_for=timedelta(hours=1)) == []

@@ -330,3 +330,16 @@ webhook_deliveries = Table(
     Index(None, "repository", "received_at"),
     Index(None, "object_key"),
 )
+
+# Deliveries GitHub listed as failed and that were asked for again (each GUID and attempt once): the record an
+# alert reads to see failures grow.
+webhook_redeliveries = Table(
+    "webhook_redeliveries",
+    metadata,
+    Column("attempt_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("delivery_id", String(100), nullable=False),
+    Column("event", String),
+    Column("status", Text),
+    Column("asked_at", UTCDateTime, nullable=False, default=utc_now),
+    Index(None, "asked_at"),
+)

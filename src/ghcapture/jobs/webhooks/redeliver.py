@@ -17,13 +17,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from ghcapture.config import Settings, read_setting_values
 from ghcapture.github.auth import AppJwtAuth
 from ghcapture.github.http import GitHubClient
 from ghcapture.github.redact import redact
-from ghcapture.store.tables import utc_now, webhook_deliveries
+from ghcapture.store.tables import utc_now, webhook_deliveries, webhook_redeliveries
+from ghcapture.store.upsert import upsert_rows
 
 log = logging.getLogger("ghcapture.webhook")
 KEPT_FOR = timedelta(days=3)  # how long GitHub keeps a delivery that may be redelivered
@@ -89,7 +90,34 @@ async def redeliver_failed(client: GitHubClient, engine: Engine, *, since: datet
         latest = max(tries, key=lambda t: int(t.get("id") or 0))
         await client.rest("POST", f"/app/hook/deliveries/{int(latest['id'])}/attempts")
         found.asked.append(int(latest["id"]))
+        _note_asked(engine, guid, latest)
     return found
+
+
+def _note_asked(engine: Engine, guid: str, attempt: dict[str, Any]) -> None:
+    row = {
+        "attempt_id": int(attempt["id"]),
+        "delivery_id": guid[:100],
+        "event": str(attempt.get("event") or "")[:100] or None,
+        "status": str(attempt.get("status") or "")[:200] or None,
+        "asked_at": utc_now(),
+    }
+    with engine.begin() as conn:
+        upsert_rows(conn, webhook_redeliveries, [row], key=["attempt_id"])
+
+
+def failed_deliveries(engine: Engine, *, hours: float = 1.0) -> tuple[int, int]:
+    """Failed deliveries asked for again in the last `hours`, and in the `hours` before: an alert on a
+    growing number of failed deliveries compares the two."""
+    now = utc_now()
+    recent, earlier = now - timedelta(hours=hours), now - timedelta(hours=2 * hours)
+    table = webhook_redeliveries
+    with engine.connect() as conn:
+        last = conn.execute(select(func.count()).where(table.c.asked_at >= recent)).scalar_one()
+        before = conn.execute(
+            select(func.count()).where(table.c.asked_at >= earlier, table.c.asked_at < recent)
+        ).scalar_one()
+    return int(last), int(before)
 
 
 @dataclass

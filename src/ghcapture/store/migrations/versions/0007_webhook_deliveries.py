@@ -1,4 +1,5 @@
-"""Webhook deliveries: each X-GitHub-Delivery id received once, with what it did.
+"""Webhook deliveries: each X-GitHub-Delivery id received once, with what it did; and the failed deliveries
+asked for again.
 
 Revision ID: 0007
 Revises: 0004
@@ -40,9 +41,21 @@ def upgrade() -> None:
         "ix_webhook_deliveries_repository_received_at", "webhook_deliveries", ["repository", "received_at"]
     )
     op.create_index("ix_webhook_deliveries_object_key", "webhook_deliveries", ["object_key"])
+    op.create_table(
+        "webhook_redeliveries",
+        sa.Column("attempt_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("delivery_id", sa.String(100), nullable=False),
+        sa.Column("event", sa.String(), nullable=True),
+        sa.Column("status", sa.Text(), nullable=True),
+        sa.Column("asked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("attempt_id", name="pk_webhook_redeliveries"),
+    )
+    op.create_index("ix_webhook_redeliveries_asked_at", "webhook_redeliveries", ["asked_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_webhook_redeliveries_asked_at", "webhook_redeliveries")
+    op.drop_table("webhook_redeliveries")
     op.drop_index("ix_webhook_deliveries_object_key", "webhook_deliveries")
     op.drop_index("ix_webhook_deliveries_repository_received_at", "webhook_deliveries")
     op.drop_table("webhook_deliveries")
