@@ -23,6 +23,7 @@ from starlette.testclient import TestClient
 from capture_support import compare, run_capture
 from conformance.conftest import npm_package_file
 from ghcapture.capture.scope import CaptureScope
+from ghcapture.cli.simulate import add_jobs_repository
 from ghcapture.config import Settings
 from ghcapture.jobs.settings import JobSettings
 from ghcapture.jobs.store import jobs_table
@@ -245,6 +246,14 @@ def test_the_simulators_payloads_and_headers_are_githubs(engine: Engine) -> None
     )
     try:
         apply_changes(world, repo, Changes(dict(WITH_JOBS), "widgets-renamed", 5))
+        add_jobs_repository(world, "acme/jobs")
+        jobs = world.repository("acme", "jobs")
+        assert jobs is not None
+        path, content = next(iter(sim.actions.workflow_files(jobs).items()))
+        run = sim.actions.dispatch(jobs, path, content, "main", {"job_id": "j", "repository": REPO})
+        assert not isinstance(run, str), run
+        sim.actions.start_run(run)
+        sim.actions.complete_run(run, "success")
         assert deliverer.wait_idle(30)
     finally:
         deliverer.close()
@@ -280,6 +289,9 @@ def test_the_simulators_payloads_and_headers_are_githubs(engine: Engine) -> None
         ("issue_comment", "edited"),
         ("issue_comment", "deleted"),
         ("repository", "renamed"),
+        ("workflow_run", "requested"),
+        ("workflow_run", "in_progress"),
+        ("workflow_run", "completed"),
     } <= seen
 
 

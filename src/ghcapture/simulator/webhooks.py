@@ -430,20 +430,15 @@ class WebhookDeliverer:
         payload = {"action": action, "changes": changes, **self._common(repo)}
         return self._delivery("repository", action, project(payload, f"repository${action}"), repo)
 
-    def run_changed(self, run: Any, run_shape: dict[str, Any]) -> None:
+    def run_changed(self, run: Any, run_shape: dict[str, Any], workflow: dict[str, Any]) -> None:
         """A workflow run's new status, as a `workflow_run` delivery."""
-        action = {"queued": "requested", "in_progress": "in_progress", "completed": "completed"}.get(
-            run.status
-        )
+        actions = {"queued": "requested", "in_progress": "in_progress", "completed": "completed"}
+        action = actions.get(run.status)
         if action is None:
             return
-        payload = {
-            "action": action,
-            "workflow_run": run_shape,
-            "workflow": {"id": run.workflow_id, "path": run.workflow_path},
-            **self._common(run.repo),
-        }
-        self.send(self._delivery("workflow_run", action, payload, run.repo))
+        payload = {"action": action, "workflow_run": run_shape, "workflow": workflow, **self._common(run.repo)}
+        kind = f"workflow_run${action}"
+        self.send(self._delivery("workflow_run", action, project(payload, kind), run.repo))
 
     def _delivery(
         self, event: str, action: str | None, payload: dict[str, Any], repo: Repository | None
@@ -541,8 +536,12 @@ def attach_deliverer(sim: Any, options: DeliveryOptions, **kwargs: Any) -> Webho
     deliverer = WebhookDeliverer(sim.world, options, **kwargs)
     for repo in sim.world.unique_repositories:
         deliverer.remember(repo)
-    sim.actions.run_listeners.append(
-        lambda run: deliverer.run_changed(run, sim.actions.run_shape(run, options.api))
-    )
+
+    def run_changed(run: Any) -> None:
+        shape = sim.actions.run_shape(run, options.api)
+        workflow = sim.actions.workflow_shape(run.repo, run.workflow_path, options.api)
+        deliverer.run_changed(run, shape, workflow)
+
+    sim.actions.run_listeners.append(run_changed)
     sim.webhooks = deliverer
     return deliverer.start()
