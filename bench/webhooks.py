@@ -157,6 +157,12 @@ def delays_and_budget(evolves: int, window: float) -> None:
     )
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def throughput(count: int, concurrency: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ghcapture-bench-receiver-"))
     port = free_port()
@@ -237,10 +243,18 @@ def throughput(count: int, concurrency: int) -> None:
                 await asyncio.gather(*(worker() for _ in range(concurrency)))
                 return time.perf_counter() - started, statuses
 
+        cpu_before = cpu_seconds(process.pid)
         seconds, statuses = asyncio.run(blast())
+        cpu = cpu_seconds(process.pid) - cpu_before
         print(
             f"one receiver (ghcapture webhook serve, SQLite): {count} signed deliveries in {seconds:.1f} s "
             f"with {concurrency} at once: {count / seconds:.0f} deliveries/s; answers {statuses}"
+        )
+        print(
+            f"  its CPU: {cpu:.1f} s, {cpu / count * 1000:.2f} ms a delivery, "
+            f"{count / cpu:.0f} deliveries per CPU second (what one free core takes); "
+            f"load average {os.getloadavg()[0]:.1f} on "
+            f"{os.cpu_count()} cores"
         )
     finally:
         process.terminate()

@@ -12,11 +12,12 @@ duplicated or reordered delivery changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ghcapture.capture import mapping
 from ghcapture.jobs.webhooks import payloads as shapes
@@ -27,8 +28,9 @@ from ghcapture.jobs.webhooks.deliveries import (
     JOB,
     STALE,
     Delivery,
+    forget,
     newest_version,
-    record,
+    record_applied,
     settle,
 )
 from ghcapture.store.moves import move_repository
@@ -96,39 +98,65 @@ class Applier:
     def apply(self, delivery: Delivery, event: Any, payload: dict[str, Any]) -> Applied:
         """Records the delivery and applies it in one transaction; a delivery id seen before does nothing.
         A pull request whose details the payload lacks then gets its realtime job."""
+        [result] = self.apply_many([(delivery, event, payload)])
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def apply_many(self, items: Sequence[tuple[Delivery, Any, dict[str, Any]]]) -> list[Applied | Exception]:
+        """Applies deliveries in one transaction (one commit for many: the receiver's throughput), each in a
+        savepoint of its own, so that one that fails is taken back alone and answered with its error."""
+        results: list[Applied | Exception] = []
         with self.engine.begin() as conn:
-            if not record(conn, delivery):
-                return Applied(DUPLICATE, f"delivery {delivery.delivery_id} was received before")
-            applied = self._handlers[delivery.event](conn, event, payload)
+            for delivery, event, payload in items:
+                try:
+                    with conn.begin_nested():
+                        results.append(self._apply_in(conn, delivery, event, payload))
+                except IntegrityError:  # its id was recorded before: its work is rolled back
+                    results.append(Applied(DUPLICATE, f"delivery {delivery.delivery_id} was received before"))
+                except Exception as exc:  # answered to this delivery alone
+                    results.append(exc)
+        for (delivery, _event, _payload), result in zip(items, results, strict=True):
+            if isinstance(result, Applied):
+                try:
+                    self._request_jobs(delivery, result)
+                except Exception as exc:  # taken back; GitHub may send it again
+                    results[results.index(result)] = exc
+        return results
+
+    def _apply_in(self, conn: Connection, delivery: Delivery, event: Any, payload: dict[str, Any]) -> Applied:
+        # The delivery's row is written last: a repeat fails there and its work is rolled back.
+        applied = self._handlers[delivery.event](conn, event, payload)
+        record_applied(
+            conn,
+            delivery,
+            applied.outcome,
+            applied.detail,
+            object_key=applied.object_key,
+            version=applied.version,
+        )
+        return applied
+
+    def _request_jobs(self, delivery: Delivery, applied: Applied) -> None:
+        if not (applied.needs_job and applied.repository and self.pull_request_jobs is not None):
+            return
+        try:
+            for number in applied.needs_job:
+                applied.job_id = self.pull_request_jobs.request(applied.repository, number)
+        except Exception:
+            # Taken back, so that a redelivery does the work the job would have done.
+            forget(self.engine, delivery.delivery_id)
+            raise
+        with self.engine.begin() as conn:
             settle(
                 conn,
                 delivery.delivery_id,
-                applied.outcome,
+                JOB if applied.outcome != STALE else STALE,
                 applied.detail,
+                job_id=applied.job_id,
                 object_key=applied.object_key,
                 version=applied.version,
             )
-        if applied.needs_job and applied.repository and self.pull_request_jobs is not None:
-            try:
-                for number in applied.needs_job:
-                    applied.job_id = self.pull_request_jobs.request(applied.repository, number)
-            except Exception:
-                # Taken back, so that a redelivery does the work the job would have done.
-                from ghcapture.jobs.webhooks.deliveries import forget
-
-                forget(self.engine, delivery.delivery_id)
-                raise
-            with self.engine.begin() as conn:
-                settle(
-                    conn,
-                    delivery.delivery_id,
-                    JOB if applied.outcome != STALE else STALE,
-                    applied.detail,
-                    job_id=applied.job_id,
-                    object_key=applied.object_key,
-                    version=applied.version,
-                )
-        return applied
 
     # -- the repository and the pull request a delivery is about ---------------------------------------------
 

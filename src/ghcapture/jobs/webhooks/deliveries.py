@@ -60,6 +60,35 @@ def record(conn: Connection, delivery: Delivery) -> bool:
     return True
 
 
+def record_applied(
+    conn: Connection,
+    delivery: Delivery,
+    outcome: str,
+    detail: str | None,
+    *,
+    object_key: str | None = None,
+    version: str | None = None,
+) -> None:
+    """Records a delivery with what it did, in the transaction that did it; IntegrityError when its id was
+    recorded before (the caller rolls its work back: a repeat changes nothing)."""
+    conn.execute(
+        insert(webhook_deliveries).values(
+            delivery_id=delivery.delivery_id,
+            event=delivery.event,
+            action=delivery.action,
+            hook_id=delivery.hook_id,
+            installation_id=delivery.installation_id,
+            repository=delivery.repository,
+            pull_request_number=delivery.pull_request_number,
+            outcome=outcome,
+            detail=detail,
+            object_key=object_key,
+            version=version,
+            received_at=utc_now(),
+        )
+    )
+
+
 def settle(
     conn: Connection,
     delivery_id: str,
@@ -94,16 +123,12 @@ def newest_version(conn: Connection, object_key: str) -> str | None:
     return found
 
 
-def seen(engine: Engine, delivery_id: str) -> bool:
-    with engine.connect() as conn:
-        return (
-            conn.execute(
-                select(webhook_deliveries.c.delivery_id).where(
-                    webhook_deliveries.c.delivery_id == delivery_id
-                )
-            ).first()
-            is not None
-        )
+def seen_in(conn: Connection, delivery_id: str) -> bool:
+    """True when a delivery of this id was recorded."""
+    found = conn.execute(
+        select(webhook_deliveries.c.delivery_id).where(webhook_deliveries.c.delivery_id == delivery_id)
+    ).first()
+    return found is not None
 
 
 @dataclass(frozen=True)

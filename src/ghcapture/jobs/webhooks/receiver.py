@@ -22,7 +22,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -34,6 +33,7 @@ from ghcapture.jobs.webhooks import payloads as shapes
 from ghcapture.jobs.webhooks.apply import DUPLICATE, Applier
 from ghcapture.jobs.webhooks.deliveries import Delivery
 from ghcapture.jobs.webhooks.runs import ClientFactory, apply_workflow_run
+from ghcapture.jobs.webhooks.writer import DeliveryWriter
 
 log = logging.getLogger("ghcapture.webhook")
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -141,6 +141,7 @@ def receiver_app(
         raise ConfigError("GHCAPTURE_WEBHOOK_SECRET is not set; the webhook cannot verify deliveries")
     key = secret.encode()
     engine = applier.engine
+    writer = DeliveryWriter(applier)
 
     async def receive(request: Request) -> JSONResponse:
         try:
@@ -170,7 +171,7 @@ def receiver_app(
                 )
                 return JSONResponse(answer, status_code=200 if applied.outcome == DUPLICATE else 202)
             applied = await asyncio.wait_for(
-                run_in_threadpool(applier.apply, delivery, checked, payload), ANSWER_WITHIN_SECONDS
+                asyncio.wrap_future(writer.submit(delivery, checked, payload)), ANSWER_WITHIN_SECONDS
             )
         except Refusal as refusal:
             return _refused(request, refusal)
