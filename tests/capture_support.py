@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from typing import Any
 
 from sqlalchemy import Engine
@@ -54,3 +57,37 @@ def requests_during_waits(log: list[tuple[float, str, int, float | None]]) -> in
         if wait is not None:
             owed[api] = max(owed.get(api, 0.0), arrived + wait)
     return early
+
+
+# -- the command line, run as a user runs it -----------------------------------------------------------
+
+
+def ghcapture(
+    *args: str, env: dict[str, str] | None = None, cwd: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ghcapture", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def simulator_env(server, database_url: str, token: str = "ghp_clitoken") -> dict[str, str]:
+    return {
+        "GITHUB_TOKEN": token,
+        "GITHUB_API_URL": server.url,
+        "GITHUB_GRAPHQL_URL": server.url + "/graphql",
+        "GHCAPTURE_DATABASE_URL": database_url,
+    }
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]

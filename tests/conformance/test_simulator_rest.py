@@ -5,7 +5,8 @@ the simulator holds the real-world reason for it:
 - `head.repo`, `head.user` or `head.label` null: the PR's fork, or its owner, was deleted (recorded PRs
   listed below, and generated PRs marked so);
 - `base.user` null: recorded in 2012-13;
-- `position` and `line` null on a review comment: it is outdated (github/rest-api-description#1901);
+- `position` and `line` null on a review comment: it is outdated (github/rest-api-description#1901), or on a
+  whole file (`subject_type: file`, whose thread has a null line: mvanhorn/printing-press-library#620);
 - `original_line` null on a review comment: recorded from 2012, before GitHub tracked lines;
 - `body` null on a search result: the issue has none (its Issue schema allows null, the search result's does
   not; GitHub stores an empty body as null or "", HubTurbo/HubTurbo#838).
@@ -148,7 +149,7 @@ def _set_aside_empty_body(item: dict[str, Any]) -> dict[str, Any]:
 def _set_aside_outdated(comment: dict[str, Any]) -> dict[str, Any]:
     if comment["position"] is not None and comment["line"] is not None:
         return comment
-    assert comment["position"] is None and comment["line"] is None, "only outdated comments lose their line"
+    assert comment["position"] is None and comment["line"] is None, "only outdated or file comments lack a line"
     assert isinstance(comment["original_position"], int) and isinstance(comment["original_line"], int)
     return {**comment, "position": comment["original_position"], "line": comment["original_line"]}
 

@@ -3,44 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
+from capture_support import assert_one_line_error, ghcapture, simulator_env
 from ghcapture.simulator.app import SimulatorConfig
-
-
-def ghcapture(
-    *args: str, env: dict[str, str] | None = None, cwd: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ghcapture", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        cwd=cwd,
-        timeout=300,
-    )
-
-
-def simulator_env(server, database_url: str, token: str = "ghp_clitoken") -> dict[str, str]:
-    return {
-        "GITHUB_TOKEN": token,
-        "GITHUB_API_URL": server.url,
-        "GITHUB_GRAPHQL_URL": server.url + "/graphql",
-        "GHCAPTURE_DATABASE_URL": database_url,
-    }
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def test_capture_prints_a_json_summary(make_simulator, sqlite_url):

@@ -12,6 +12,7 @@ import pytest
 from fixtures_simulator import REAL_PAYLOADS
 from ghcapture.simulator.dataset import load_dataset, read_dataset
 from ghcapture.simulator.evolve import COUNTED_KINDS
+from ghcapture.simulator.generator import FILE_CAP, Shape
 from ghcapture.simulator.model import GHOST_ID
 from ghcapture.simulator.server import SimulatorServer
 from ghcapture.simulator.world import World
@@ -267,8 +268,11 @@ def test_a_deleted_account_becomes_the_ghost_and_a_renamed_one_keeps_its_id(
     widgets: tuple[SimulatorServer, httpx.Client],
 ) -> None:
     _server, http = widgets
+    before = truth(http, "acme/widgets")
     answer = evolve(http, "acme/widgets", renamed_users=2, deleted_users=2, seed=4)
     prs = truth(http, "acme/widgets")
+    # An account's change moves no pull request's updated_at.
+    assert {n: p["updated_at"] for n, p in prs.items()} == {n: p["updated_at"] for n, p in before.items()}
     people = {
         u["id"]: u["login"]
         for p in prs.values()
@@ -349,3 +353,21 @@ def test_recorded_payloads_follow_every_kind_of_change(make_simulator: Start) ->
         changed = set().union(*(numbers_in(answer[k]) for k in answer))
         assert changed, answer
         assert_surfaces_equal_truth(http, repo.full_name, changed)
+
+
+def test_a_force_push_on_a_pull_request_over_the_file_cap_keeps_the_listing_at_3000(
+    make_simulator: Start,
+) -> None:
+    server = make_simulator({"acme/widgets": 12}, seed=3, shape=Shape(tail_rate=200))
+    http = client(server)
+    before = truth(http, "acme/widgets")
+    over = [n for n, p in before.items() if p["changed_files"] > FILE_CAP and p["state"] == "open"]
+    assert over  # this seed and shape give an open pull request over the cap
+    answer = evolve(http, "acme/widgets", force_pushes=len(before), seed=1)
+    assert set(over) <= set(answer["force_pushes"])
+    after = assert_surfaces_equal_truth(http, "acme/widgets", set(over))
+    for number in over:
+        assert len(after[number]["files"]) == FILE_CAP < after[number]["changed_files"]
+        assert {f["filename"] for f in after[number]["files"]} != {
+            f["filename"] for f in before[number]["files"]
+        }

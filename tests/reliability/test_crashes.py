@@ -32,6 +32,7 @@ from capture_support import compare, settings_for
 from ghcapture.capture.engine import capture
 from ghcapture.github.http import GitHubClient
 from ghcapture.simulator.app import SimulatorConfig
+from ghcapture.simulator.model import visible_reviews
 from ghcapture.simulator.server import SimulatorServer
 from ghcapture.store.checkpoints import load_checkpoint
 from ghcapture.store.database import open_database
@@ -173,7 +174,8 @@ def _final_checks(server: SimulatorServer, engine: Engine, prs: int) -> None:
     with engine.connect() as conn:
         count = lambda table: conn.execute(select(func.count()).select_from(table)).scalar_one()  # noqa: E731
         assert count(pull_requests) == prs
-        assert count(reviews) == sum(len(p.reviews) for p in repo.pull_requests)
+        # A pending review is its author's alone: nobody else's capture sees it.
+        assert count(reviews) == sum(len(visible_reviews(p, None)) for p in repo.pull_requests)
         assert count(comments) == sum(
             len(p.review_comments) + len(p.issue_comments) for p in repo.pull_requests
         )

@@ -115,3 +115,46 @@ def test_the_pager_remembers_what_worked_and_starts_there() -> None:
     assert fresh.size("acme/widgets") == 25
     fresh.remember("acme/other", 10_000)
     assert fresh.size("acme/other") == 100
+
+
+def test_a_timeout_at_a_size_that_worked_is_retried_once_before_the_page_shrinks() -> None:
+    pager = AdaptivePageSize(initial=100)
+    pager.grow("r")  # 100 worked
+    assert pager.shrink("r") == 100  # an unlucky answer: the same page again
+    assert pager.shrink("r") == 50  # twice in a row: too large after all
+    pager.grow("r")  # 50 worked
+    assert pager.shrink("r") == 50
+    pager.grow("r")  # the retry worked: the next timeout is a first one again
+    assert pager.shrink("r") == 50
+
+
+def test_what_is_remembered_is_the_largest_size_that_worked_not_the_smallest_tried() -> None:
+    pager = AdaptivePageSize(initial=100)
+    pager.grow("r")  # 100 worked
+    pager.shrink("r")
+    pager.shrink("r")  # 100 then timed out twice: 50
+    pager.shrink("r")
+    pager.shrink("r")  # and 50 twice: 25
+    pager.grow("r")
+    assert pager.size("r") == 25 and pager.worked("r") == 100
+
+
+@pytest.mark.anyio
+async def test_random_failures_do_not_wear_the_page_down() -> None:
+    """Three answers in ten fail whatever the size (faults, not the query's size): the page stays large."""
+    import random
+
+    rng = random.Random(5)
+    pager = AdaptivePageSize(initial=100)
+    sizes: list[int] = []
+
+    async def run(size: int) -> int:
+        if rng.random() < 0.3:
+            raise GraphQLTimeoutError("Something went wrong while executing your query")
+        sizes.append(size)
+        return size
+
+    for _ in range(60):
+        await execute_paged(None, "r", run, pager=pager, max_shrinks=50)
+    assert pager.worked("r") == 100
+    assert sum(sizes) / len(sizes) >= 50  # halving at every failure ends near the minimum instead

@@ -28,7 +28,7 @@ from ghcapture.jobs.chunks import (
 from ghcapture.simulator import rest_shapes
 from ghcapture.simulator.app import Simulator
 from ghcapture.simulator.generator import Shape, generate_repository
-from ghcapture.simulator.model import Repository
+from ghcapture.simulator.model import Repository, visible_reviews
 from ghcapture.simulator.world import World
 
 API = "http://simulator.test"
@@ -222,11 +222,26 @@ def rest_rows(repo: Repository, pr: Any) -> dict[str, Any]:
     rows = mapping.Rows()
     pull = rest_shapes.pull_request(pr, repo, API, full=True)
     mapping.add_rest_pull_request(rows, repo.id, pull)
-    for r in pr.reviews:
+    for r in visible_reviews(pr, None):  # what the REST listing shows: nobody's pending review
         mapping.add_rest_review(rows, pr.id, rest_shapes.review(r, pr, repo, API))
     for c in pr.issue_comments:
         mapping.add_rest_issue_comment(rows, pr.id, rest_shapes.issue_comment(c, pr, repo, API))
     mapping.add_rest_files(rows, pr.id, [rest_shapes.changed_file(f, pr, repo, API) for f in pr.files])
+    commits = []
+    for c in pr.commits:
+        git = rest_shapes.commit(c, repo, API)
+        author, committer = git["commit"]["author"], git["commit"]["committer"]
+        commits.append(
+            {
+                "sha": git["sha"],
+                "author_name": author["name"],
+                "author_email": author["email"],
+                "authored_at": mapping.when(author["date"]),
+                "committer_name": committer["name"],
+                "committer_email": committer["email"],
+                "committed_at": mapping.when(committer["date"]),
+            }
+        )
     [row] = rows.pull_requests
     people = {k: v for k, v in rows.contributors.items() if k != "ghost"}
     return {
@@ -234,6 +249,7 @@ def rest_rows(repo: Repository, pr: Any) -> dict[str, Any]:
         "reviews": rows.reviews,
         "comments": rows.comments,
         "files": rows.files,
+        "commits": commits,
         "people": people,
     }
 
@@ -244,6 +260,7 @@ def graphql_rows(node: dict[str, Any], repository_id: int) -> dict[str, Any]:
     mapping.add_reviews(rows, pr_id, node["reviews"]["nodes"])
     mapping.add_issue_comments(rows, pr_id, node["comments"]["nodes"])
     mapping.add_files(rows, pr_id, node["files"]["nodes"])
+    mapping.add_commits(rows, pr_id, node["commits"]["nodes"], 0)
     return {"rows": rows, "pr_id": pr_id}
 
 
@@ -273,7 +290,11 @@ FILE_KEYS = ("pull_request_id", "path", "change_type", "additions", "deletions")
 def test_rest_and_graphql_forms_of_a_pull_request_map_to_the_same_rows(seed, prs, shape):
     repo = generate_repository("acme", "widgets", prs, seed=seed, shape=shape)
     # Lists within one GraphQL page: longer ones are completed by follow-ups, tested elsewhere.
-    chosen = [p for p in repo.pull_requests if max(map(len, (p.reviews, p.issue_comments, p.files))) <= 100]
+    chosen = [
+        p
+        for p in repo.pull_requests
+        if max(map(len, (p.reviews, p.issue_comments, p.files, p.commits))) <= 100
+    ]
     if not chosen:
         return
     nodes = graphql_pull_requests(repo, [p.number for p in chosen])
@@ -293,6 +314,8 @@ def test_rest_and_graphql_forms_of_a_pull_request_map_to_the_same_rows(seed, prs
         assert [{k: f[k] for k in FILE_KEYS} for f in rows.files] == [
             {k: f[k] for k in FILE_KEYS} for f in rest["files"]
         ]
+        commit_keys = list(rest["commits"][0]) if rest["commits"] else []
+        assert [{k: c[k] for k in commit_keys} for c in rows.commits] == rest["commits"]
         gql_people = {k: {f: v[f] for f in PERSON_KEYS} for k, v in rows.contributors.items() if k != "ghost"}
         rest_people = {k: {f: v[f] for f in PERSON_KEYS} for k, v in rest["people"].items()}
         assert gql_people == rest_people

@@ -79,6 +79,14 @@ def test_counts(store_engine: Engine) -> None:
                 {"github_id": 42, "pull_request_id": 12, "author_id": 102, "kind": "review_comment"},
                 {"github_id": 43, "pull_request_id": 12, "author_id": None, "kind": "review_comment"},
                 {"github_id": 44, "pull_request_id": 21, "author_id": 103, "kind": "review_comment"},
+                # Deleted on GitHub: its row stays, counted apart, its author not among the people.
+                {
+                    "github_id": 45,
+                    "pull_request_id": 11,
+                    "author_id": 104,
+                    "kind": "issue_comment",
+                    "deleted_at": datetime(2026, 1, 1, tzinfo=UTC),
+                },
             ],
             key=["github_id"],
         )
@@ -89,8 +97,9 @@ def test_counts(store_engine: Engine) -> None:
             "contributors": 4,
             "pull_requests": 3,
             "reviews": 1,
-            "comments": 4,
+            "comments": 5,
             "pr_files": 1,
+            "pr_commits": 0,
         }
         assert repository_counts(conn, "o/r") == {
             "pull_requests": 2,
@@ -98,6 +107,9 @@ def test_counts(store_engine: Engine) -> None:
             "review_comments": 2,
             "issue_comments": 1,
             "pr_files": 1,
+            "pr_commits": 0,
+            "files_truncated": 0,
+            "deleted_comments": 1,
             "contributors": 4,  # 100, 101, 102 and the ghost (PR 12's author, comment 43's)
         }
         assert set(repository_counts(conn, "nobody/nothing").values()) == {0}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -18,7 +19,7 @@ from functools import cache
 from typing import Any
 
 from graphql import DocumentNode, GraphQLError, parse
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.exc import OperationalError
 
 from ghcapture.capture import mapping
@@ -30,9 +31,14 @@ from ghcapture.errors import GhcaptureError
 from ghcapture.github.cost import QueryLimitError, known_schema, query_cost
 from ghcapture.github.errors import Unprocessable
 from ghcapture.github.graphql import AdaptivePageSize, execute_paged
-from ghcapture.github.http import GitHubClient
+from ghcapture.github.http import GitHubClient, RestResponse
 from ghcapture.store.checkpoints import clear_checkpoint, load_checkpoint, save_checkpoint
-from ghcapture.store.history import mark_comments_deleted_by_id, mark_deleted_comments, replace_lists
+from ghcapture.store.history import (
+    deleted_authors,
+    mark_comments_deleted_by_id,
+    mark_deleted_comments,
+    replace_lists,
+)
 from ghcapture.store.locks import capture_lock, default_wait
 from ghcapture.store.moves import move_repository
 from ghcapture.store.tables import comments, pr_commits, pr_files, pull_requests, repositories, reviews
@@ -46,7 +52,7 @@ SELECTIONS = {
     "pr-details": (True, True, True, True, True),
     "reviews": (True, False, False, False, False),
     "comments": (True, True, False, True, False),
-    "files": (False, False, True, False, False),
+    "files": (False, False, True, False, True),
 }
 FOLLOW_UP_BATCH = 40
 SEARCH_RESULT_CAP = 1000  # GitHub serves at most 1,000 results of a search
@@ -142,6 +148,11 @@ class Capture:
         # Everyone this run stored, by GitHub id ("ghost" for the deleted user): a person on many pages
         # is one contributor, not one per page.
         self._people: set[Any] = set()
+        # Accounts whose reviews or comments this run found turned to the ghost's: deleted on GitHub.
+        self._deleted_people: set[int] = set()
+        self._straddle_before: datetime | None = None
+        self._recent_pull_requests: dict[str, Any] | None = None
+        self._per_pr_review_comments = False
 
     # -- entry -----------------------------------------------------------------------------------
     async def run(self) -> CaptureResult:
@@ -167,6 +178,10 @@ class Capture:
             whole = self.scope.is_everything and self.scope.max_items is None
             if whole and self.with_comments:
                 await self._sweep_comments("issue_comment")
+            if whole and self.with_reviews:
+                await self._check_dismissals()
+            if whole:
+                await self._follow_deleted_accounts()
             if self.with_review_comments and not per_pr_review_comments:
                 if not (whole and await self._sweep_review_comments()):
                     await self._review_comments()
@@ -320,6 +335,8 @@ class Capture:
             await self._by_numbers(state, key)
         else:
             await self._paged(state, key)
+        waiting = state.extra.get("review_comments") or {}
+        await self._scoped_review_comments({int(pr_id): int(n) for pr_id, n in waiting.items()})
         return self._per_pr_review_comments
 
     def _total_in_scope(self, state: _State) -> int | None:
@@ -351,24 +368,33 @@ class Capture:
         order = ("UPDATED_AT", "DESC") if state.mode == "updated" else ("CREATED_AT", "ASC")
         # An incremental scan usually stops within its first few PRs: start small, widen while all are new.
         probe = 10 if state.mode == "updated" and state.after is None else None
+        # An incremental whole-repository run also asks, in its first query, for recent PRs' dismissals.
+        ask_open = (
+            probe is not None
+            and self.with_reviews
+            and self.scope.is_everything
+            and self.scope.max_items is None
+        )
         while True:
 
-            async def fetch(size: int, probe: int | None = probe) -> dict[str, Any]:
-                if probe is not None:
-                    size = min(size, probe)
+            async def fetch(size: int, ask: bool = ask_open) -> dict[str, Any]:
                 variables = {
                     **self._variables(),
                     "first": size,
                     "after": state.after,
                     "orderField": order[0],
                     "direction": order[1],
+                    "withRecent": ask,
                 }
                 return await self._priced(self._document, variables, "PullRequestsPage")
 
-            data = await execute_paged(self.client, self.full_name, fetch, pager=self.pager)
+            data = await execute_paged(self.client, self.full_name, fetch, pager=self.pager, cap=probe)
             connection = data["repository"]["pullRequests"]
             if not self.repository_id:
                 self._take_repository(data["repository"], connection["totalCount"])
+            if ask_open:
+                self._recent_pull_requests = data["repository"].get("recentPullRequests")
+                ask_open = False
             nodes = connection["nodes"]
             reached_end = not connection["pageInfo"]["hasNextPage"]
             if since is not None:
@@ -474,8 +500,9 @@ class Capture:
         renamed.update(await self._follow_up(pending, rows, numbers))
         if renamed:
             await self._rest_files(renamed, rows)
-        if with_reviews:
-            await self._per_pr_comments(with_reviews, rows)
+        # Their review comments are taken once the pass is over, the cheaper way for all of them together.
+        waiting = state.extra.setdefault("review_comments", {})
+        waiting.update({str(pr_id): number for pr_id, number in with_reviews})
         _mark_whole_lists(rows, nodes, files=self.with_files, commits=self.with_commits)
         # A whole-repository pass that has ended is complete as of its start: recording that now, and not
         # only when the run ends, lets a crash in the review-comment pass that follows resume there
@@ -527,14 +554,73 @@ class Capture:
             ):
                 mapping.add_rest_files(rows, pr_id, page.data)
 
-    async def _per_pr_comments(self, prs: list[tuple[int, int]], rows: mapping.Rows) -> None:
+    async def _scoped_review_comments(self, prs: dict[int, int]) -> None:
+        """The review comments of these pull requests (github id -> number): one request per PR, or the
+        repository-wide listing from the oldest one's creation on when that takes fewer requests (a small
+        scope of old PRs in a large repository asks each; 100 PRs of a small one read the listing)."""
+        if not prs:
+            return
+        with self.engine.connect() as conn:
+            oldest = conn.execute(
+                select(func.min(pull_requests.c.created_at)).where(pull_requests.c.github_id.in_(sorted(prs)))
+            ).scalar_one()
+        numbers = {number: pr_id for pr_id, number in prs.items()}
+        params: dict[str, Any] = {"sort": "updated", "direction": "asc", "per_page": 100}
+        if oldest is not None:
+            params["since"] = oldest.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        path = f"/repos/{self.full_name}/pulls/comments"
+        try:
+            page = await self.client.rest("GET", path, params=params)
+            if _last_page(page) <= len(prs):
+                seen: set[int] = set()
+                while True:
+                    rows = mapping.Rows()
+                    for c in page.data or []:
+                        pr_id = numbers.get(_number_of(c))
+                        if pr_id is not None:
+                            mapping.add_review_comment(rows, pr_id, c)
+                            seen.add(int(c["id"]))
+                    self._store_review_comments(rows)
+                    if page.next_url is None:
+                        break
+                    page = await self.client.rest("GET", page.next_url)
+                # Every comment on these PRs is updated after the oldest one opened: the listing held all.
+                gone = self._held_review_comments(sorted(prs)) - seen
+                if gone:
+                    with self.engine.begin() as conn:
+                        self.result.deleted_comments += mark_comments_deleted_by_id(conn, gone, self._clock())
+                return
+        except Unprocessable as exc:
+            log.info("%s: review comment listing refused (%s); asking each pull request", self.full_name, exc)
+        await self._per_pr_comments(sorted(prs.items()))
+
+    def _held_review_comments(self, pr_ids: list[int]) -> set[int]:
+        with self.engine.connect() as conn:
+            return set(
+                conn.execute(
+                    select(comments.c.github_id).where(
+                        comments.c.pull_request_id.in_(pr_ids),
+                        comments.c.kind == "review_comment",
+                        comments.c.deleted_at.is_(None),
+                    )
+                ).scalars()
+            )
+
+    def _store_review_comments(self, rows: mapping.Rows) -> None:
+        with self.engine.begin() as conn:
+            self._write_rows(conn, rows, count_review_comments=True)
+        self._report()
+
+    async def _per_pr_comments(self, prs: list[tuple[int, int]]) -> None:
         for pr_id, number in prs:
+            rows = mapping.Rows()
             async for page in self.client.rest_pages(
                 f"/repos/{self.full_name}/pulls/{number}/comments", {"per_page": 100}
             ):
                 for c in page.data:
                     mapping.add_review_comment(rows, pr_id, c)
             rows.whole_comments.add((pr_id, "review_comment"))
+            self._store_review_comments(rows)
 
     # -- review comments, repository-wide --------------------------------------------------------
     async def _review_comments(self) -> None:
@@ -609,13 +695,14 @@ class Capture:
             ).all()
         return {number: github_id for number, github_id in rows}
 
-    async def _pull_request_ids(self, numbers: set[int]) -> dict[int, int]:
-        """PR numbers -> github ids, capturing any PR not stored yet (opened after the PR pass)."""
+    async def _pull_request_ids(self, numbers: set[int], *, again: bool = False) -> dict[int, int]:
+        """PR numbers -> github ids, capturing any PR not stored yet (opened after the PR pass), or all of
+        them `again`."""
         found = self._stored_ids(numbers)
-        missing = sorted(numbers - set(found))
+        missing = sorted(numbers) if again else sorted(numbers - set(found))
         if missing and self.scope.is_everything:
             log.info(
-                "%s: %d pull requests appeared during the capture; capturing them",
+                "%s: %d pull requests appeared or changed during the capture; capturing them",
                 self.full_name,
                 len(missing),
             )
@@ -655,6 +742,7 @@ class Capture:
             save_checkpoint(conn, self.full_name, entity, key, cursor=cursor, watermark=watermark)
 
     def _write_rows(self, conn: Connection, rows: mapping.Rows, *, count_review_comments: bool) -> None:
+        self._deleted_people |= deleted_authors(conn, rows.reviews, rows.comments)
         if rows.contributors:
             upsert_contributors(conn, list(rows.contributors.values()))
         if rows.pull_requests:
@@ -720,6 +808,57 @@ class Capture:
                 self.result.deleted_comments += mark_comments_deleted_by_id(conn, gone, self._clock())
             log.info("%s: %d %ss deleted on GitHub since the last capture", self.full_name, len(gone), kind)
         return True
+
+    async def _check_dismissals(self) -> None:
+        """Recently updated pull requests whose count of dismissed reviews differs from what is held are
+        read again."""
+        page = self._recent_pull_requests
+        if page is None:
+            return
+        counts = {n["number"]: n["dismissed"]["totalCount"] for n in page["nodes"]}
+        with self.engine.connect() as conn:
+            held: dict[int, int] = dict(
+                conn.execute(
+                    select(pull_requests.c.number, func.count(reviews.c.github_id))
+                    .select_from(
+                        pull_requests.outerjoin(
+                            reviews,
+                            (reviews.c.pull_request_id == pull_requests.c.github_id)
+                            & (reviews.c.state == "DISMISSED"),
+                        )
+                    )
+                    .where(
+                        pull_requests.c.repository_id == self.repository_id,
+                        pull_requests.c.number.in_(sorted(counts)),
+                    )
+                    .group_by(pull_requests.c.number)
+                ).all()
+            )
+        stale = {n for n, dismissed in counts.items() if n in held and held[n] != dismissed}
+        if stale:
+            log.info("%s: reviews dismissed on %d pull requests", self.full_name, len(stale))
+            await self._pull_request_ids(stale, again=True)
+
+    async def _follow_deleted_accounts(self) -> None:
+        """An account deleted on GitHub moves no `updated_at`: the sweeps saw its reviews and comments turn
+        to the ghost's; the pull requests it opened or merged are captured again, and only those."""
+        if not self._deleted_people:
+            return
+        gone = sorted(self._deleted_people)
+        reviewed = select(reviews.c.pull_request_id).where(reviews.c.author_id.in_(gone))
+        with self.engine.connect() as conn:
+            stale = set(
+                conn.execute(
+                    select(pull_requests.c.number).where(
+                        pull_requests.c.repository_id == self.repository_id,
+                        pull_requests.c.author_id.in_(gone)
+                        | pull_requests.c.merged_by_id.in_(gone)
+                        | pull_requests.c.github_id.in_(reviewed),
+                    )
+                ).scalars()
+            )
+        if stale:
+            await self._pull_request_ids(stale, again=True)
 
     async def _sweep_review_comments(self) -> bool:
         """The review comments of a whole-repository capture, by the conditional walk; the listing's
@@ -844,6 +983,12 @@ def estimate_points(query: str, variables: dict[str, Any], operation: str | None
 @cache
 def _parsed(query: str) -> DocumentNode:
     return parse(query)
+
+
+def _last_page(page: RestResponse) -> int:
+    """How many pages a listing has, from its first page's Link header (rel="last")."""
+    found = re.search(r'[?&]page=(\d+)[^>]*>;\s*rel="last"', page.headers.get("link", ""))
+    return int(found[1]) if found else (2 if page.next_url else 1)
 
 
 def _number_of(comment: dict[str, Any]) -> int:

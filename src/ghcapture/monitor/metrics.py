@@ -108,11 +108,12 @@ class Snapshot:
         }
 
 
-def _counts_per_repository(connection: Any, table: Any) -> dict[int, int]:
+def _counts_per_repository(connection: Any, table: Any, *live: Any) -> dict[int, int]:
     # Reviews, comments and files hang off a pull request; count them per repository through it.
     query = (
         select(pull_requests.c.repository_id, func.count())
         .select_from(table.join(pull_requests, table.c.pull_request_id == pull_requests.c.github_id))
+        .where(*live)
         .group_by(pull_requests.c.repository_id)
     )
     return {int(repo_id): int(count) for repo_id, count in connection.execute(query)}
@@ -137,7 +138,7 @@ def collect(engine: Engine, now: datetime | None = None) -> Snapshot:
             )
         }
         held_reviews = _counts_per_repository(connection, reviews)
-        held_comments = _counts_per_repository(connection, comments)
+        held_comments = _counts_per_repository(connection, comments, comments.c.deleted_at.is_(None))
         held_files = _counts_per_repository(connection, pr_files)
         held = [
             RepositoryHeld(

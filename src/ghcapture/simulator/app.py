@@ -663,6 +663,12 @@ def api_base(request: Request) -> str:
     return root + "/api/v3" if request.url.path.startswith("/api/v3") else root
 
 
+def viewer_login(sim: Simulator, request: Request) -> str | None:
+    """The login of the user a request is made as; None for an App installation or no token."""
+    kind, _, name = sim.principal_of(sim.token_of(request), request).partition(":")
+    return name if kind == "user" else None
+
+
 def find_repo(sim: Simulator, request: Request) -> Repository | ApiAnswer:
     repo = sim.world.repository(request.path_params["owner"], request.path_params["repo"])
     if repo is None:

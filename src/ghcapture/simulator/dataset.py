@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 from ghcapture.errors import InputError
 from ghcapture.simulator import rest_shapes
 from ghcapture.simulator.model import (
+    GHOST,
     ChangedFile,
     Commit,
     IssueComment,
@@ -426,7 +427,7 @@ class _Loader:
         raw = {
             k: v
             for k, v in p.items()
-            if k not in ("reviews", "review_comments", "issue_comments", "files", "commits")
+            if k not in ("reviews", "review_comments", "issue_comments", "files", "commits", "review_threads")
         }
         pr = PullRequest(
             id=p["id"],
@@ -483,6 +484,7 @@ class _Loader:
                     original_commit_id=c.get("original_commit_id"),
                 )
             )
+        self.resolve_threads(pr, _listed(p, "review_threads"))
         for c in _listed(p, "issue_comments"):
             pr.issue_comments.append(
                 IssueComment(
@@ -505,6 +507,7 @@ class _Loader:
                     deletions=f.get("deletions", 0),
                     previous_filename=f.get("previous_filename"),
                     raw=f,
+                    has_patch="patch" in f,
                 )
             )
         for c in _listed(p, "commits"):
@@ -531,6 +534,16 @@ class _Loader:
             p.get("commits", len(pr.commits)) if isinstance(p.get("commits"), int) else len(pr.commits)
         )
         return pr
+
+    def resolve_threads(self, pr: PullRequest, threads: list[Any]) -> None:
+        """Who resolved each thread, as a dump of the ground truth records it (REST has no threads)."""
+        roots = {c.id: c for c in pr.review_comments}
+        for thread in threads:
+            if not isinstance(thread, dict) or not thread.get("is_resolved") or not thread.get("comments"):
+                continue
+            root = roots.get(thread["comments"][0])
+            if root is not None:
+                root.resolved_by = self.person(thread.get("resolved_by")) or GHOST
 
 
 def _listed(p: dict[str, Any], key: str) -> list[Any]:

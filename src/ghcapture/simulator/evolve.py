@@ -32,6 +32,8 @@ from ghcapture.simulator.model import (
     ChangedFile,
     Commit,
     IssueComment,
+    Label,
+    Milestone,
     PullRequest,
     Repository,
     Review,
@@ -208,6 +210,8 @@ class _Step:
                     )
                 )
             elif k % 3 == 1:
+                # A submitted review answers the request for it.
+                pr.requested_reviewers = [u for u in pr.requested_reviewers if u.id != who.id]
                 rid, cid = self.world.next_id(), self.world.next_id()
                 pr.reviews.append(
                     Review(
@@ -258,6 +262,8 @@ class _Step:
             repo.owner.login, f"{repo.name}-evolve-{repo.version}", count, seed=seed, anchor=now
         )
         next_number = max((p.number for p in repo.pull_requests), default=0) + 1
+        labels = {x.name: x for p in repo.pull_requests for x in p.labels}
+        milestones = {p.milestone.number: p.milestone for p in repo.pull_requests if p.milestone}
         added = []
         for offset, pr in enumerate(template.pull_requests):
             _squeeze(
@@ -269,10 +275,19 @@ class _Step:
             pr.id = self.world.next_id()
             pr.node_id = modern_node_id("PR", repo.id, pr.id)
             self._current_people(pr)
+            self._adopt(pr, labels, milestones)
             repo.add_pull_request(pr)
             self.touched.setdefault(pr.id, pr)
             added.append(pr.number)
         return added
+
+    def _adopt(self, pr: PullRequest, labels: dict[str, Label], milestones: dict[int, Milestone]) -> None:
+        """A PR generated in a scratch repository takes this repository's labels, milestones and name."""
+        pr.labels = [labels.get(x.name, x) for x in pr.labels]
+        if pr.milestone is not None:
+            pr.milestone = milestones.get(pr.milestone.number)
+        if pr.head_fork is not None:
+            pr.head_fork.name = self.repo.name
 
     def _current_people(self, pr: PullRequest) -> None:
         """A generated PR names people as they were generated; the world may have renamed or deleted some."""
@@ -492,6 +507,7 @@ def _rewrite_branch(pr: PullRequest, repo: Repository, rng: random.Random, now: 
         pr.deletions += after[2] - before[2]
     else:
         pr.changed_files, pr.additions, pr.deletions = after
+    del pr.files[FILE_CAP:]  # a file added past the cap is counted, not listed
     for comment in pr.review_comments:
         comment.original_commit_id = comment.first_commit_id
         comment.commit_id = pr.head_sha

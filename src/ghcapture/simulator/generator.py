@@ -1,5 +1,8 @@
 """A deterministic generator of repositories whose pull requests look like real ones: heavy-tailed counts,
-bots, the deleted "ghost" user, drafts, renamed files, very long bodies and non-ASCII text.
+bots, the deleted "ghost" user, drafts, renamed files, very long bodies and non-ASCII text; and what real
+pull requests carry besides (`_Extras`): file lists over GitHub's 3,000-file cap, binary and oversized files
+without a patch, resolved and unresolved threads, multi-line, file-level and LEFT-side review comments,
+pending reviews, labels, assignees, requested reviewers, milestones, author associations and forks.
 
 The same seed and repository name give the same repository, with timestamps laid out backwards from an
 anchor (by default today, midnight UTC), so that "the last N days" means something.
@@ -7,6 +10,7 @@ anchor (by default today, midnight UTC), so that "the last N days" means somethi
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import random
 import zlib
@@ -18,6 +22,8 @@ from ghcapture.simulator.model import (
     ChangedFile,
     Commit,
     IssueComment,
+    Label,
+    Milestone,
     PullRequest,
     Repository,
     Review,
@@ -227,6 +233,7 @@ def generate_repository(
     repo.created_at = start - timedelta(days=30)
     tail = 0.001 * shape.tail_rate
     ids = _Ids(slot)
+    extras = _Extras(seed, repo, people, mannequin, start, span, anchor, slot)
 
     def person(exclude: User | None = None) -> User:
         roll = rng.random()
@@ -282,7 +289,7 @@ def generate_repository(
             seconds = max(1, int((end - created).total_seconds()))
             return created + timedelta(seconds=rng.randint(1, seconds))
 
-        _add_files(pr, rng, ids, shape, tail)
+        at_cap = _add_files(pr, rng, ids, shape, tail)
         _add_commits(pr, rng, ids, shape, tail, repo_id, moment, person)
         for _ in range(_count(rng, shape.reviews, tail, 100, 150, rate=shape.tail_rate)):
             _add_review(pr, rng, ids, repo_id, person(exclude=author), moment())
@@ -308,6 +315,7 @@ def generate_repository(
         activity += [r.submitted_at for r in pr.reviews] + [c.updated_at for c in pr.review_comments]
         activity += [c.updated_at for c in pr.issue_comments]
         pr.updated_at = max(activity)
+        extras.dress(pr, ids, at_cap)
         repo.add_pull_request(pr)
     _whole_seconds(repo)
     repo.updated_at = max((p.updated_at for p in repo.pull_requests), default=repo.created_at)
@@ -320,12 +328,254 @@ def _whole_seconds(repo: Repository) -> None:
         retime(pr, lambda t: t.replace(microsecond=0))
 
 
+# GitHub's default labels (https://docs.github.com/issues/using-labels-and-milestones-to-track-work/managing-
+# labels#about-default-labels), and Dependabot's, which it puts on every pull request it opens
+# (https://docs.github.com/code-security/dependabot/working-with-dependabot/dependabot-options-reference#labels--).
+DEFAULT_LABELS = (
+    ("bug", "d73a4a", "Something isn't working"),
+    ("documentation", "0075ca", "Improvements or additions to documentation"),
+    ("duplicate", "cfd3d7", "This issue or pull request already exists"),
+    ("enhancement", "a2eeef", "New feature or request"),
+    ("good first issue", "7057ff", "Good for newcomers"),
+    ("help wanted", "008672", "Extra attention is needed"),
+    ("invalid", "e4e669", "This doesn't seem right"),
+    ("question", "d876e3", "Further information is requested"),
+    ("wontfix", "ffffff", "This will not be worked on"),
+)
+DEPENDENCIES = ("dependencies", "0366d6", "Pull requests that update a dependency file")
+
+
+@dataclass(frozen=True)
+class Rates:
+    """How often the generator gives a pull request each of the things below. GitHub publishes no such
+    figures, so they are modest guesses, checked against the recorded real payloads where those say anything
+    (51 PRs: 37 from forks, 2 from deleted forks; 1 labelled, 1 assigned, 1 with a review request)."""
+
+    over_file_cap: float = 0.5  # of the PRs whose listing reaches 3,000 files: more files than listed
+    binary_file: float = 0.02  # of files: binary (no line counts, no patch)
+    oversized_file: float = 0.002  # of files: past GitHub's 20,000-line diff limit (no patch)
+    labelled: float = 0.35  # of human PRs (every Dependabot PR carries `dependencies`)
+    assigned: float = 0.2
+    requested_open: float = 0.4  # of open PRs: review requests still outstanding
+    requested_closed: float = 0.03
+    milestone: float = 0.12
+    pending_review: float = 0.1  # of open PRs: someone's review begun and not submitted
+    file_comment: float = 0.02  # of threads: on the whole file
+    multi_line: float = 0.1  # of threads: on a range of lines
+    left_side: float = 0.08  # of line threads: on a removed line
+    resolved_merged: float = 0.6  # of threads, by the PR's state
+    resolved_closed: float = 0.2
+    resolved_open: float = 0.3
+    first_timer: float = 0.1  # of first-time contributors: new to GitHub as a whole
+
+
+RATES = Rates()
+
+
+class _Extras:
+    """What a generated pull request carries beyond its lists, drawn from a random stream of its own so
+    that the lists (and every figure measured on them) are the same with or without it."""
+
+    def __init__(
+        self,
+        seed: int,
+        repo: Repository,
+        people: list[User],
+        mannequin: User,
+        start: datetime,
+        span: timedelta,
+        anchor: datetime,
+        slot: int,
+    ) -> None:
+        self.rng = random.Random(f"extras:{seed}:{repo.full_name.lower()}")
+        self.repo, self.mannequin, self.slot = repo, mannequin, slot
+        # The most active people belong to the organization, the next few were granted access; everyone
+        # else is an outside contributor (https://docs.github.com/graphql/reference/enums#commentauthorassociation).
+        core = max(2, len(people) // 25)
+        self.members = {u.id for u in people[:core]}
+        self.collaborators = {u.id for u in people[core : 2 * core]}
+        self.maintainers = people[: 2 * core]
+        self.contributed: set[int] = set()  # whose pull requests were merged: they have committed
+        self.forks: dict[int, Repository] = {}
+        self.labels = [self._label(k, *spec) for k, spec in enumerate((*DEFAULT_LABELS, DEPENDENCIES))]
+        self.milestones = [
+            self._milestone(k, start + span * k / max(1, span.days // 90), anchor, people[0])
+            for k in range(max(1, span.days // 90))
+        ]
+        self.milestone_starts = [m.created_at for m in self.milestones]
+
+    def _label(self, k: int, name: str, color: str, description: str) -> Label:
+        label_id = 6_000_000_000 + self.slot * 100 + k
+        node_id = legacy_node_id("Label", label_id)
+        return Label(label_id, node_id, name, color, description, default=name != "dependencies")
+
+    def _milestone(self, k: int, created: datetime, anchor: datetime, creator: User) -> Milestone:
+        milestone_id = 7_000_000 + self.slot * 100 + k
+        due = created + timedelta(days=90)
+        closed = due < anchor
+        return Milestone(
+            id=milestone_id,
+            node_id=legacy_node_id("Milestone", milestone_id),
+            number=k + 1,
+            title=f"v{1 + k // 4}.{k % 4}",
+            creator=creator,
+            created_at=created.replace(microsecond=0),
+            state="closed" if closed else "open",
+            description=None,
+            due_on=due.replace(hour=7, minute=0, second=0, microsecond=0),
+            closed_at=due.replace(microsecond=0) if closed else None,
+        )
+
+    def association(self, who: User, authoring: bool = False) -> str:
+        if who.id in self.members:
+            return "MEMBER"
+        if who.id in self.collaborators:
+            return "COLLABORATOR"
+        if who.id in self.contributed:
+            return "CONTRIBUTOR"
+        if authoring and who.type in ("User", "Bot") and not who.is_ghost:
+            return "FIRST_TIMER" if self.rng.random() < RATES.first_timer else "FIRST_TIME_CONTRIBUTOR"
+        return "NONE"
+
+    def dress(self, pr: PullRequest, ids: _Ids, at_cap: bool) -> None:
+        rng, author = self.rng, pr.user
+        pr.author_association = self.association(author, authoring=True)
+        authored: list[Review | ReviewComment | IssueComment] = [
+            *pr.reviews,
+            *pr.review_comments,
+            *pr.issue_comments,
+        ]
+        for obj in authored:
+            obj.author_association = self.association(obj.user)
+        if author.is_ghost:
+            pr.head_repo_deleted = True  # a deleted account's forks are deleted with it
+        elif (
+            not pr.head_repo_deleted
+            and author.type == "User"
+            and pr.author_association
+            not in (
+                "MEMBER",
+                "COLLABORATOR",
+            )
+        ):
+            pr.head_fork = self._fork(author, pr.created_at)
+        self._files(pr, at_cap)
+        if author.id == BOTS[0].id:
+            pr.labels = [self.labels[-1]]
+        elif rng.random() < RATES.labelled:
+            pr.labels = sorted(rng.sample(self.labels[:-1], rng.choice((1, 1, 2))), key=lambda x: x.name)
+        if rng.random() < RATES.assigned:
+            pr.assignees = rng.sample(self.maintainers, 2 if rng.random() < 0.1 else 1)
+        reviewed = {r.user.id for r in pr.reviews} | {author.id}
+        if rng.random() < (RATES.requested_open if pr.state == "open" else RATES.requested_closed):
+            free = [u for u in self.maintainers if u.id not in reviewed]
+            pr.requested_reviewers = rng.sample(free, min(len(free), rng.choice((1, 1, 2))))
+        if rng.random() < RATES.milestone:
+            begun = bisect.bisect_right(self.milestone_starts, pr.created_at)
+            pr.milestone = self.milestones[begun - 1] if begun else None
+        self._threads(pr)
+        if pr.state == "open" and rng.random() < RATES.pending_review:
+            self._pending_review(pr, ids, reviewed)
+        if pr.merged:
+            self.contributed.add(author.id)
+
+    def _fork(self, author: User, created: datetime) -> Repository:
+        fork = self.forks.get(author.id)
+        if fork is None:
+            fork_id = 500_000_000 + zlib.crc32(f"{author.login}/{self.repo.name}".lower().encode()) % 10**8
+            fork = Repository(
+                id=fork_id,
+                node_id=modern_node_id("R", fork_id),
+                owner=author,
+                name=self.repo.name,
+                default_branch=self.repo.default_branch,
+                created_at=(created - timedelta(days=1)).replace(microsecond=0),
+                updated_at=created.replace(microsecond=0),
+                fork=True,
+            )
+            self.forks[author.id] = fork
+        return fork
+
+    def _files(self, pr: PullRequest, at_cap: bool) -> None:
+        """Binary and oversized files lose their line counts or patch; a PR at the listing cap may change
+        more files than GitHub lists (REST and GraphQL stop at 3,000; `changed_files` counts them all)."""
+        rng, binary, oversized = self.rng, RATES.binary_file, RATES.binary_file + RATES.oversized_file
+        changed = False
+        for f in pr.files:
+            roll = rng.random()
+            if roll < binary:
+                f.additions, f.deletions, f.has_patch, changed = 0, 0, False, True
+            elif roll < oversized:
+                f.additions, f.has_patch, changed = f.additions + rng.randint(20_000, 60_000), False, True
+        if changed:
+            pr.additions = sum(f.additions for f in pr.files)
+            pr.deletions = sum(f.deletions for f in pr.files)
+        if at_cap and rng.random() < RATES.over_file_cap:
+            k = len(pr.files)
+            while len(pr.files) < FILE_CAP:  # paths drawn twice were dropped: the listing is full
+                pr.files.append(ChangedFile(_sha(rng), f"generated/part_{k}.txt", "added", 1, 0))
+                k += 1
+            unlisted = rng.randint(1, 2_000)
+            pr.changed_files = FILE_CAP + unlisted
+            pr.additions = sum(f.additions for f in pr.files) + unlisted * rng.randint(5, 30)
+            pr.deletions = sum(f.deletions for f in pr.files) + unlisted * rng.randint(0, 10)
+
+    def _threads(self, pr: PullRequest) -> None:
+        rng = self.rng
+        roots = [c for c in pr.review_comments if c.in_reply_to_id is None]
+        shape: dict[int, ReviewComment] = {}
+        resolve = {"open": RATES.resolved_open, "closed": RATES.resolved_closed}
+        chance = RATES.resolved_merged if pr.merged else resolve[pr.state]
+        for root in roots:
+            roll = rng.random()
+            if roll < RATES.file_comment:
+                # A file-level comment has no line; GitHub reports its original line as 1
+                # (Asana/comment-on-task-github-action#39).
+                root.subject_type, root.line, root.original_line = "file", None, 1
+            elif roll < RATES.file_comment + RATES.multi_line and (root.original_line or 0) > 1:
+                start = max(1, (root.original_line or 1) - rng.randint(1, 5))
+                root.original_start_line = start
+                root.start_line = start if root.line is not None else None
+            if root.subject_type == "line" and rng.random() < RATES.left_side:
+                root.side = "LEFT"
+            if rng.random() < chance:
+                root.resolved_by = rng.choice([pr.user, *self.maintainers[:3]])
+                if root.resolved_by.is_ghost or root.resolved_by.type != "User":
+                    root.resolved_by = self.maintainers[0]
+            shape[root.id] = root
+        for reply in pr.review_comments:
+            thread = shape.get(reply.in_reply_to_id or 0)
+            if thread is not None:  # a reply sits where its thread does
+                reply.subject_type, reply.side = thread.subject_type, thread.side
+                reply.line, reply.original_line = thread.line, thread.original_line
+                reply.start_line, reply.original_start_line = thread.start_line, thread.original_start_line
+
+    def _pending_review(self, pr: PullRequest, ids: _Ids, reviewed: set[int]) -> None:
+        free = [u for u in self.maintainers if u.id not in reviewed] or self.maintainers
+        who = self.rng.choice(free)
+        rid = ids.take("pending_review")
+        at = pr.created_at + (pr.updated_at - pr.created_at) / 2
+        pr.reviews.append(
+            Review(
+                id=rid,
+                node_id=modern_node_id("PRR", self.repo.id, rid),
+                user=who,
+                state="PENDING",
+                body="",
+                submitted_at=at.replace(microsecond=0),
+                commit_id=pr.head_sha,
+                author_association=self.association(who),
+            )
+        )
+
+
 class _Ids:
     """Database ids per object kind, in GitHub's present-day ranges (PR and comment ids above 2^31)."""
 
     BASES = {
         "pr": 2_000_000_000,
         "review": 1_500_000_000,
+        "pending_review": 1_400_000_000,
         "review_comment": 1_800_000_000,
         "issue_comment": 2_600_000_000,
     }
@@ -338,7 +588,8 @@ class _Ids:
         return self._next[kind]
 
 
-def _add_files(pr: PullRequest, rng: random.Random, ids: _Ids, shape: Shape, tail: float) -> None:
+def _add_files(pr: PullRequest, rng: random.Random, ids: _Ids, shape: Shape, tail: float) -> bool:
+    """Adds the PR's changed files; answers whether it reached GitHub's 3,000-file listing cap."""
     count = min(
         FILE_CAP, _count(rng, shape.files, tail * 0.3, FILE_CAP, FILE_CAP, floor=1, rate=shape.tail_rate)
     )
@@ -371,6 +622,7 @@ def _add_files(pr: PullRequest, rng: random.Random, ids: _Ids, shape: Shape, tai
     pr.additions = sum(f.additions for f in pr.files)
     pr.deletions = sum(f.deletions for f in pr.files)
     pr.changed_files = len(pr.files)
+    return count == FILE_CAP
 
 
 def _add_commits(pr, rng, ids, shape, tail, repo_id, moment, person) -> None:  # type: ignore[no-untyped-def]

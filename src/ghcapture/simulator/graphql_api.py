@@ -14,6 +14,7 @@ from typing import Any
 from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema, assert_valid_schema, build_schema
 
 from ghcapture.github.cost import SCHEMA_PATH
+from ghcapture.simulator import rest_shapes
 from ghcapture.simulator.generator import FILE_CAP
 from ghcapture.simulator.model import (
     ChangedFile,
@@ -28,6 +29,9 @@ from ghcapture.simulator.model import (
     legacy_node_id,
     modern_node_id,
     parse_time,
+    review_threads,
+    thread_node_id,
+    visible_reviews,
 )
 from ghcapture.simulator.world import World
 
@@ -44,6 +48,7 @@ class ExecutionContext:
     nodes: int = 0
     prs: int = 0
     diffs: int = 0  # pull requests whose diff GitHub computed to list their files (the slow part)
+    viewer: str | None = None  # the login the request is made as (it alone sees its pending reviews)
 
 
 class NotFound(GraphQLError):
@@ -103,6 +108,9 @@ def connection(items: Sequence[Any], args: dict[str, Any], info: GraphQLResolveI
 
 
 def _files(pr: PullRequest, info: GraphQLResolveInfo, args: dict[str, Any]) -> Connection:
+    # GitHub's connection stops at 3,000 files, its totalCount too ("When there are more than 3k files, the
+    # gql query returns only 3k, and that includes prInfo.files.totalCount", DefinitelyTyped/dt-mergebot#420);
+    # `changedFiles` keeps the full count.
     info.context.diffs += 1
     return connection(pr.files[:FILE_CAP], args, info)
 
@@ -255,9 +263,9 @@ def _raw(obj: Any) -> dict[str, Any]:
 
 
 def _association(obj: Any) -> str:
-    # REST's author_association where recorded; else what the REST shapes derive for generated data.
+    # REST's author_association where recorded; else the model's, as the REST shapes show it.
     value = _raw(obj).get("author_association")
-    return value if isinstance(value, str) else "CONTRIBUTOR"
+    return value if isinstance(value, str) else str(getattr(obj, "author_association", "CONTRIBUTOR"))
 
 
 def _reaction_groups(info: GraphQLResolveInfo, subject: Any) -> list[ReactionGroupValue]:
@@ -310,7 +318,9 @@ def _users(info: GraphQLResolveInfo, payloads: Any) -> list[User]:
 
 def _labels(pr: PullRequest, repo: Repository) -> list[LabelValue]:
     labels = _raw(pr).get("labels")
-    return [LabelValue(d, repo) for d in labels if isinstance(d, dict)] if isinstance(labels, list) else []
+    if not isinstance(labels, list):
+        labels = [rest_shapes.label(x, repo, rest_shapes.RECORDED_API) for x in pr.labels]
+    return [LabelValue(d, repo) for d in labels if isinstance(d, dict)]
 
 
 def _repository_labels(repo: Repository, query: str | None) -> list[LabelValue]:
@@ -328,13 +338,18 @@ def _label_key(label: LabelValue) -> str:
 
 def _milestone(pr: PullRequest, repo: Repository) -> MilestoneValue | None:
     data = _raw(pr).get("milestone")
+    if data is None and pr.milestone is not None:
+        data = rest_shapes.milestone(pr.milestone, repo, rest_shapes.RECORDED_API)
     return MilestoneValue(data, repo) if isinstance(data, dict) else None
 
 
 def _review_requests(info: GraphQLResolveInfo, pr: PullRequest) -> list[ReviewRequestValue]:
     raw = _raw(pr)
     repo = _pr_repo(info, pr)
-    people = (_user_from(info, d) for d in raw.get("requested_reviewers") or [])
+    if "requested_reviewers" in raw:
+        people = [_user_from(info, d) for d in raw.get("requested_reviewers") or []]
+    else:
+        people = list(pr.requested_reviewers)
     reviewers: list[Any] = [u for u in people if u is not None]
     reviewers += [TeamValue(t, repo.owner) for t in raw.get("requested_teams") or [] if isinstance(t, dict)]
     return [ReviewRequestValue(pr, r) for r in reviewers]
@@ -385,25 +400,12 @@ def _participants(pr: PullRequest) -> list[User]:
 
 
 def _threads(pr: PullRequest) -> list[ThreadValue]:
-    """Review comments gathered into the threads they open or reply to, in the order the threads began."""
-    by_id = {c.id: c for c in pr.review_comments}
-    threads: dict[int, ThreadValue] = {}
-    for c in sorted(pr.review_comments, key=lambda c: (c.created_at, c.id)):
-        root, hops = c, 0
-        while root.in_reply_to_id is not None and root.in_reply_to_id in by_id and hops < 1000:
-            root, hops = by_id[root.in_reply_to_id], hops + 1
-        threads.setdefault(root.id, ThreadValue(pr, [])).comments.append(c)
-    for t in threads.values():
-        t.comments.sort(key=lambda c: (c.created_at, c.id))
-    return list(threads.values())
-
-
-def _thread_resolved(t: ThreadValue) -> bool:
-    # A thread someone answered, on a pull request that is done with, was settled.
-    return t.pull_request.state == "closed" and len(t.comments) > 1
+    return [ThreadValue(pr, comments) for comments in review_threads(pr)]
 
 
 def _cross_repository(pr: PullRequest) -> bool:
+    if pr.cross_repository:
+        return True
     raw = _raw(pr)
     head = ((raw.get("head") or {}).get("repo") or {}).get("full_name")
     base = ((raw.get("base") or {}).get("repo") or {}).get("full_name")
@@ -413,6 +415,8 @@ def _cross_repository(pr: PullRequest) -> bool:
 def _head_repository(info: GraphQLResolveInfo, pr: PullRequest) -> Repository | None:
     if pr.head_repo_deleted:
         return None
+    if pr.head_fork is not None:
+        return pr.head_fork
     if _cross_repository(pr):
         owner, _, name = str(_raw(pr)["head"]["repo"]["full_name"]).partition("/")
         ctx: ExecutionContext = info.context
@@ -524,9 +528,16 @@ def _resolve_query_repository(
     return repo
 
 
+def _visible(obj: Any, ctx: ExecutionContext) -> Any:
+    """The object, or None for someone else's pending review (and what hangs off it)."""
+    if isinstance(obj, Review) and obj.state == "PENDING" and obj.user.login != ctx.viewer:
+        return None
+    return obj
+
+
 def _resolve_node(_root: Any, info: GraphQLResolveInfo, id: str) -> Any:  # noqa: A002
     ctx: ExecutionContext = info.context
-    obj = ctx.world.node(id)
+    obj = _visible(ctx.world.node(id), ctx)
     if obj is None:
         raise NotFound(f"Could not resolve to a node with the global id of '{id}'")
     ctx.nodes += 1
@@ -537,7 +548,7 @@ def _resolve_nodes(_root: Any, info: GraphQLResolveInfo, ids: list[str]) -> list
     ctx: ExecutionContext = info.context
     if len(ids) > 100:
         raise GraphQLError(f"You may not request more than 100 node ids; you requested {len(ids)}.")
-    found = [ctx.world.node(i) for i in ids]
+    found = [_visible(ctx.world.node(i), ctx) for i in ids]
     ctx.nodes += len(ids)
     return found
 
@@ -674,7 +685,7 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
             "isArchived": lambda r, _i: bool(_raw(r).get("archived")),
             "isDisabled": lambda r, _i: bool(_raw(r).get("disabled")),
             "isEmpty": lambda r, _i: False,
-            "isFork": lambda r, _i: bool(_raw(r).get("fork")),
+            "isFork": lambda r, _i: r.fork or bool(_raw(r).get("fork")),
             "isInOrganization": lambda r, _i: r.owner.type == "Organization",
             "isLocked": lambda r, _i: False,
             "isMirror": lambda r, _i: bool(_raw(r).get("mirror_url")),
@@ -724,7 +735,9 @@ def _resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
             "permalink": lambda p, info: _pr_url(info, p),
             "repository": lambda p, info: _pr_repo(info, p),
             "resourcePath": lambda p, info: _pr_url(info, p)[len(WEB) :],
-            "reviews": lambda p, info, **a: connection(_filtered_reviews(p.reviews, a), a, info),
+            "reviews": lambda p, info, **a: connection(
+                _filtered_reviews(visible_reviews(p, info.context.viewer), a), a, info
+            ),
             "state": lambda p, _i: _pr_state(p),
             "title": lambda p, _i: p.title,
             "updatedAt": lambda p, _i: _dt(p.updated_at),
@@ -852,7 +865,9 @@ def _derived_resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
     return {
         "PullRequest": {
             **_comment_fields(lambda p: p.created_at),
-            "assignees": lambda p, info, **a: connection(_users(info, _raw(p).get("assignees")), a, info),
+            "assignees": lambda p, info, **a: connection(
+                _users(info, _raw(p)["assignees"]) if "assignees" in _raw(p) else p.assignees, a, info
+            ),
             "baseRef": lambda p, info: _ref(_pr_repo(info, p), p.base_ref),
             "baseRepository": lambda p, info: _pr_repo(info, p),
             "headRef": lambda p, info: None if p.head_repo_deleted else _ref(_pr_repo(info, p), p.head_ref),
@@ -890,15 +905,15 @@ def _derived_resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
                 _repo_of(info, c)[1], _raw(c).get("original_commit_id") or c.first_commit_id
             ),
             "originalPosition": lambda c, _i: _raw(c).get("original_position") or c.original_line or 1,
-            "originalStartLine": lambda c, _i: _raw(c).get("original_start_line"),
+            "originalStartLine": lambda c, _i: _raw(c).get("original_start_line", c.original_start_line),
             # REST and GraphQL both leave `line` null on a comment the latest push moved out of the diff.
-            "outdated": lambda c, _i: c.line is None,
+            "outdated": lambda c, _i: _outdated(c),
             "position": lambda c, _i: _raw(c).get("position", c.line),
             "repository": lambda c, info: _repo_of(info, c)[0],
             "resourcePath": lambda c, info: _anchor(info, c, f"discussion_r{c.id}"),
-            "startLine": lambda c, _i: _raw(c).get("start_line"),
+            "startLine": lambda c, _i: _raw(c).get("start_line", c.start_line),
             "state": lambda c, _i: "SUBMITTED",
-            "subjectType": lambda c, _i: "FILE" if _raw(c).get("subject_type") == "file" else "LINE",
+            "subjectType": lambda c, _i: "FILE" if _subject_type(c) == "file" else "LINE",
         },
         "IssueComment": {
             **_comment_fields(lambda c: c.created_at),
@@ -907,21 +922,25 @@ def _derived_resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
         },
         thread: {
             "comments": lambda t, info, **a: connection(t.comments, a, info),
-            "diffSide": lambda t, _i: "LEFT" if _raw(t.root).get("side") == "LEFT" else "RIGHT",
-            "id": lambda t, _i: modern_node_id("PRRT", t.pull_request.id, t.root.id),
-            "isCollapsed": lambda t, _i: _thread_resolved(t),
-            "isOutdated": lambda t, _i: t.root.line is None,
-            "isResolved": lambda t, _i: _thread_resolved(t),
+            "diffSide": lambda t, _i: "LEFT" if _raw(t.root).get("side", t.root.side) == "LEFT" else "RIGHT",
+            "id": lambda t, _i: thread_node_id(t.pull_request, t.comments),
+            "isCollapsed": lambda t, _i: t.root.resolved_by is not None,
+            "isOutdated": lambda t, _i: _outdated(t.root),
+            "isResolved": lambda t, _i: t.root.resolved_by is not None,
             "line": lambda t, _i: t.root.line,
             "originalLine": lambda t, _i: t.root.original_line,
-            "originalStartLine": lambda t, _i: _raw(t.root).get("original_start_line"),
+            "originalStartLine": lambda t, _i: _raw(t.root).get(
+                "original_start_line", t.root.original_start_line
+            ),
             "path": lambda t, _i: t.root.path,
             "pullRequest": lambda t, _i: t.pull_request,
             "repository": lambda t, info: _pr_repo(info, t.pull_request),
-            "resolvedBy": lambda t, _i: _actor(t.pull_request.user) if _thread_resolved(t) else None,
-            "startDiffSide": lambda t, _i: None,
-            "startLine": lambda t, _i: _raw(t.root).get("start_line"),
-            "subjectType": lambda t, _i: "FILE" if _raw(t.root).get("subject_type") == "file" else "LINE",
+            "resolvedBy": lambda t, _i: _actor(t.root.resolved_by),
+            "startDiffSide": lambda t, _i: (
+                None if t.root.start_line is None else ("LEFT" if t.root.side == "LEFT" else "RIGHT")
+            ),
+            "startLine": lambda t, _i: _raw(t.root).get("start_line", t.root.start_line),
+            "subjectType": lambda t, _i: "FILE" if _subject_type(t.root) == "file" else "LINE",
             "viewerCanReply": lambda t, _i: False,
             "viewerCanResolve": lambda t, _i: False,
             "viewerCanUnresolve": lambda t, _i: False,
@@ -1015,6 +1034,16 @@ def _derived_resolvers() -> dict[str, dict[str, Callable[..., Any]]]:
             "user": lambda a, _i: a.user if a.user is not None and a.user.type == "User" else None,
         },
     }
+
+
+def _outdated(c: ReviewComment) -> bool:
+    # A comment on a whole file has no line to lose (GitHub's thread `line` is null for file-level threads,
+    # mvanhorn/printing-press-library#620); a line comment has none once a push moved it out of the diff.
+    return c.line is None and _subject_type(c) == "line"
+
+
+def _subject_type(c: ReviewComment) -> str:
+    return str(_raw(c).get("subject_type", c.subject_type))
 
 
 def _anchor(info: GraphQLResolveInfo, obj: Any, fragment: str) -> str:

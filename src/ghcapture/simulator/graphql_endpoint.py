@@ -110,6 +110,7 @@ async def run_operation(op: Operation, request: Request, sim: Simulator) -> ApiA
             "resetAt": datetime.fromtimestamp(budget.reset_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "nodeCount": cost.nodes,
         },
+        viewer=principal.partition(":")[2] if principal.startswith("user:") else None,
     )
     result = execute(
         schema, document, variable_values=variables, operation_name=operation, context_value=context

@@ -73,6 +73,30 @@ GHOST = User(id=GHOST_ID, login="ghost", node_id=GHOST_NODE_ID, type="User", nam
 
 
 @dataclass(slots=True, eq=False)
+class Label:
+    id: int
+    node_id: str
+    name: str
+    color: str
+    description: str | None = None
+    default: bool = False
+
+
+@dataclass(slots=True, eq=False)
+class Milestone:
+    id: int
+    node_id: str
+    number: int
+    title: str
+    creator: User
+    created_at: datetime
+    state: str = "open"  # open, closed
+    description: str | None = None
+    due_on: datetime | None = None
+    closed_at: datetime | None = None
+
+
+@dataclass(slots=True, eq=False)
 class Review:
     id: int
     node_id: str
@@ -82,6 +106,7 @@ class Review:
     submitted_at: datetime
     commit_id: str
     raw: dict[str, Any] | None = None
+    author_association: str = "CONTRIBUTOR"
 
 
 @dataclass(slots=True, eq=False)
@@ -101,6 +126,14 @@ class ReviewComment:
     updated_at: datetime
     raw: dict[str, Any] | None = None
     original_commit_id: str | None = None  # None: the commit it was made on is still `commit_id`
+    author_association: str = "CONTRIBUTOR"
+    start_line: int | None = None  # the first line of a multi-line comment
+    original_start_line: int | None = None
+    side: str = "RIGHT"  # LEFT: a line the pull request removes
+    subject_type: str = "line"  # file: a comment on the whole file, without a line
+    # On a thread's first comment: who resolved the thread. REST does not know threads, so recorded data
+    # never says; its threads are unresolved.
+    resolved_by: User | None = None
 
     @property
     def first_commit_id(self) -> str:
@@ -116,6 +149,7 @@ class IssueComment:
     created_at: datetime
     updated_at: datetime
     raw: dict[str, Any] | None = None
+    author_association: str = "CONTRIBUTOR"
 
 
 @dataclass(slots=True, eq=False)
@@ -127,6 +161,7 @@ class ChangedFile:
     deletions: int
     previous_filename: str | None = None
     raw: dict[str, Any] | None = None
+    has_patch: bool = True  # GitHub sends no `patch` for a binary file or a diff over its size limits
 
 
 @dataclass(slots=True, eq=False)
@@ -175,6 +210,16 @@ class PullRequest:
     raw: dict[str, Any] | None = None
     # Commits a force-push took off the branch: no longer listed, still what older review comments name.
     former_commits: list[Commit] = field(default_factory=list)
+    author_association: str = "CONTRIBUTOR"
+    labels: list[Label] = field(default_factory=list)
+    assignees: list[User] = field(default_factory=list)
+    requested_reviewers: list[User] = field(default_factory=list)
+    milestone: Milestone | None = None
+    head_fork: Repository | None = None  # the fork the head branch is in; None: the base repository
+
+    @property
+    def cross_repository(self) -> bool:
+        return self.head_fork is not None or self.head_repo_deleted
 
     @property
     def merged(self) -> bool:
@@ -194,6 +239,7 @@ class Repository:
     pull_requests: list[PullRequest] = field(default_factory=list)
     files: dict[str, dict[str, bytes]] = field(default_factory=dict)  # ref -> path -> content
     raw: dict[str, Any] | None = None
+    fork: bool = False
     version: int = 0  # bumped on every change, so cached listings know when to rebuild
     _by_number: dict[int, PullRequest] = field(default_factory=dict, repr=False)
 
@@ -212,6 +258,36 @@ class Repository:
     def reindex(self) -> None:
         self.pull_requests.sort(key=lambda p: p.number)
         self._by_number = {p.number: p for p in self.pull_requests}
+
+
+def visible_reviews(pr: PullRequest, viewer: str | None) -> list[Review]:
+    """A pending review is seen by its author only (https://docs.github.com/rest/pulls/reviews: "Pull
+    request reviews created in the PENDING state are not submitted and therefore do not include the
+    submitted_at property in the response")."""
+    return [
+        r
+        for r in pr.reviews
+        if r.state != "PENDING" or (viewer is not None and r.user.login.lower() == viewer.lower())
+    ]
+
+
+def review_threads(pr: PullRequest) -> list[list[ReviewComment]]:
+    """Review comments gathered into the threads they open or reply to, each oldest first, in the order the
+    threads began. A reply whose comment was deleted begins a thread of its own."""
+    by_id = {c.id: c for c in pr.review_comments}
+    threads: dict[int, list[ReviewComment]] = {}
+    for c in sorted(pr.review_comments, key=lambda c: (c.created_at, c.id)):
+        root, hops = c, 0
+        while root.in_reply_to_id is not None and root.in_reply_to_id in by_id and hops < 1000:
+            root, hops = by_id[root.in_reply_to_id], hops + 1
+        threads.setdefault(root.id, []).append(c)
+    for comments in threads.values():
+        comments.sort(key=lambda c: (c.created_at, c.id))
+    return list(threads.values())
+
+
+def thread_node_id(pr: PullRequest, thread: list[ReviewComment]) -> str:
+    return modern_node_id("PRRT", pr.id, thread[0].id)
 
 
 TIMESTAMPS = (

@@ -14,6 +14,8 @@ from ghcapture.simulator.model import (
     ChangedFile,
     Commit,
     IssueComment,
+    Label,
+    Milestone,
     PullRequest,
     Repository,
     Review,
@@ -22,6 +24,9 @@ from ghcapture.simulator.model import (
     format_time,
     legacy_node_id,
     modern_node_id,
+    review_threads,
+    thread_node_id,
+    visible_reviews,
 )
 
 WEB = "https://github.com"
@@ -121,7 +126,7 @@ def repository(repo: Repository, api: str, *, full: bool = False) -> dict[str, A
         "owner": user(repo.owner, api),
         "html_url": f"{WEB}/{name}",
         "description": None,
-        "fork": False,
+        "fork": repo.fork,
         "url": base,
         "forks_url": f"{base}/forks",
         "keys_url": f"{base}/keys{{/key_id}}",
@@ -235,7 +240,6 @@ def pull_request(pr: PullRequest, repo: Repository, api: str, *, full: bool) -> 
     html = f"{WEB}/{name}/pull/{pr.number}"
     issue = f"{api}/repos/{name}/issues/{pr.number}"
     repo_obj = repository(repo, api)
-    head_user = user(pr.user, api)
     derived: dict[str, Any] = {
         "url": url,
         "id": pr.id,
@@ -255,25 +259,19 @@ def pull_request(pr: PullRequest, repo: Repository, api: str, *, full: bool) -> 
         "closed_at": format_time(pr.closed_at),
         "merged_at": format_time(pr.merged_at),
         "merge_commit_sha": pr.merge_commit_sha,
-        "assignee": None,
-        "assignees": [],
-        "requested_reviewers": [],
+        "assignee": user(pr.assignees[0], api) if pr.assignees else None,
+        "assignees": [user(u, api) for u in pr.assignees],
+        "requested_reviewers": [user(u, api) for u in pr.requested_reviewers],
         "requested_teams": [],
-        "labels": [],
-        "milestone": None,
+        "labels": [label(x, repo, api) for x in pr.labels],
+        "milestone": milestone(pr.milestone, repo, api),
         "draft": pr.draft,
         "commits_url": f"{url}/commits",
         "review_comments_url": f"{url}/comments",
         "review_comment_url": f"{api}/repos/{name}/pulls/comments{{/number}}",
         "comments_url": f"{issue}/comments",
         "statuses_url": f"{api}/repos/{name}/statuses/{pr.head_sha}",
-        "head": {
-            "label": None if pr.head_repo_deleted else f"{pr.user.login}:{pr.head_ref}",
-            "ref": pr.head_ref,
-            "sha": pr.head_sha,
-            "user": None if pr.head_repo_deleted else head_user,
-            "repo": None if pr.head_repo_deleted else repo_obj,
-        },
+        "head": _head(pr, repo, api, repo_obj),
         "base": {
             "label": f"{repo.owner.login}:{pr.base_ref}",
             "ref": pr.base_ref,
@@ -291,7 +289,7 @@ def pull_request(pr: PullRequest, repo: Repository, api: str, *, full: bool) -> 
             "commits": {"href": f"{url}/commits"},
             "statuses": {"href": f"{api}/repos/{name}/statuses/{pr.head_sha}"},
         },
-        "author_association": "CONTRIBUTOR",
+        "author_association": pr.author_association,
         "auto_merge": None,
         "active_lock_reason": None,
     }
@@ -316,6 +314,61 @@ def pull_request(pr: PullRequest, repo: Repository, api: str, *, full: bool) -> 
     if raw is not None and not full:
         raw = {k: v for k, v in raw.items() if k not in _FULL_ONLY}
     return overlay(derived, raw, api)
+
+
+def _head(pr: PullRequest, repo: Repository, api: str, repo_obj: dict[str, Any]) -> dict[str, Any]:
+    """The head branch: in the base repository, in a fork, or in a fork since deleted (GitHub then sends
+    null `repo`, `user` and `label`, as the recorded real payloads show)."""
+    if pr.head_repo_deleted:
+        return {"label": None, "ref": pr.head_ref, "sha": pr.head_sha, "user": None, "repo": None}
+    where = pr.head_fork or repo
+    return {
+        "label": f"{where.owner.login}:{pr.head_ref}",
+        "ref": pr.head_ref,
+        "sha": pr.head_sha,
+        "user": user(where.owner, api),
+        "repo": repository(pr.head_fork, api) if pr.head_fork is not None else repo_obj,
+    }
+
+
+def label(x: Label, repo: Repository, api: str) -> dict[str, Any]:
+    return {
+        "id": x.id,
+        "node_id": x.node_id,
+        "url": f"{api}/repos/{repo.full_name}/labels/{quote(x.name)}",
+        "name": x.name,
+        "color": x.color,
+        "default": x.default,
+        "description": x.description,
+        # Required by GitHub's description of API version 2026-03-10 (as githubkit's generated models have
+        # it): "The user who archived the label, or `null` if it has not been archived."
+        "archived_by": None,
+    }
+
+
+def milestone(m: Milestone | None, repo: Repository, api: str) -> dict[str, Any] | None:
+    if m is None:
+        return None
+    url = f"{api}/repos/{repo.full_name}/milestones/{m.number}"
+    held = [p for p in repo.pull_requests if p.milestone is m]
+    return {
+        "url": url,
+        "html_url": f"{WEB}/{repo.full_name}/milestone/{m.number}",
+        "labels_url": f"{url}/labels",
+        "id": m.id,
+        "node_id": m.node_id,
+        "number": m.number,
+        "state": m.state,
+        "title": m.title,
+        "description": m.description,
+        "creator": user(m.creator, api),
+        "open_issues": sum(1 for p in held if p.state == "open"),
+        "closed_issues": sum(1 for p in held if p.state == "closed"),
+        "created_at": format_time(m.created_at),
+        "updated_at": format_time(max([m.created_at, *(p.updated_at for p in held)])),
+        "closed_at": format_time(m.closed_at),
+        "due_on": format_time(m.due_on),
+    }
 
 
 _FULL_ONLY = {
@@ -345,11 +398,13 @@ def review(r: Review, pr: PullRequest, repo: Repository, api: str) -> dict[str, 
         "state": r.state,
         "html_url": html,
         "pull_request_url": pr_url,
-        "author_association": "CONTRIBUTOR",
+        "author_association": r.author_association,
         "_links": {"html": {"href": html}, "pull_request": {"href": pr_url}},
         "submitted_at": format_time(r.submitted_at),
         "commit_id": r.commit_id,
     }
+    if r.state == "PENDING":  # not submitted: no submitted_at (see model.visible_reviews)
+        del derived["submitted_at"]
     return overlay(derived, r.raw, api)
 
 
@@ -374,16 +429,16 @@ def review_comment(c: ReviewComment, pr: PullRequest, repo: Repository, api: str
         "updated_at": format_time(c.updated_at),
         "html_url": html,
         "pull_request_url": pr_url,
-        "author_association": "CONTRIBUTOR",
+        "author_association": c.author_association,
         "_links": {"self": {"href": url}, "html": {"href": html}, "pull_request": {"href": pr_url}},
         "reactions": _reactions(url),
-        "start_line": None,
-        "original_start_line": None,
-        "start_side": None,
+        "start_line": c.start_line,
+        "original_start_line": c.original_start_line,
+        "start_side": c.side if c.original_start_line is not None else None,
         "line": c.line,
         "original_line": c.original_line,
-        "side": "RIGHT",
-        "subject_type": "line",
+        "side": c.side,
+        "subject_type": c.subject_type,
     }
     if c.in_reply_to_id is not None:
         derived["in_reply_to_id"] = c.in_reply_to_id
@@ -416,7 +471,7 @@ def issue_comment(c: IssueComment, pr: PullRequest, repo: Repository, api: str) 
         "user": user(c.user, api),
         "created_at": format_time(c.created_at),
         "updated_at": format_time(c.updated_at),
-        "author_association": "CONTRIBUTOR",
+        "author_association": c.author_association,
         "body": c.body,
         "reactions": _reactions(url),
         "performed_via_github_app": None,
@@ -436,8 +491,9 @@ def changed_file(f: ChangedFile, pr: PullRequest, repo: Repository, api: str) ->
         "blob_url": f"{WEB}/{repo.full_name}/blob/{pr.head_sha}/{path}",
         "raw_url": f"{WEB}/{repo.full_name}/raw/{pr.head_sha}/{path}",
         "contents_url": f"{api}/repos/{repo.full_name}/contents/{path}?ref={pr.head_sha}",
-        "patch": f"@@ -1,{f.deletions} +1,{f.additions} @@",
     }
+    if f.has_patch:
+        derived["patch"] = f"@@ -1,{f.deletions} +1,{f.additions} @@"
     if f.previous_filename is not None:
         derived["previous_filename"] = f.previous_filename
     return overlay(derived, f.raw, api)
@@ -505,17 +561,17 @@ def issue(pr: PullRequest, repo: Repository, api: str, *, score: float | None = 
         "number": pr.number,
         "title": pr.title,
         "user": user(pr.user, api),
-        "labels": [],
+        "labels": [label(x, repo, api) for x in pr.labels],
         "state": pr.state,
         "locked": False,
-        "assignee": None,
-        "assignees": [],
-        "milestone": None,
+        "assignee": user(pr.assignees[0], api) if pr.assignees else None,
+        "assignees": [user(u, api) for u in pr.assignees],
+        "milestone": milestone(pr.milestone, repo, api),
         "comments": len(pr.issue_comments),
         "created_at": format_time(pr.created_at),
         "updated_at": format_time(pr.updated_at),
         "closed_at": format_time(pr.closed_at),
-        "author_association": "CONTRIBUTOR",
+        "author_association": pr.author_association,
         "active_lock_reason": None,
         "draft": pr.draft,
         "pull_request": {
@@ -536,9 +592,15 @@ def issue(pr: PullRequest, repo: Repository, api: str, *, score: float | None = 
     return derived
 
 
-def requested_reviewers() -> dict[str, Any]:
-    # The simulator keeps no review requests: GitHub's answer for a PR with none outstanding.
-    return {"users": [], "teams": []}
+def requested_reviewers(pr: PullRequest, api: str) -> dict[str, Any]:
+    """The review requests still outstanding; recorded ones as recorded."""
+    raw = pr.raw or {}
+    if "requested_reviewers" in raw:
+        return {
+            "users": adopt(raw.get("requested_reviewers") or [], api),
+            "teams": adopt(raw.get("requested_teams") or [], api),
+        }
+    return {"users": [user(u, api) for u in pr.requested_reviewers], "teams": []}
 
 
 def commit_parents(pr: PullRequest) -> dict[str, list[str]]:
@@ -551,13 +613,29 @@ def commit_parents(pr: PullRequest) -> dict[str, list[str]]:
     return parents
 
 
+def review_thread(pr: PullRequest, thread: list[ReviewComment], api: str) -> dict[str, Any]:
+    """A thread as GitHub's GraphQL API shows it (REST has no threads); in the dataset format only."""
+    root = thread[0]
+    return {
+        "node_id": thread_node_id(pr, thread),
+        "comments": [c.id for c in thread],
+        "is_resolved": root.resolved_by is not None,
+        "resolved_by": user(root.resolved_by, api),
+        "is_outdated": root.line is None and root.subject_type == "line",
+        "path": root.path,
+        "subject_type": root.subject_type,
+    }
+
+
 def pull_request_with_lists(pr: PullRequest, repo: Repository, api: str) -> dict[str, Any]:
     """A PR in the dataset format: the REST object with its reviews, comments, files and commits."""
     out = pull_request(pr, repo, api, full=True)
-    out["reviews"] = [review(r, pr, repo, api) for r in pr.reviews]
+    # The truth is what a capture's user sees: nobody's pending review but their own, and they review none.
+    out["reviews"] = [review(r, pr, repo, api) for r in visible_reviews(pr, None)]
     out["review_comments"] = [review_comment(c, pr, repo, api) for c in pr.review_comments]
     out["issue_comments"] = [issue_comment(c, pr, repo, api) for c in pr.issue_comments]
     out["files"] = [changed_file(f, pr, repo, api) for f in pr.files]
+    out["review_threads"] = [review_thread(pr, thread, api) for thread in review_threads(pr)]
     parents = commit_parents(pr)
     out["commits"] = [commit(c, repo, api, parents.get(c.sha)) for c in pr.commits]
     return out

@@ -33,11 +33,20 @@ from ghcapture.simulator.app import (
     rest_api,
     run_api,
     truth,
+    viewer_login,
 )
 from ghcapture.simulator.evolve import Changes, apply_changes
 from ghcapture.simulator.generator import FILE_CAP, generate_repository
 from ghcapture.simulator.graphql_api import REST_COMMIT_CAP
-from ghcapture.simulator.model import Commit, PullRequest, Repository, User, modern_node_id, parse_time
+from ghcapture.simulator.model import (
+    Commit,
+    PullRequest,
+    Repository,
+    User,
+    modern_node_id,
+    parse_time,
+    visible_reviews,
+)
 from ghcapture.simulator.rest_paging import (
     cursor_paginate,
     last_modified,
@@ -147,7 +156,7 @@ async def list_reviews(request: Request, sim: Simulator) -> ApiAnswer:
     api = api_base(request)
     return paginate(
         request,
-        pr.reviews,
+        visible_reviews(pr, viewer_login(sim, request)),
         lambda r: rest_shapes.review(r, pr, repo, api),
         repo=repo,
         stamp=lambda r: r.submitted_at,
@@ -159,7 +168,7 @@ async def get_review(request: Request, sim: Simulator) -> ApiAnswer:
     if isinstance(found, ApiAnswer):
         return found
     repo, pr = found
-    for review in pr.reviews:
+    for review in visible_reviews(pr, viewer_login(sim, request)):
         if str(review.id) == request.path_params["review_id"]:
             answer = ApiAnswer(200, rest_shapes.review(review, pr, repo, api_base(request)))
             return last_modified(answer, review.submitted_at)
@@ -170,7 +179,7 @@ async def list_requested_reviewers(request: Request, sim: Simulator) -> ApiAnswe
     found = find_pr(sim, request)
     if isinstance(found, ApiAnswer):
         return found
-    return ApiAnswer(200, rest_shapes.requested_reviewers())
+    return ApiAnswer(200, rest_shapes.requested_reviewers(found[1], api_base(request)))
 
 
 # -- comments -------------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ reader iterating the old one is never disturbed.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -38,7 +37,9 @@ class World:
         self._nodes: dict[str, Any] | None = None
         self._parents: dict[int, tuple[Repository, PullRequest]] = {}
         self._pr_repos: dict[int, Repository] = {}
-        self._ids = itertools.count(9_000_000_000)  # fresh ids for objects created at run time
+        # Fresh ids for objects created at run time. GitHub's ids grow with creation, so a new comment lists
+        # after every older one in the id-ordered listings: each new id is above every id held.
+        self._last_id = 9_000_000_000
         # Accounts deleted at run time: what they made is the ghost's, and nothing may bring them back.
         self.deleted_user_ids: set[int] = set()
         # Told after each change to a repository (webhook deliveries listen here); the rules know no listener.
@@ -50,7 +51,8 @@ class World:
             listener(repo)
 
     def next_id(self) -> int:
-        return next(self._ids)
+        self._last_id += 1
+        return self._last_id
 
     def add_user(self, user: User) -> User:
         if user.id in self.deleted_user_ids:
@@ -70,6 +72,9 @@ class World:
         self.repositories_by_id = {**self.repositories_by_id, repo.id: repo}
         for pr in repo.pull_requests:
             self._add_people(pr)
+            held = [pr.id, *(r.id for r in pr.reviews)]
+            held += [c.id for c in pr.review_comments] + [c.id for c in pr.issue_comments]
+            self._last_id = max(self._last_id, *held)
         self._nodes = None
         return repo
 
@@ -77,6 +82,7 @@ class World:
         people = [pr.user, pr.merged_by]
         people += [r.user for r in pr.reviews] + [c.user for c in pr.review_comments]
         people += [c.user for c in pr.issue_comments] + [c.author for c in pr.commits]
+        people += [*pr.assignees, *pr.requested_reviewers, pr.milestone.creator if pr.milestone else None]
         for person in people:
             if person is not None:
                 self.add_user(person)
@@ -187,6 +193,25 @@ class World:
                 for obj in authored:
                     if obj.user.id == old.id:
                         obj.user, touched = new, True
+                for comment in pr.review_comments:
+                    if comment.resolved_by is not None and comment.resolved_by.id == old.id:
+                        comment.resolved_by, touched = new, True
+                if any(u.id == old.id for u in [*pr.assignees, *pr.requested_reviewers]):
+                    # A deleted account is no longer assigned or asked for a review.
+                    keep = [] if new.is_ghost else [new]
+                    pr.assignees = [x for u in pr.assignees for x in ([u] if u.id != old.id else keep)]
+                    pr.requested_reviewers = [
+                        x for u in pr.requested_reviewers for x in ([u] if u.id != old.id else keep)
+                    ]
+                    touched = True
+                if pr.head_fork is not None and pr.head_fork.owner.id == old.id:
+                    if new.is_ghost:  # a deleted account's forks are deleted with it
+                        pr.head_fork, pr.head_repo_deleted = None, True
+                    else:
+                        pr.head_fork.owner = new
+                    touched = True
+                if pr.milestone is not None and pr.milestone.creator.id == old.id:
+                    pr.milestone.creator, touched = new, True
                 for commit in [*pr.commits, *pr.former_commits]:
                     if commit.author is not None and commit.author.id == old.id:
                         commit.author, touched = (None if new.is_ghost else new), True

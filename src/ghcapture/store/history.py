@@ -7,9 +7,9 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, update
+from sqlalchemy import Connection, Table, and_, delete, select, update
 
-from ghcapture.store.tables import comments
+from ghcapture.store.tables import comments, reviews
 
 _BATCH = 500
 
@@ -60,3 +60,23 @@ def mark_comments_deleted_by_id(conn: Connection, ids: Collection[int], at: date
         )
         marked += result.rowcount or 0
     return marked
+
+
+def deleted_authors(
+    conn: Connection, review_rows: Iterable[Mapping[str, Any]], comment_rows: Iterable[Mapping[str, Any]]
+) -> set[int]:
+    """Accounts whose stored reviews or comments are about to be written as the ghost's (author NULL):
+    GitHub deleted them."""
+    found: set[int] = set()
+    for table, rows in ((reviews, review_rows), (comments, comment_rows)):
+        ghostly = sorted({int(r["github_id"]) for r in rows if r.get("author_id") is None})
+        for start in range(0, len(ghostly), _BATCH):
+            found.update(
+                a
+                for a in conn.execute(
+                    select(table.c.author_id).where(
+                        table.c.github_id.in_(ghostly[start : start + _BATCH]), table.c.author_id.is_not(None)
+                    )
+                ).scalars()
+            )
+    return found
