@@ -1093,6 +1093,8 @@ def _filtered_reviews(reviews: list[Review], args: dict[str, Any]) -> Sequence[R
 
 
 def _commit_nodes(pr: PullRequest) -> list[PullRequestCommitNode]:
+    # Every commit: unlike REST's 250, the GraphQL connection has no cap (dcoapp/app#310 falls back to it
+    # for that reason; linuxfoundation/easycla#4801 likewise).
     return [PullRequestCommitNode(pr, c) for c in pr.commits]
 
 
