@@ -436,7 +436,12 @@ class WebhookDeliverer:
         action = actions.get(run.status)
         if action is None:
             return
-        payload = {"action": action, "workflow_run": run_shape, "workflow": workflow, **self._common(run.repo)}
+        payload = {
+            "action": action,
+            "workflow_run": run_shape,
+            "workflow": workflow,
+            **self._common(run.repo),
+        }
         kind = f"workflow_run${action}"
         self.send(self._delivery("workflow_run", action, project(payload, kind), run.repo))
 
