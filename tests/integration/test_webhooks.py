@@ -266,6 +266,11 @@ def test_the_simulators_payloads_and_headers_are_githubs(engine: Engine) -> None
         # The schema's account types omit Mannequin (an imported account), which GitHub's REST and GraphQL
         # (the Mannequin type) show and the simulator's data holds: that one value is let through.
         checked = json.loads(body.replace(b'"type": "Mannequin"', b'"type": "User"'))
+        # A pull request whose fork was deleted has a null head label and user in GitHub's REST answers (the
+        # recorded real payloads hold such); the schema, drawn from ordinary payloads, has no null there.
+        head = (checked.get("pull_request") or {}).get("head") or {}
+        if head.get("repo", {}) is None:
+            head.update(label=head.get("label") or "", user=head.get("user") or checked["sender"])
         errors = [e.message for e in jsonschema.Draft7Validator(one).iter_errors(checked)]
         assert not errors, f"{event}.{action}: {errors[:3]}"
         assert headers["x-hub-signature-256"] == signature_for(SECRET, body)
