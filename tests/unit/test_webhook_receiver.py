@@ -379,3 +379,53 @@ def test_a_tracked_repository_with_activity_but_no_delivery_is_reported_silent(
     }
     deliver(client, "pull_request", edited)
     assert silent_tracked_repositories(engine, quiet_for=timedelta(hours=1)) == []
+
+
+def review_comment(id_: int, body: str, updated_at: str) -> dict[str, Any]:
+    return {
+        "id": id_,
+        "node_id": f"PRRC_{id_}",
+        "user": account(),
+        "body": body,
+        "path": "README.md",
+        "line": 3,
+        "diff_hunk": "@@ -1 +1 @@",
+        "in_reply_to_id": None,
+        "pull_request_review_id": 77,
+        "created_at": "2026-01-02T00:00:00Z",
+        "updated_at": updated_at,
+    }
+
+
+def test_a_thread_stores_its_comments_and_a_deleted_comment_stays_deleted(
+    client: TestClient, engine: Engine
+) -> None:
+    from ghcapture.store.tables import comments
+
+    pr = pull_request()
+    deliver(client, "pull_request", {"action": "opened", "pull_request": pr, "repository": repository()})
+    simple = {k: pr[k] for k in ("id", "number", "updated_at")}
+    thread = {
+        "action": "resolved",
+        "thread": {"node_id": "PRRT_1", "comments": [review_comment(1, "first", "2026-01-02T00:00:00Z")]},
+        "pull_request": simple,
+        "repository": repository(),
+    }
+    assert deliver(client, "pull_request_review_thread", thread).status_code == 202
+    gone = review_comment(1, "first", "2026-01-02T00:00:00Z")
+    deleted = {"action": "deleted", "comment": gone, "pull_request": simple, "repository": repository()}
+    assert deliver(client, "pull_request_review_comment", deleted).status_code == 202
+    late_edit = review_comment(1, "edited later", "2026-01-03T00:00:00Z")
+    edited = {"action": "edited", "comment": late_edit, "pull_request": simple, "repository": repository()}
+    assert deliver(client, "pull_request_review_comment", edited).json()["outcome"] == "stale"
+    on_issue = {
+        "action": "created",
+        "issue": {"number": 99},
+        "comment": {**late_edit, "id": 2},
+        "repository": repository(),
+    }
+    assert deliver(client, "issue_comment", on_issue).json()["outcome"] == "ignored"
+
+    with engine.connect() as conn:
+        rows = conn.execute(select(comments.c.github_id, comments.c.body, comments.c.deleted_at)).all()
+    assert [(r.github_id, r.body, r.deleted_at is not None) for r in rows] == [(1, "first", True)]
