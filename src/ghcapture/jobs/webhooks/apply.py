@@ -178,6 +178,14 @@ class Applier:
         ).first()
         return None if row is None else int(row.github_id)
 
+    def _pull_request_of(
+        self, conn: Connection, event: Any, raw: dict[str, Any]
+    ) -> tuple[str, int, int | None]:
+        """The repository's stored name, and the number and stored id (None: not stored) of the pull request
+        a review, review comment or thread delivery is about."""
+        _repository_id, name = self._stored_repository(conn, raw["repository"])
+        return name, event.pull_request.number, self._stored_pull_request(conn, event.pull_request.id)
+
     @staticmethod
     def _pull_request_by_number(conn: Connection, repository_id: int, number: int) -> int | None:
         row = conn.execute(
@@ -244,11 +252,9 @@ class Applier:
         return Applied(APPLIED, detail, needs_job=[number] if wants_job else [], repository=name)
 
     def _review(self, conn: Connection, event: shapes.PullRequestReviewEvent, raw: dict[str, Any]) -> Applied:
-        repository_id, name = self._stored_repository(conn, raw["repository"])
-        number = event.pull_request.number
-        pr_id = self._stored_pull_request(conn, event.pull_request.id)
+        name, number, pr_id = self._pull_request_of(conn, event, raw)
         if pr_id is None:
-            return Applied(JOB, f"{name}#{number} is not stored yet", needs_job=[number], repository=name)
+            return _not_stored(name, number)
         rows = mapping.Rows()
         mapping.add_rest_review(rows, pr_id, raw["review"])
         self._write(conn, rows)
@@ -294,11 +300,9 @@ class Applier:
     def _review_comment(
         self, conn: Connection, event: shapes.PullRequestReviewCommentEvent, raw: dict[str, Any]
     ) -> Applied:
-        repository_id, name = self._stored_repository(conn, raw["repository"])
-        number = event.pull_request.number
-        pr_id = self._stored_pull_request(conn, event.pull_request.id)
+        name, number, pr_id = self._pull_request_of(conn, event, raw)
         if pr_id is None:
-            return Applied(JOB, f"{name}#{number} is not stored yet", needs_job=[number], repository=name)
+            return _not_stored(name, number)
         rows = mapping.Rows()
         mapping.add_review_comment(rows, pr_id, raw["comment"])
         self._write(conn, rows)
@@ -310,11 +314,9 @@ class Applier:
     def _review_thread(
         self, conn: Connection, event: shapes.PullRequestReviewThreadEvent, raw: dict[str, Any]
     ) -> Applied:
-        repository_id, name = self._stored_repository(conn, raw["repository"])
-        number = event.pull_request.number
-        pr_id = self._stored_pull_request(conn, event.pull_request.id)
+        name, number, pr_id = self._pull_request_of(conn, event, raw)
         if pr_id is None:
-            return Applied(JOB, f"{name}#{number} is not stored yet", needs_job=[number], repository=name)
+            return _not_stored(name, number)
         rows = mapping.Rows()
         for comment in raw["thread"]["comments"]:
             mapping.add_review_comment(rows, pr_id, comment)
@@ -333,7 +335,7 @@ class Applier:
         number = event.issue.number
         pr_id = self._pull_request_by_number(conn, repository_id, number)
         if pr_id is None:
-            return Applied(JOB, f"{name}#{number} is not stored yet", needs_job=[number], repository=name)
+            return _not_stored(name, number)
         rows = mapping.Rows()
         mapping.add_rest_issue_comment(rows, pr_id, raw["comment"])
         self._write(conn, rows)
@@ -436,6 +438,11 @@ class Applier:
             APPLIED,
             f"installation {event.installation.id}: tracking +{len(added)} -{len(removed)} repositories",
         )
+
+
+def _not_stored(name: str, number: int) -> Applied:
+    """A delivery about a pull request the store does not hold yet: a job captures it whole."""
+    return Applied(JOB, f"{name}#{number} is not stored yet", needs_job=[number], repository=name)
 
 
 def _newer_or_same(table: Any, new: Any) -> Any:

@@ -33,28 +33,11 @@ def record(conn: Connection, delivery: Delivery) -> bool:
     The row is written before anything is applied: a concurrent repeat of the same id waits on it, then
     finds it, so a delivery is applied once even when GitHub sends it twice at once.
     """
-    exists = conn.execute(
-        select(webhook_deliveries.c.delivery_id).where(
-            webhook_deliveries.c.delivery_id == delivery.delivery_id
-        )
-    ).first()
-    if exists is not None:
+    if seen_in(conn, delivery.delivery_id):
         return False
     try:
         with conn.begin_nested():
-            conn.execute(
-                insert(webhook_deliveries).values(
-                    delivery_id=delivery.delivery_id,
-                    event=delivery.event,
-                    action=delivery.action,
-                    hook_id=delivery.hook_id,
-                    installation_id=delivery.installation_id,
-                    repository=delivery.repository,
-                    pull_request_number=delivery.pull_request_number,
-                    outcome=IGNORED,
-                    received_at=utc_now(),
-                )
-            )
+            record_applied(conn, delivery, IGNORED, None)
     except IntegrityError:
         return False
     return True
