@@ -429,3 +429,28 @@ def test_a_thread_stores_its_comments_and_a_deleted_comment_stays_deleted(
     with engine.connect() as conn:
         rows = conn.execute(select(comments.c.github_id, comments.c.body, comments.c.deleted_at)).all()
     assert [(r.github_id, r.body, r.deleted_at is not None) for r in rows] == [(1, "first", True)]
+
+
+def test_a_delivery_its_sender_stopped_waiting_for_is_left_and_the_writer_goes_on(engine: Engine) -> None:
+    from concurrent.futures import CancelledError, Future
+
+    from ghcapture.jobs.webhooks.deliveries import Delivery
+    from ghcapture.jobs.webhooks.payloads import checked
+    from ghcapture.jobs.webhooks.writer import DeliveryWriter
+
+    writer = DeliveryWriter(Applier(engine))
+    payload = {"action": "edited", "pull_request": pull_request(), "repository": repository()}
+    abandoned: Future[Any] = Future()
+    abandoned.cancel()  # its sender was answered 503 while it waited in the queue
+    writer._queue.put(
+        (Delivery("gone", "pull_request", "edited"), checked("pull_request", payload), payload, abandoned)
+    )
+    kept = writer.submit(
+        Delivery("kept", "pull_request", "edited"), checked("pull_request", payload), payload
+    )
+
+    assert kept.result(timeout=10).outcome == "applied"
+    with pytest.raises(CancelledError):
+        abandoned.result(timeout=0)
+    with engine.connect() as conn:
+        assert conn.execute(select(webhook_deliveries.c.delivery_id)).scalars().all() == ["kept"]

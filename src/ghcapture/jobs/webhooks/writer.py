@@ -50,6 +50,11 @@ class DeliveryWriter:
             self._write(batch)
 
     def _write(self, batch: list[_Item]) -> None:
+        # A delivery whose sender stopped waiting (answered 503 at the time limit) is left for GitHub to
+        # send again; the others are now running and can no longer be cancelled.
+        batch = [item for item in batch if item[3].set_running_or_notify_cancel()]
+        if not batch:
+            return
         try:
             results = self.applier.apply_many([(d, e, p) for d, e, p, _f in batch])
         except Exception as exc:  # the commit itself failed: every delivery of the batch is answered so
