@@ -139,6 +139,15 @@ EMPTY = {"repositories": 0, "contributors": 0, "pull_requests": 0, "reviews": 0,
             {"action": "edited", "pull_request": pull_request(updated_at="soon"), "repository": repository()},
             422,
         ),
+        (
+            "a date given as a number",
+            {
+                "action": "edited",
+                "pull_request": pull_request(updated_at=1700000000),
+                "repository": repository(),
+            },
+            422,
+        ),
         ("a nested payload 100,000 deep", b"[" * 100_000 + b"]" * 100_000, 400),
     ],
 )

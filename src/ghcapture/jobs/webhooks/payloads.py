@@ -10,11 +10,31 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 
 # GitHub's ids fit PostgreSQL's BIGINT; anything larger is not an id GitHub gave.
 GitHubId = Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]
 Count = Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
+
+
+def _github_time(value: str) -> str:
+    """GitHub's timestamps are ISO 8601 text (2024-05-01T12:00:00Z); the mapping reads them as such."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("a timestamp without its UTC offset")
+    return value
+
+
+Timestamp = Annotated[StrictStr, AfterValidator(_github_time)]
 
 
 class _Shape(BaseModel):
@@ -24,6 +44,10 @@ class _Shape(BaseModel):
 class Account(_Shape):
     id: GitHubId
     login: StrictStr
+    node_id: StrictStr | None = None
+    type: StrictStr | None = None
+    name: StrictStr | None = None
+    avatar_url: StrictStr | None = None
 
 
 class Owner(_Shape):
@@ -54,22 +78,26 @@ class Head(Ref):
 class SimplePullRequest(_Shape):
     id: GitHubId
     number: Count
-    updated_at: datetime
+    updated_at: Timestamp
+    node_id: StrictStr | None = None
+    title: StrictStr | None = None
+    body: StrictStr | None = None
+    state: StrictStr | None = None
+    draft: StrictBool | None = None
+    closed_at: Timestamp | None = None
+    merged_at: Timestamp | None = None
+    html_url: StrictStr | None = None
 
 
 class PullRequest(SimplePullRequest):
     title: StrictStr
-    body: StrictStr | None = None
     state: StrictStr
-    draft: StrictBool | None = None
     merged: StrictBool | None = None
-    merged_at: datetime | None = None
     merged_by: Account | None = None
     user: Account | None = None
     base: Ref
     head: Head
-    created_at: datetime
-    closed_at: datetime | None = None
+    created_at: Timestamp
     additions: Count | None = None
     deletions: Count | None = None
     changed_files: Count | None = None
@@ -78,35 +106,41 @@ class PullRequest(SimplePullRequest):
 
 class Review(_Shape):
     id: GitHubId
+    node_id: StrictStr | None = None
     state: StrictStr
     user: Account | None = None
     body: StrictStr | None = None
-    submitted_at: datetime | None = None
+    submitted_at: Timestamp | None = None
     commit_id: StrictStr | None = None
 
 
 class ReviewComment(_Shape):
     id: GitHubId
+    node_id: StrictStr | None = None
+    diff_hunk: StrictStr | None = None
+    position: Count | None = None
     user: Account | None = None
     body: StrictStr | None = None
     path: StrictStr | None = None
     line: Count | None = None
     in_reply_to_id: GitHubId | None = None
     pull_request_review_id: GitHubId | None = None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class IssueComment(_Shape):
     id: GitHubId
+    node_id: StrictStr | None = None
     user: Account | None = None
     body: StrictStr | None = None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class Issue(_Shape):
     number: Count
+    updated_at: Timestamp | None = None
     pull_request: dict[str, Any] | None = None
 
 
