@@ -217,72 +217,16 @@ def graphql_pull_requests(repo: Repository, numbers: list[int]) -> dict[int, dic
 
 
 def rest_rows(repo: Repository, pr: Any) -> dict[str, Any]:
-    """The same pull request through GitHub's REST shapes, as rows (REST mappers where the capture has them;
-    otherwise the columns' REST fields, as the store's data model names them)."""
+    """The same pull request through GitHub's REST shapes (and webhook payloads, which carry the same
+    objects), mapped by the capture's REST mappers."""
+    rows = mapping.Rows()
     pull = rest_shapes.pull_request(pr, repo, API, full=True)
-    people: dict[Any, dict[str, Any]] = {}
-
-    def person(obj: dict[str, Any] | None) -> int | None:
-        row = mapping.rest_user(obj)
-        if row is None:
-            return None
-        people[row["github_id"]] = row
-        return int(row["github_id"])
-
-    when = mapping.when
-    row = {
-        "github_id": pull["id"],
-        "node_id": pull["node_id"],
-        "number": pull["number"],
-        "title": pull["title"],
-        "body": pull["body"],
-        "state": pull["state"],
-        "draft": pull["draft"],
-        "merged": pull["merged"],
-        "merged_at": when(pull["merged_at"]),
-        "merged_by_id": person(pull["merged_by"]),
-        "author_id": person(pull["user"]),
-        "base_ref": pull["base"]["ref"],
-        "head_ref": pull["head"]["ref"],
-        "created_at": when(pull["created_at"]),
-        "updated_at": when(pull["updated_at"]),
-        "closed_at": when(pull["closed_at"]),
-        "additions": pull["additions"],
-        "deletions": pull["deletions"],
-        "changed_files": pull["changed_files"],
-        "commits_count": pull["commits"],
-        "html_url": pull["html_url"],
-        "head_sha": pull["head"]["sha"],
-    }
-    reviews = []
+    mapping.add_rest_pull_request(rows, repo.id, pull)
     for r in visible_reviews(pr, None):  # what the REST listing shows: nobody's pending review
-        body = rest_shapes.review(r, pr, repo, API)
-        reviews.append(
-            {
-                "github_id": body["id"],
-                "node_id": body["node_id"],
-                "author_id": person(body["user"]),
-                "state": body["state"],
-                "body": body["body"],
-                "submitted_at": when(body.get("submitted_at")),
-                "commit_id": body["commit_id"],
-            }
-        )
-    comments = []
+        mapping.add_rest_review(rows, pr.id, rest_shapes.review(r, pr, repo, API))
     for c in pr.issue_comments:
-        body = rest_shapes.issue_comment(c, pr, repo, API)
-        comments.append(
-            {
-                "github_id": body["id"],
-                "node_id": body["node_id"],
-                "author_id": person(body["user"]),
-                "body": body["body"],
-                "created_at": when(body["created_at"]),
-                "updated_at": when(body["updated_at"]),
-            }
-        )
-    files = mapping.Rows()
-    mapping.add_rest_files(files, pr.id, [rest_shapes.changed_file(f, pr, repo, API) for f in pr.files])
+        mapping.add_rest_issue_comment(rows, pr.id, rest_shapes.issue_comment(c, pr, repo, API))
+    mapping.add_rest_files(rows, pr.id, [rest_shapes.changed_file(f, pr, repo, API) for f in pr.files])
     commits = []
     for c in pr.commits:
         git = rest_shapes.commit(c, repo, API)
@@ -292,17 +236,19 @@ def rest_rows(repo: Repository, pr: Any) -> dict[str, Any]:
                 "sha": git["sha"],
                 "author_name": author["name"],
                 "author_email": author["email"],
-                "authored_at": when(author["date"]),
+                "authored_at": mapping.when(author["date"]),
                 "committer_name": committer["name"],
                 "committer_email": committer["email"],
-                "committed_at": when(committer["date"]),
+                "committed_at": mapping.when(committer["date"]),
             }
         )
+    [row] = rows.pull_requests
+    people = {k: v for k, v in rows.contributors.items() if k != "ghost"}
     return {
         "pr": row,
-        "reviews": reviews,
-        "comments": comments,
-        "files": files.files,
+        "reviews": rows.reviews,
+        "comments": rows.comments,
+        "files": rows.files,
         "commits": commits,
         "people": people,
     }
@@ -364,7 +310,7 @@ def test_rest_and_graphql_forms_of_a_pull_request_map_to_the_same_rows(seed, prs
         assert gql_reviews == list(map(texts, rest["reviews"]))
         comment_keys = ("github_id", "node_id", "author_id", "body", "created_at", "updated_at")
         gql_comments = [texts({k: c[k] for k in comment_keys}) for c in rows.comments]
-        assert gql_comments == list(map(texts, rest["comments"]))
+        assert gql_comments == [texts({k: c[k] for k in comment_keys}) for c in rest["comments"]]
         assert [{k: f[k] for k in FILE_KEYS} for f in rows.files] == [
             {k: f[k] for k in FILE_KEYS} for f in rest["files"]
         ]

@@ -49,6 +49,8 @@ SAMPLES: dict[str, Any] = {
     "budget_name": "shared",
     "poll_seconds": 0.5,
     "reconcile_seconds": 30.0,
+    "webhook_coalesce_seconds": 2.0,
+    "redeliver_seconds": 120.0,
 }
 NUMBERS = [key for key in KEYS if key.kind in (int, float)]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,7 +20,9 @@ from ghcapture.jobs.actions import DeclaredInputsCache, dispatch_job_async
 from ghcapture.jobs.actions_settings import ActionsSettings
 from ghcapture.jobs.model import COMPLETED, QUEUED, RUNNING
 from ghcapture.jobs.store import JobStore
-from ghcapture.jobs.webhook import payload_for, signature_for, verify_signature, webhook_app
+from ghcapture.jobs.webhooks.apply import Applier
+from ghcapture.jobs.webhooks.receiver import receiver_app, signature_for, verify_signature
+from ghcapture.jobs.webhooks.runs import payload_for
 from ghcapture.simulator.actions import WorkflowRun
 from ghcapture.store.database import open_database
 
@@ -50,6 +53,10 @@ def test_the_signature_is_githubs_hmac_sha256() -> None:
     assert not verify_signature(SECRET, body, None)
 
 
+def webhook_app(engine: Engine, actions: ActionsSettings, **kwargs: Any) -> Any:
+    return receiver_app(Applier(engine), actions.webhook_secret, actions=actions, **kwargs)
+
+
 def dispatched_run(lane: BulkLane, engine: Engine) -> tuple[str, WorkflowRun]:
     job = bulk_job(engine, days=365)
     lane.run(
@@ -68,7 +75,11 @@ def deliver(
     signature: str | None = None,
 ) -> Any:
     body = json.dumps(payload).encode()
-    headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": "d-1", "Content-Type": "application/json"}
+    headers = {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": str(uuid.uuid4()),
+        "Content-Type": "application/json",
+    }
     if signature is not None:
         headers["X-Hub-Signature-256"] = signature
     elif secret is not None:
@@ -83,7 +94,7 @@ def run_payload(lane: BulkLane, run: WorkflowRun, action: str) -> dict[str, Any]
 def test_a_bad_or_missing_signature_is_refused_and_changes_nothing(lane: BulkLane, engine: Engine) -> None:
     job_id, run = dispatched_run(lane, engine)
     lane.sim.actions.complete_run(run, "success")
-    client = TestClient(webhook_app(JobStore(engine), lane.actions))
+    client = TestClient(webhook_app(engine, lane.actions))
     payload = run_payload(lane, run, "completed")
 
     wrong_secret = deliver(client, payload, secret="guess")
@@ -102,10 +113,10 @@ def test_a_signed_delivery_moves_the_job_at_once(lane: BulkLane, engine: Engine)
         async with lane.client() as client:
             yield client
 
-    client = TestClient(webhook_app(JobStore(engine), lane.actions, client_factory=client_factory))
+    client = TestClient(webhook_app(engine, lane.actions, client_factory=client_factory))
     lane.sim.actions.start_run(run)
     started = deliver(client, run_payload(lane, run, "in_progress"))
-    assert started.status_code == 200 and JobStore(engine).get(job_id).status == RUNNING
+    assert started.status_code == 202 and JobStore(engine).get(job_id).status == RUNNING
 
     run.jobs = [
         {
@@ -119,7 +130,7 @@ def test_a_signed_delivery_moves_the_job_at_once(lane: BulkLane, engine: Engine)
     completed = deliver(client, run_payload(lane, run, "completed"))
 
     job = JobStore(engine).get(job_id)
-    assert completed.status_code == 200 and completed.json()["after"] == COMPLETED
+    assert completed.status_code == 202 and completed.json()["after"] == COMPLETED
     assert job.status == COMPLETED and job.billable_ms == 2 * 60_000
     assert job.cost_usd == pytest.approx(0.012)
 
@@ -129,9 +140,9 @@ def test_pings_other_events_repositories_and_runs_are_acknowledged_and_ignored(
 ) -> None:
     job_id, run = dispatched_run(lane, engine)
     lane.sim.actions.complete_run(run, "failure")
-    client = TestClient(webhook_app(JobStore(engine), lane.actions))
+    client = TestClient(webhook_app(engine, lane.actions))
     payload = run_payload(lane, run, "completed")
-    elsewhere = {**payload, "repository": {"full_name": "someone/else"}}
+    elsewhere = {**payload, "repository": {**payload["repository"], "full_name": "someone/else"}}
     unknown = run_payload(lane, run, "completed")
     unknown["workflow_run"] = {**unknown["workflow_run"], "id": 1}
 
@@ -139,22 +150,45 @@ def test_pings_other_events_repositories_and_runs_are_acknowledged_and_ignored(
     assert deliver(client, payload, event="push").status_code == 202
     assert deliver(client, elsewhere).status_code == 202
     assert deliver(client, unknown).status_code == 202
-    assert deliver(client, {"workflow_run": {}}).status_code == 400
+    assert deliver(client, {"workflow_run": {}}).status_code == 422
     assert JobStore(engine).get(job_id).status == QUEUED
 
 
 def test_the_webhook_refuses_to_run_without_a_secret(engine: Engine) -> None:
     with pytest.raises(ConfigError, match="GHCAPTURE_WEBHOOK_SECRET"):
-        webhook_app(JobStore(engine), ActionsSettings(repository=JOBS_REPO))
+        webhook_app(engine, ActionsSettings(repository=JOBS_REPO))
 
 
 def test_no_secret_appears_in_a_refusal(
     lane: BulkLane, engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     _job_id, run = dispatched_run(lane, engine)
-    client = TestClient(webhook_app(JobStore(engine), lane.actions))
+    client = TestClient(webhook_app(engine, lane.actions))
 
     answer = deliver(client, run_payload(lane, run, "completed"), secret="wrong")
 
     assert answer.status_code == 401
     assert SECRET not in answer.text and all(SECRET not in r.getMessage() for r in caplog.records)
+
+
+def test_a_late_or_replayed_in_progress_after_completed_changes_nothing_but_a_rerun_is_followed(
+    lane: BulkLane, engine: Engine
+) -> None:
+    job_id, run = dispatched_run(lane, engine)
+    client = TestClient(webhook_app(engine, lane.actions))
+    lane.sim.actions.start_run(run)
+    in_progress = run_payload(lane, run, "in_progress")
+    lane.sim.actions.complete_run(run, "success")
+    completed = run_payload(lane, run, "completed")
+
+    assert deliver(client, in_progress).status_code == 202
+    assert deliver(client, completed).status_code == 202
+    late = deliver(client, in_progress)  # the same state again, under a new delivery id
+
+    assert late.status_code == 202 and late.json()["message"] == "stale"
+    assert JobStore(engine).get(job_id).status == COMPLETED
+
+    rerun = run_payload(lane, run, "in_progress")
+    rerun["workflow_run"] = {**rerun["workflow_run"], "status": "in_progress", "run_attempt": 2}
+    assert deliver(client, rerun).status_code == 202
+    assert JobStore(engine).get(job_id).status == RUNNING

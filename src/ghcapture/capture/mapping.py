@@ -306,3 +306,69 @@ def add_thread_comments(rows: Rows, pr_id: int, threads: list[dict[str, Any]]) -
                     "deleted_at": None,
                 }
             )
+
+
+# -- REST forms (REST answers and webhook payloads carry the same objects) ---------------------------------
+
+
+def rest_repository_row(repo: dict[str, Any]) -> dict[str, Any]:
+    """A REST repository object as a row; GitHub's PR total is not in it, so it is left as stored."""
+    return {
+        "github_id": repo["id"],
+        "node_id": repo.get("node_id"),
+        "owner": repo["owner"]["login"],
+        "name": repo["name"],
+        "full_name": repo["full_name"],
+        "default_branch": repo.get("default_branch"),
+    }
+
+
+def add_rest_pull_request(rows: Rows, repository_id: int, pr: dict[str, Any]) -> int:
+    """A REST pull request (its full form: counts and `merged` are only in the single-PR answer and in
+    `pull_request` webhook payloads) as the same row `add_pull_request` makes of the GraphQL node."""
+    pr_id = int(pr["id"])
+    merged = bool(pr.get("merged") or pr.get("merged_at"))
+    rows.pull_requests.append(
+        {
+            "github_id": pr_id,
+            "node_id": pr.get("node_id"),
+            "repository_id": repository_id,
+            "number": pr["number"],
+            "title": pr["title"],
+            "body": pr.get("body"),
+            "state": pr["state"],
+            "draft": bool(pr.get("draft")),
+            "merged": merged,
+            "merged_at": when(pr.get("merged_at")),
+            "merged_by_id": rows.person(rest_user(pr.get("merged_by"))) if merged else None,
+            "author_id": rows.person(rest_user(pr.get("user"))),
+            "base_ref": pr["base"]["ref"],
+            "head_ref": pr["head"]["ref"],
+            "created_at": when(pr["created_at"]),
+            "updated_at": when(pr["updated_at"]),
+            "closed_at": when(pr.get("closed_at")),
+            "additions": pr.get("additions"),
+            "deletions": pr.get("deletions"),
+            "changed_files": pr.get("changed_files"),
+            "commits_count": pr.get("commits"),
+            "html_url": pr.get("html_url"),
+            "head_sha": pr["head"].get("sha"),
+        }
+    )
+    return pr_id
+
+
+def add_rest_review(rows: Rows, pr_id: int, r: dict[str, Any]) -> None:
+    """A REST review; GitHub's REST states are the GraphQL enum's names (APPROVED, DISMISSED, ...)."""
+    rows.reviews.append(
+        {
+            "github_id": int(r["id"]),
+            "node_id": r.get("node_id"),
+            "pull_request_id": pr_id,
+            "author_id": rows.person(rest_user(r.get("user"))),
+            "state": str(r["state"]).upper(),
+            "body": r.get("body"),
+            "submitted_at": when(r.get("submitted_at")),
+            "commit_id": r.get("commit_id"),
+        }
+    )

@@ -8,7 +8,7 @@ import typer
 
 from ghcapture.cli import app, listening_socket, serve_on
 
-webhook_app = typer.Typer(help="Receive GitHub's workflow_run webhooks for bulk jobs.", no_args_is_help=True)
+webhook_app = typer.Typer(help="Receive GitHub's webhook deliveries.", no_args_is_help=True)
 app.add_typer(webhook_app, name="webhook")
 
 
@@ -61,26 +61,19 @@ def serve(
     port: int = typer.Option(8787, min=1, max=65535, help="Port to listen on."),
     path: str = typer.Option("/webhooks/github", help="URL path GitHub delivers to."),
 ) -> None:
-    """Serve the workflow_run webhook (verified with GHCAPTURE_WEBHOOK_SECRET) until stopped.
+    """Receive GitHub's deliveries (verified with GHCAPTURE_WEBHOOK_SECRET) until stopped: pull requests,
+    reviews and comments are stored at once, pushes become realtime jobs, installations track repositories,
+    workflow runs move bulk jobs.
 
     Example: GHCAPTURE_WEBHOOK_SECRET=... ghcapture webhook serve --port 8787
     """
     from ghcapture.config import load_settings
-    from ghcapture.github.http import GitHubClient
-    from ghcapture.jobs.actions_settings import load_actions_settings
-    from ghcapture.jobs.store import JobStore
-    from ghcapture.jobs.webhook import webhook_app as make_app
+    from ghcapture.jobs.webhooks.service import build_receiver
     from ghcapture.store.database import open_database
 
     settings = load_settings()
-    actions = load_actions_settings(base=settings)
     engine = open_database(settings.database_url)
-    asgi = make_app(
-        JobStore(engine),
-        actions,
-        path=path,
-        client_factory=lambda: GitHubClient(actions.dispatch_settings(settings)),
-    )
+    asgi = build_receiver(settings, engine, path=path)
     sock = listening_socket(host, port)
-    typer.echo(f"workflow_run webhook at http://{host}:{port}{path}")
+    typer.echo(f"GitHub webhook receiver at http://{host}:{port}{path}")
     serve_on(asgi, sock)

@@ -75,6 +75,18 @@ def simulate(
     runner_minute_seconds: float = typer.Option(
         60.0, help="Real seconds of a workflow minute, for timeout-minutes (shrink to test timeouts)."
     ),
+    webhook_url: str | None = typer.Option(
+        None, help="Deliver a webhook for every change (evolve, Actions runs) to this URL."
+    ),
+    webhook_secret: str | None = typer.Option(
+        None,
+        envvar="GHCAPTURE_WEBHOOK_SECRET",
+        help="Secret the deliveries are signed with (X-Hub-Signature-256).",
+    ),
+    webhook_drop: float = typer.Option(0.0, help="Share of deliveries lost (listed as failed; 0 to 1)."),
+    webhook_duplicate: float = typer.Option(0.0, help="Share of deliveries sent twice (0 to 1)."),
+    webhook_reorder: float = typer.Option(0.0, help="Share of deliveries sent after the next one (0 to 1)."),
+    webhook_delay: float = typer.Option(0.0, help="Share of deliveries held up to 2 s (0 to 1)."),
 ) -> None:
     """Serve a GitHub stand-in (REST, GraphQL, Actions) until stopped.
 
@@ -97,6 +109,21 @@ def simulate(
         raise InputError(f"--fault-kinds: unknown {', '.join(unknown)} (known: {', '.join(FAULT_KINDS)})")
     if not 0 <= faults <= 1:
         raise InputError("--faults must be between 0 and 1")
+    shares = {
+        "--webhook-drop": webhook_drop,
+        "--webhook-duplicate": webhook_duplicate,
+        "--webhook-reorder": webhook_reorder,
+        "--webhook-delay": webhook_delay,
+    }
+    for option, share in shares.items():
+        if not 0 <= share <= 1:
+            raise InputError(f"{option} must be between 0 and 1")
+    if webhook_url is not None and not webhook_secret:
+        raise InputError(
+            "--webhook-url needs --webhook-secret (or GHCAPTURE_WEBHOOK_SECRET) to sign deliveries"
+        )
+    if webhook_url is not None and not webhook_url.startswith(("http://", "https://")):
+        raise InputError(f"--webhook-url {webhook_url!r}: expected an http(s) URL")
     specs = [parse_repo_spec(s) for s in repo]
     users = dict(parse_assignment(a, "--token-user", name_pattern=r".+") for a in token_user)
     # Bound before the repositories are generated: a port in use is told at once, and the address is
@@ -167,6 +194,24 @@ def simulate(
     )
     if actions_repo is not None:
         typer.echo(f"  {actions_repo}: the generated bulk workflows" + (", run here" if runner else ""))
+    if webhook_url is not None and webhook_secret:
+        from ghcapture.simulator.webhooks import DeliveryOptions, attach_deliverer
+
+        attach_deliverer(
+            simulator,
+            DeliveryOptions(
+                url=webhook_url,
+                secret=webhook_secret,
+                drop=webhook_drop,
+                duplicate=webhook_duplicate,
+                reorder=webhook_reorder,
+                delay=webhook_delay,
+                seed=seed,
+                installation_id=keys.identity.installation_id,
+                api=url,
+            ),
+        )
+        typer.echo(f"  webhook deliveries to {webhook_url} (App deliveries API at {url}/app/hook/deliveries)")
     serve_forever(simulator, sock)
 
 

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
     from ghcapture.config import Settings
     from ghcapture.jobs.reconcile import PeriodicReconcile
+    from ghcapture.jobs.webhooks.redeliver import PeriodicRedelivery
+    from ghcapture.jobs.webhooks.service import ReceiverThread
 
 log = logging.getLogger("ghcapture.jobs")
 SCHEDULE_EVERY_LOOPS = 5
@@ -29,6 +31,10 @@ def worker(
     ),
     stop_wait: int = typer.Option(120, help="Seconds to let running steps finish after SIGTERM."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request."),
+    webhook_port: int | None = typer.Option(
+        None, min=0, max=65535, help="Also receive GitHub's webhook deliveries on this port."
+    ),
+    webhook_host: str = typer.Option("127.0.0.1", help="Address the webhook receiver listens on."),
 ) -> None:
     """Run queued jobs and the schedules of tracked repositories until stopped.
 
@@ -37,7 +43,11 @@ def worker(
     jobs on the bulk lane follow their workflow runs every GHCAPTURE_RECONCILE_SECONDS. SIGTERM finishes
     the current step of each running job, hands the job back to the queue and exits.
 
-    Example: ghcapture worker --concurrency 4
+    With --webhook-port the same process receives GitHub's webhook deliveries (as `ghcapture webhook
+    serve`) at /webhooks/github, and asks GitHub again for the App's failed deliveries on start and every
+    GHCAPTURE_REDELIVER_SECONDS.
+
+    Example: ghcapture worker --concurrency 4 --webhook-port 8787
     """
     from ghcapture.cli.capture import configure_logging
     from ghcapture.config import load_settings
@@ -50,6 +60,7 @@ def worker(
     jobs = load_job_settings(settings)
     engine = open_database(settings.database_url)
     reconciler = bulk_reconciler(engine, settings, interval=jobs.reconcile_seconds)
+    receiver = webhook_receiver(engine, settings, webhook_host, webhook_port)
     with launched(settings, jobs, engine, concurrency=concurrency, wait_seconds=stop_wait) as local:
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -69,6 +80,8 @@ def worker(
                 local.dispatch_once()
                 if reconciler is not None:
                     reconciler.tick()
+                if receiver is not None:
+                    receiver.tick()
                 if failing:
                     log.warning("worker: the database answers again")
                 failing = False
@@ -80,6 +93,8 @@ def worker(
             loops += 1
             local.stop.wait(jobs.poll_seconds)
         log.info("worker: stopping")
+        if receiver is not None:
+            receiver.stop()
     log.info("worker: stopped")
 
 
@@ -101,3 +116,36 @@ def bulk_reconciler(
         return None
     log.info("worker: reconciling jobs on GitHub Actions (%s) every %g s", actions.repository, interval)
     return PeriodicReconcile(engine, settings, actions, interval=interval)
+
+
+def webhook_receiver(
+    engine: Engine, settings: Settings, host: str, port: int | None
+) -> WorkerReceiver | None:
+    """The receiver of GitHub's deliveries on a thread of the worker, or None without --webhook-port."""
+    if port is None:
+        return None
+    from ghcapture.cli import listening_socket
+    from ghcapture.jobs.webhooks.redeliver import periodic_redelivery
+    from ghcapture.jobs.webhooks.service import ReceiverThread, build_receiver
+
+    asgi = build_receiver(settings, engine)
+    sock = listening_socket(host, port)
+    bound = sock.getsockname()[1]
+    thread = ReceiverThread(asgi, sock).start()
+    log.info("worker: receiving GitHub's webhook deliveries at http://%s:%d/webhooks/github", host, bound)
+    typer.echo(f"webhook receiver at http://{host}:{bound}/webhooks/github", err=True)
+    return WorkerReceiver(thread, periodic_redelivery(engine, settings))
+
+
+class WorkerReceiver:
+    """The worker's receiver thread and the periodic request for deliveries GitHub failed to make."""
+
+    def __init__(self, thread: ReceiverThread, redelivery: PeriodicRedelivery | None) -> None:
+        self.thread, self.redelivery = thread, redelivery
+
+    def tick(self) -> None:
+        if self.redelivery is not None:
+            self.redelivery.tick()
+
+    def stop(self) -> None:
+        self.thread.stop()

@@ -121,6 +121,27 @@ def _message(response: httpx.Response) -> str:
     return str(body.get("message", "")) if isinstance(body, dict) else ""
 
 
+class AppJwtAuth:
+    """The GitHub App itself (not an installation): a fresh JWT on every request, for the App's own
+    endpoints such as its webhook deliveries (`/app/hook/deliveries`)."""
+
+    renewable = False
+
+    def __init__(self, app_id: str, private_key: str, *, clock: Callable[[], float] = time.time) -> None:
+        self.app_id = str(app_id)
+        self._key = load_private_key(private_key)
+        self.clock = clock
+
+    async def authorization(self, http: httpx.AsyncClient) -> str:
+        return f"Bearer {make_app_jwt(self.app_id, self._key, self.clock())}"
+
+    def invalidate(self) -> None:
+        """A JWT is made anew for each request; a 401 is the App's key or id, reported as it is."""
+
+    def __repr__(self) -> str:
+        return f"AppJwtAuth(app_id={self.app_id!r})"
+
+
 class AppInstallationAuth:
     """A GitHub App acting as an installation: JWT -> installation token, renewed before it expires."""
 

@@ -362,8 +362,20 @@ def partition_key(job: Job) -> str:
 
 def _retry_delay(job: Job) -> float:
     if job.attempts == 0 or not job.error:
-        return 0.0
+        return _wait_until_not_before(job)
     return float(min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** (job.attempts - 1)))
+
+
+def _wait_until_not_before(job: Job) -> float:
+    """Seconds until the job's `not_before` (a webhook job waits out its coalescing window), else 0."""
+    not_before = job.params.get("not_before")
+    if not isinstance(not_before, str):
+        return 0.0
+    try:
+        moment = datetime.fromisoformat(not_before)
+    except ValueError:
+        return 0.0
+    return max(0.0, (moment - utc_now()).total_seconds())
 
 
 def _dispatch_to_actions(engine: Engine, job_id: str, settings: Settings) -> None:

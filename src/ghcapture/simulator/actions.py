@@ -86,6 +86,7 @@ class Actions:
         self._next_run = 7_000_000_000
         self.executor: Callable[[WorkflowRun], None] | None = None
         self.return_run_details = True  # older servers answer 204 with no run id
+        self.run_listeners: list[Callable[[WorkflowRun], None]] = []  # told of each run's new status
 
     # -- workflows -------------------------------------------------------------------------------
     def workflow_files(self, repo: Repository, ref: str | None = None) -> dict[str, bytes]:
@@ -179,12 +180,18 @@ class Actions:
             created_at=time.time(),
         )
         self.runs[run.id] = run
+        self._tell(run)
         if self.executor is not None:
             self.executor(run)
         return run
 
     def start_run(self, run: WorkflowRun) -> None:
         run.status, run.started_at = "in_progress", time.time()
+        self._tell(run)
+
+    def _tell(self, run: WorkflowRun) -> None:
+        for listener in list(self.run_listeners):
+            listener(run)
 
     def complete_run(self, run: WorkflowRun, conclusion: str) -> None:
         if conclusion not in CONCLUSIONS:
@@ -192,6 +199,7 @@ class Actions:
         now = time.time()
         run.started_at = run.started_at or now
         run.status, run.conclusion, run.completed_at = "completed", conclusion, now
+        self._tell(run)
 
     def run_shape(self, run: WorkflowRun, api: str) -> dict[str, Any]:
         repo_obj = rest_shapes.repository(run.repo, api)

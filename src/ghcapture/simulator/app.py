@@ -162,6 +162,7 @@ class Simulator:
         from ghcapture.simulator.actions import Actions
 
         self.actions = Actions(self)
+        self.webhooks: Any = None  # a WebhookDeliverer once deliveries are sent (simulator.webhooks)
 
     # -- identity ------------------------------------------------------------------------------------
     def request_id(self) -> str:

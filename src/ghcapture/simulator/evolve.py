@@ -163,6 +163,7 @@ def apply_changes(
         old = repo.full_name
         world.rename_repository(repo, changes.rename_repository)
         answer["rename_repository"] = {"id": repo.id, "from": old, "to": repo.full_name}
+    world.changed(repo)
     return answer
 
 

@@ -665,6 +665,48 @@ def _app_owner(request: Request) -> dict[str, Any] | None:
     return rest_shapes.user(owner, api_base(request))
 
 
+async def list_hook_deliveries(request: Request, sim: Simulator) -> ApiAnswer:
+    """GET /app/hook/deliveries: the App's delivery attempts, newest first, paged by `cursor`
+    (https://docs.github.com/rest/apps/webhooks#list-deliveries-for-an-app-webhook)."""
+    problem = _app_guard(request, sim)
+    if problem:
+        return problem
+    deliverer = getattr(sim, "webhooks", None)
+    app = sim.config.app
+    assert app is not None
+    try:
+        per_page = max(1, min(100, int(request.query_params.get("per_page", "30"))))
+        cursor = request.query_params.get("cursor")
+        below = int(cursor.removeprefix("v1_")) if cursor else None
+    except ValueError:
+        return error(422, "Invalid request.")
+    attempts = sorted(deliverer.attempts if deliverer else [], key=lambda a: -a.id)
+    if below is not None:
+        attempts = [a for a in attempts if a.id < below]
+    page = attempts[:per_page]
+    headers = {}
+    if len(attempts) > per_page:
+        url = request.url.include_query_params(per_page=per_page, cursor=f"v1_{page[-1].id}")
+        headers["Link"] = f'<{url}>; rel="next"'
+    return ApiAnswer(200, [a.shape(app.installation_id) for a in page], headers)
+
+
+async def redeliver_hook_delivery(request: Request, sim: Simulator) -> ApiAnswer:
+    """POST /app/hook/deliveries/{delivery_id}/attempts: 202 and one more attempt
+    (https://docs.github.com/rest/apps/webhooks#redeliver-a-delivery-for-an-app-webhook)."""
+    problem = _app_guard(request, sim)
+    if problem:
+        return problem
+    deliverer = getattr(sim, "webhooks", None)
+    try:
+        attempt_id = int(request.path_params["delivery_id"])
+    except ValueError:
+        return error(404, "Not Found")
+    if deliverer is None or not deliverer.redeliver(attempt_id):
+        return error(404, "Not Found")
+    return ApiAnswer(202, {})
+
+
 async def get_app(request: Request, sim: Simulator) -> ApiAnswer:
     problem = _app_guard(request, sim)
     if problem:
@@ -835,6 +877,14 @@ def rest_routes(sim: Simulator) -> list[BaseRoute]:
         Route(
             "/app/installations/{installation_id}/access_tokens",
             rest_api(sim, create_installation_token, "app", False),
+            methods=["POST"],
+        )
+    )
+    routes.append(Route("/app/hook/deliveries", rest_api(sim, list_hook_deliveries, "app", False)))
+    routes.append(
+        Route(
+            "/app/hook/deliveries/{delivery_id}/attempts",
+            rest_api(sim, redeliver_hook_delivery, "app", False),
             methods=["POST"],
         )
     )

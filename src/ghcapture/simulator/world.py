@@ -8,7 +8,7 @@ reader iterating the old one is never disturbed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ghcapture.simulator.model import (
@@ -42,6 +42,13 @@ class World:
         self._last_id = 9_000_000_000
         # Accounts deleted at run time: what they made is the ghost's, and nothing may bring them back.
         self.deleted_user_ids: set[int] = set()
+        # Told after each change to a repository (webhook deliveries listen here); the rules know no listener.
+        self.listeners: list[Callable[[Repository], None]] = []
+
+    def changed(self, repo: Repository) -> None:
+        """Tells every listener that `repo` changed (after an evolve, a rename, a mutation)."""
+        for listener in list(self.listeners):
+            listener(repo)
 
     def next_id(self) -> int:
         self._last_id += 1

@@ -306,3 +306,40 @@ capture_locks = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("repository", "scope"),
 )
+
+# Every GitHub webhook delivery received, by its X-GitHub-Delivery id: a second delivery of one id is a no-op.
+# `object_key` and `version` order deliveries of one object that carry no timestamp of their own (a workflow
+# run's attempt and status): a delivery older than the newest applied one changes nothing.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("delivery_id", String(100), primary_key=True),
+    Column("event", String, nullable=False),
+    Column("action", String),
+    Column("hook_id", BigInteger),
+    Column("installation_id", BigInteger),
+    Column("repository", String),
+    Column("pull_request_number", Integer),
+    # applied | stale | job | ignored
+    Column("outcome", String, nullable=False),
+    Column("detail", Text),
+    Column("job_id", String(36)),
+    Column("object_key", String),
+    Column("version", String),
+    Column("received_at", UTCDateTime, nullable=False, default=utc_now),
+    Index(None, "repository", "received_at"),
+    Index(None, "object_key"),
+)
+
+# Deliveries GitHub listed as failed and that were asked for again (each GUID and attempt once): the record an
+# alert reads to see failures grow.
+webhook_redeliveries = Table(
+    "webhook_redeliveries",
+    metadata,
+    Column("attempt_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("delivery_id", String(100), nullable=False),
+    Column("event", String),
+    Column("status", Text),
+    Column("asked_at", UTCDateTime, nullable=False, default=utc_now),
+    Index(None, "asked_at"),
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, func
@@ -57,11 +57,14 @@ def upsert_rows(
     *,
     key: Sequence[str],
     keep_when_null: Collection[str] = (),
+    where: Callable[[Any], Any] | None = None,
 ) -> int:
     """Insert rows, or update the row with the same key; returns how many distinct rows were written.
 
     Every column named by any row is written (a row lacking it writes NULL), except `keep_when_null`
-    columns, where NULL keeps the stored value. Columns no row names are left as they are.
+    columns, where NULL keeps the stored value. Columns no row names are left as they are. `where`, given
+    the insert's `excluded` row, is the condition a stored row must meet to be updated (e.g. only by a newer
+    version); a row that fails it is left as it is.
     """
     if not rows:
         return 0
@@ -79,7 +82,8 @@ def upsert_rows(
         if name not in key
     }
     if updates:
-        statement = insert.on_conflict_do_update(index_elements=list(key), set_=updates)
+        condition = where(insert.excluded) if where is not None else None
+        statement = insert.on_conflict_do_update(index_elements=list(key), set_=updates, where=condition)
     else:
         statement = insert.on_conflict_do_nothing(index_elements=list(key))
     # One statement, many parameter sets: SQLAlchemy compiles it once (its compiled cache recognises the
