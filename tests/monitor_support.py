@@ -78,3 +78,26 @@ def known_store(engine: Engine) -> None:
             requests_made=1, completed_at=NOW - timedelta(minutes=30))
     add_job(engine, id="job-running", lane="realtime", processor="local", status="running",
             started_at=NOW - timedelta(minutes=20), heartbeat_at=NOW - timedelta(minutes=5))
+
+
+def add_sample(
+    engine: Engine, budget: str, resource: str, *, limit: int = 5000, remaining: int, at: datetime,
+    reset_at: datetime | None = None,
+) -> None:
+    """A rate-limit reading as a capture would have recorded it."""
+    from ghcapture.store.rate_limit_samples import Sample, record_sample
+
+    sample = Sample(limit, remaining, limit - remaining, reset_at or at + timedelta(minutes=30))
+    with engine.begin() as connection:
+        record_sample(connection, budget, resource, sample, at)
+
+
+def add_worker(engine: Engine, worker_id: str, *, beat: datetime, stopped: datetime | None = None,
+               running: list[str] | None = None) -> None:
+    from ghcapture.store.tables import workers
+
+    with engine.begin() as connection:
+        connection.execute(insert(workers).values(
+            id=worker_id, host="box", pid=1, listens=True, started_at=beat - timedelta(hours=1), heartbeat_at=beat,
+            stopped_at=stopped, running=running or [],
+        ))

@@ -8,12 +8,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from monitor_support import NOW, add_job, add_repository
 from sqlalchemy import Engine, insert
 
 from ghcapture.monitor.alerts import Thresholds, evaluate
 from ghcapture.store.database import open_database
 from ghcapture.store.tables import tracked_repositories, utc_now
+from monitor_support import NOW, add_job, add_repository
 
 LIMITS = Thresholds(
     failed_within=timedelta(hours=24),
