@@ -303,6 +303,7 @@ alert_states = Table(
     Column("fired_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
     Column("cleared_at", UTCDateTime),
+    Column("issue_number", Integer),  # the issue opened for it in the jobs repository, if any
     PrimaryKeyConstraint("rule", "subject"),
 )
 

@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("fired_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("cleared_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("issue_number", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("rule", "subject", name="pk_alert_states"),
     )
     op.create_table(
