@@ -7,11 +7,11 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-from monitor_support import NOW, add_job, add_sample, add_worker, known_store
 from prometheus_client.parser import text_string_to_metric_families
 
 from ghcapture.monitor.exposition import metrics_response
 from ghcapture.store.database import open_database
+from monitor_support import NOW, add_job, add_sample, add_worker, known_store
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "contrib" / "grafana" / "ghcapture.json"
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
@@ -43,9 +43,13 @@ def test_every_panel_queries_only_exported_metrics(tmp_path: Path) -> None:
             used.update(re.findall(r"\bghcapture_[a-z0-9_]+", target["expr"]))
     assert used - exported == set()
     # The dashboard covers the budgets, queues, durations, spend and completeness, not a corner of them.
-    for family in ("ghcapture_rate_limit_remaining", "ghcapture_queue_waiting_jobs",
-                   "ghcapture_job_duration_seconds_bucket", "ghcapture_graphql_points_total",
-                   "ghcapture_repository_github_pull_requests"):
+    for family in (
+        "ghcapture_rate_limit_remaining",
+        "ghcapture_queue_waiting_jobs",
+        "ghcapture_job_duration_seconds_bucket",
+        "ghcapture_graphql_points_total",
+        "ghcapture_repository_github_pull_requests",
+    ):
         assert family in used
     assert [i["name"] for i in dashboard["__inputs"]] == ["DS_PROMETHEUS"]
     assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from monitor_support import add_job
 from sqlalchemy import Engine
 
 from ghcapture.config import Settings
 from ghcapture.monitor.billing import ActionsPlan, HostedPriceModel, cost_overview, plans_from_settings
 from ghcapture.store.database import open_database
+from monitor_support import add_job
 
 PLAN = ActionsPlan(free_minutes=10, price_per_minute=0.01)
 HOSTED = HostedPriceModel(monthly_fee=1.0, included_usd=0.5, per_run=0.01, per_second=0.001)
@@ -19,9 +19,17 @@ MARCH_1 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
 
 def actions_job(engine: Engine, at: datetime, minutes: int, seconds: int, prs: int, repo: str) -> None:
-    add_job(engine, processor="github_actions", lane="bulk", repository=repo, created_at=at - timedelta(hours=1),
-            started_at=at - timedelta(seconds=seconds), completed_at=at, billable_ms=minutes * 60_000,
-            items_done=prs)
+    add_job(
+        engine,
+        processor="github_actions",
+        lane="bulk",
+        repository=repo,
+        created_at=at - timedelta(hours=1),
+        started_at=at - timedelta(seconds=seconds),
+        completed_at=at,
+        billable_ms=minutes * 60_000,
+        items_done=prs,
+    )
 
 
 @pytest.fixture
@@ -91,19 +99,33 @@ def test_since_keeps_the_months_allowance_spent_before_it(engine: Engine) -> Non
     overview = cost_overview(engine, PLAN, HOSTED, since=MARCH_1 + timedelta(hours=12))
 
     march = overview.by_month[0]
-    assert (march.jobs, march.free_minutes_used, march.actions_usd) == (1, pytest.approx(4), pytest.approx(0.02))
+    assert (march.jobs, march.free_minutes_used, march.actions_usd) == (
+        1,
+        pytest.approx(4),
+        pytest.approx(0.02),
+    )
     assert overview.total.jobs == 2
 
 
 def test_plans_come_from_the_settings() -> None:
-    settings = Settings(extra={"actions_free_minutes": 3000.0, "actions_price_per_minute": 0.008,
-                               "hosted_monthly_fee": 10.0, "hosted_included_usd": 10.0,
-                               "hosted_price_per_run": 0.00005, "hosted_price_per_second": 0.0000338})
+    settings = Settings(
+        extra={
+            "actions_free_minutes": 3000.0,
+            "actions_price_per_minute": 0.008,
+            "hosted_monthly_fee": 10.0,
+            "hosted_included_usd": 10.0,
+            "hosted_price_per_run": 0.00005,
+            "hosted_price_per_second": 0.0000338,
+        }
+    )
 
     plan, hosted = plans_from_settings(settings)
 
     assert (plan.free_minutes, plan.price_per_minute) == (3000.0, 0.008)
     assert (hosted.monthly_fee, hosted.included_usd, hosted.per_run, hosted.per_second) == (
-        10.0, 10.0, 0.00005, 0.0000338,
+        10.0,
+        10.0,
+        0.00005,
+        0.0000338,
     )
     assert plans_from_settings(Settings()) == (ActionsPlan(), HostedPriceModel())

@@ -77,7 +77,8 @@ def test_report_carries_the_bulk_lane_cost_per_month_and_day(tmp_path: Path) -> 
     [month] = bulk["by_month"]
     # 120 minutes, 100 free: 20 paid at $0.01 = $0.20; listed, $1.20 for 4,000 PRs = $0.30 per 1,000.
     assert (month["key"], month["billable_minutes"], month["free_minutes_used"]) == ("2026-03", 120.0, 100.0)
-    assert month["actions_usd"] == pytest.approx(0.2) and month["actions_usd_per_1000_prs"] == pytest.approx(0.3)
+    assert month["actions_usd"] == pytest.approx(0.2)
+    assert month["actions_usd_per_1000_prs"] == pytest.approx(0.3)
     assert "2026-03-01" in daily.stdout and "0.20" in daily.stdout
     assert weekly.returncode == 2 and "--by" in weekly.stderr
 

@@ -7,17 +7,23 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from monitor_support import NOW, add_job, add_sample, add_worker
 
 from ghcapture.cli import main
 from ghcapture.monitor.status import status
 from ghcapture.store.database import open_database
 from ghcapture.store.tables import utc_now
+from monitor_support import NOW, add_job, add_sample, add_worker
 
 
 def test_lanes_count_the_last_day_and_week(tmp_path: Path) -> None:
     engine = open_database(f"sqlite:///{tmp_path}/s.db")
-    for hours, state in ((1, "completed"), (2, "completed"), (3, "failed"), (30, "completed"), (200, "failed")):
+    for hours, state in (
+        (1, "completed"),
+        (2, "completed"),
+        (3, "failed"),
+        (30, "completed"),
+        (200, "failed"),
+    ):
         add_job(engine, lane="bulk", status=state, completed_at=NOW - timedelta(hours=hours))
     add_job(engine, lane="bulk", status="queued")
     add_job(engine, lane="realtime", status="pending")
@@ -41,10 +47,22 @@ def test_status_fits_80_columns_and_shows_budgets(
     monkeypatch.delenv("GHCAPTURE_CONFIG", raising=False)
     engine = open_database(url)
     now = utc_now()
-    add_job(engine, id="a-rather-long-job-identifier-0001", lane="bulk", status="running",
-            heartbeat_at=now - timedelta(hours=3))
-    add_sample(engine, "app12345-67890123", "graphql", limit=12500, remaining=800, at=now - timedelta(minutes=1),
-               reset_at=now + timedelta(minutes=12))
+    add_job(
+        engine,
+        id="a-rather-long-job-identifier-0001",
+        lane="bulk",
+        status="running",
+        heartbeat_at=now - timedelta(hours=3),
+    )
+    add_sample(
+        engine,
+        "app12345-67890123",
+        "graphql",
+        limit=12500,
+        remaining=800,
+        at=now - timedelta(minutes=1),
+        reset_at=now + timedelta(minutes=12),
+    )
     add_worker(engine, "box-4242-abcdef", beat=now)
 
     main(["status"])

@@ -17,6 +17,7 @@ from ghcapture.monitor.alerts import evaluate
 from ghcapture.monitor.exposition import metrics_response
 from ghcapture.monitor.health import health
 from ghcapture.monitor.metrics import collect
+from ghcapture.monitor.thresholds import configured_thresholds
 from ghcapture.store.tables import job_events, progressive_capture_jobs, utc_now
 
 LATEST_JOBS = 50
@@ -41,6 +42,7 @@ def _templates() -> Environment:
 def create_app(engine: Engine, clock: Callable[[], datetime] = utc_now) -> Starlette:
     """The dashboard over the store behind `engine`; it only reads; `clock` is "now" for ages and alerts."""
     templates = _templates()
+    thresholds = configured_thresholds()  # /healthz and /metrics judge by the GHCAPTURE_ALERT_* settings
 
     def overview(request: Request) -> Response:
         now = clock()
@@ -71,11 +73,11 @@ def create_app(engine: Engine, clock: Callable[[], datetime] = utc_now) -> Starl
         return HTMLResponse(templates.get_template("job.html").render(job=row, events=events))
 
     def metrics(request: Request) -> Response:
-        body, content_type = metrics_response(engine, clock)
+        body, content_type = metrics_response(engine, clock, thresholds)
         return Response(body, headers={"Content-Type": content_type})
 
     def healthz(request: Request) -> Response:
-        body, status = health(engine, clock())
+        body, status = health(engine, clock(), thresholds)
         return JSONResponse(body, status_code=status)
 
     def snapshot(request: Request) -> Response:
