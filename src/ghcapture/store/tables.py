@@ -226,6 +226,8 @@ progressive_capture_jobs = Table(
     Column("completed_at", UTCDateTime),
     Index(None, "status"),
     Index(None, "repository", "kind"),
+    # Jobs by status and lane (the console's counts) read from the index alone.
+    Index(None, "status", "lane"),
     # The local engine's current workflow for this job; claiming it is how one worker wins a job.
     Column("local_workflow_id", String),
 )
