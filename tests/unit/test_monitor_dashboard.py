@@ -3,12 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from monitor_support import NOW, add_event, add_job, add_repository, known_store
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from ghcapture.monitor.dashboard import create_app
 from ghcapture.store.database import open_database
+from monitor_support import NOW, add_event, add_job, add_repository, known_store
 
 HOSTILE = '<script>alert("x")</script>'
 
@@ -62,8 +62,8 @@ def test_metrics_and_snapshot_endpoints(engine: Engine) -> None:
     metrics = client.get("/metrics")
     snapshot = client.get("/api/snapshot").json()
 
-    assert metrics.headers["content-type"].startswith("text/plain; version=0.0.4")
-    assert 'ghcapture_jobs{status="completed",lane="bulk"} 3' in metrics.text.splitlines()
+    assert metrics.headers["content-type"].startswith("text/plain; version=")
+    assert 'ghcapture_jobs{lane="bulk",status="completed"} 3.0' in metrics.text.splitlines()
     assert snapshot["spend"]["points"] == 645
     assert snapshot["running"][0]["heartbeat_age_s"] == 300.0
     assert {r["full_name"]: r["missing"] for r in snapshot["repositories"]} == {

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.exc import OperationalError
 
 from ghcapture.capture import mapping
+from ghcapture.capture.budgets import sampling_budgets
 from ghcapture.capture.progress import NoProgress, Progress
 from ghcapture.capture.queries import (
     by_number_query,
@@ -1042,4 +1043,5 @@ async def capture(
 
     owner, name = parse_repository(repository)
     await client.prepare_for(owner, name)  # a GitHub App finds its installation before the first GraphQL call
-    return await Capture(client, engine, owner, name, kind=kind, scope=scope, progress=progress).run()
+    with sampling_budgets(client, engine):
+        return await Capture(client, engine, owner, name, kind=kind, scope=scope, progress=progress).run()

@@ -10,15 +10,17 @@ from jinja2 import Environment, PackageLoader
 from sqlalchemy import Engine, select
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from ghcapture.monitor.alerts import evaluate
-from ghcapture.monitor.metrics import collect, prometheus_text
+from ghcapture.monitor.exposition import metrics_response
+from ghcapture.monitor.health import health
+from ghcapture.monitor.metrics import collect
+from ghcapture.monitor.thresholds import configured_thresholds
 from ghcapture.store.tables import job_events, progressive_capture_jobs, utc_now
 
 LATEST_JOBS = 50
-PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def _link(url: str | None) -> str | None:
@@ -40,6 +42,7 @@ def _templates() -> Environment:
 def create_app(engine: Engine, clock: Callable[[], datetime] = utc_now) -> Starlette:
     """The dashboard over the store behind `engine`; it only reads; `clock` is "now" for ages and alerts."""
     templates = _templates()
+    thresholds = configured_thresholds()  # /healthz and /metrics judge by the GHCAPTURE_ALERT_* settings
 
     def overview(request: Request) -> Response:
         now = clock()
@@ -70,8 +73,12 @@ def create_app(engine: Engine, clock: Callable[[], datetime] = utc_now) -> Starl
         return HTMLResponse(templates.get_template("job.html").render(job=row, events=events))
 
     def metrics(request: Request) -> Response:
-        text = prometheus_text(collect(engine, clock()))
-        return PlainTextResponse(text, media_type=PROMETHEUS_CONTENT_TYPE)
+        body, content_type = metrics_response(engine, clock, thresholds)
+        return Response(body, headers={"Content-Type": content_type})
+
+    def healthz(request: Request) -> Response:
+        body, status = health(engine, clock(), thresholds)
+        return JSONResponse(body, status_code=status)
 
     def snapshot(request: Request) -> Response:
         return JSONResponse(collect(engine, clock()).as_dict())
@@ -81,6 +88,7 @@ def create_app(engine: Engine, clock: Callable[[], datetime] = utc_now) -> Starl
             Route("/", overview),
             Route("/jobs/{job_id}", job),
             Route("/metrics", metrics),
+            Route("/healthz", healthz),
             Route("/api/snapshot", snapshot),
         ]
     )

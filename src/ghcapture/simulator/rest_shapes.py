@@ -431,7 +431,7 @@ def review_comment(c: ReviewComment, pr: PullRequest, repo: Repository, api: str
         "pull_request_url": pr_url,
         "author_association": c.author_association,
         "_links": {"self": {"href": url}, "html": {"href": html}, "pull_request": {"href": pr_url}},
-        "reactions": _reactions(url),
+        "reactions": no_reactions(url),
         "start_line": c.start_line,
         "original_start_line": c.original_start_line,
         "start_side": c.side if c.original_start_line is not None else None,
@@ -445,7 +445,8 @@ def review_comment(c: ReviewComment, pr: PullRequest, repo: Repository, api: str
     return overlay(derived, c.raw, api)
 
 
-def _reactions(url: str) -> dict[str, Any]:
+def no_reactions(url: str) -> dict[str, Any]:
+    """The reactions summary of an object nobody reacted to."""
     return {
         "url": f"{url}/reactions",
         "total_count": 0,
@@ -473,7 +474,7 @@ def issue_comment(c: IssueComment, pr: PullRequest, repo: Repository, api: str) 
         "updated_at": format_time(c.updated_at),
         "author_association": c.author_association,
         "body": c.body,
-        "reactions": _reactions(url),
+        "reactions": no_reactions(url),
         "performed_via_github_app": None,
     }
     return overlay(derived, c.raw, api)
@@ -582,7 +583,7 @@ def issue(pr: PullRequest, repo: Repository, api: str, *, score: float | None = 
             "merged_at": format_time(pr.merged_at),
         },
         "body": pr.body,
-        "reactions": _reactions(url),
+        "reactions": no_reactions(url),
         "timeline_url": f"{url}/timeline",
         "performed_via_github_app": None,
         "state_reason": None,
