@@ -219,6 +219,14 @@ KEYS: tuple[Key, ...] = (
         default_help="from the credentials",
     ),
     Key(
+        "GHCAPTURE_DASHBOARD_TOKEN",
+        "dashboard_token",
+        str,
+        None,
+        "the token every dashboard request must carry; required when it listens beyond 127.0.0.1",
+        secret=True,
+    ),
+    Key(
         "GHCAPTURE_POLL_SECONDS", "poll_seconds", float, 1.0, "how often workers look for work", at_least=0.05
     ),
     Key(

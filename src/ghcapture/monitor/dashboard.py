@@ -1,24 +1,67 @@
-"""The dashboard web app: an HTML overview, a page per job, /metrics for Prometheus and /api/snapshot."""
+"""The dashboard web app: server-rendered pages over the store (overview, rate limits, cost, repositories,
+jobs, a page per job, workers), each with a JSON twin at the same path plus `.json`, /metrics for
+Prometheus and /healthz. It only reads. With a token, every request but /healthz must carry it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 from jinja2 import Environment, PackageLoader
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ghcapture.errors import InputError
+from ghcapture.jobs.model import LANES, STATUSES
+from ghcapture.jobs.store import JobStore, UnknownJob
 from ghcapture.monitor.alerts import evaluate
+from ghcapture.monitor.billing import DEFAULT_FREE_MINUTES, billing
+from ghcapture.monitor.charts import bar_chart
 from ghcapture.monitor.metrics import collect, prometheus_text
-from ghcapture.store.tables import job_events, progressive_capture_jobs, utc_now
+from ghcapture.monitor.overview import DEFAULT_STUCK_LIMITS, overview, queue_depths
+from ghcapture.monitor.repositories import repository_statuses
+from ghcapture.monitor.workers import workers
+from ghcapture.store.tables import progressive_capture_jobs, utc_now
 
-LATEST_JOBS = 50
+JOBS_PER_PAGE = 100
+DEFAULT_REFRESH_SECONDS = 10.0
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+SESSION_COOKIE = "ghcapture_dashboard"
+SESSION_DAYS = 7
+# Asked for by the page's own refresh script: answer the page's content alone, without its frame.
+FRAGMENT_HEADER = "x-ghcapture-fragment"
+# Open without a token: the liveness probe, the login form and the stylesheet and script it needs.
+OPEN_PATHS = ("/healthz", "/login")
+OPEN_PREFIXES = ("/static/",)
+NAVIGATION = (
+    ("/", "Overview"),
+    ("/rate-limits", "Rate limits"),
+    ("/cost", "Cost"),
+    ("/repositories", "Repositories"),
+    ("/jobs", "Jobs"),
+    ("/workers", "Workers"),
+)
+
+
+@dataclass(frozen=True)
+class DashboardOptions:
+    """What the pages need beyond the store: limits and prices from the settings, and the refresh pace."""
+
+    stuck_limits: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_STUCK_LIMITS))
+    price_per_minute: float = 0.006
+    free_minutes: float = DEFAULT_FREE_MINUTES
+    refresh_seconds: float = DEFAULT_REFRESH_SECONDS
 
 
 def _link(url: str | None) -> str | None:
@@ -30,57 +73,314 @@ def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
 
 
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.1f}%"
+
+
 def _templates() -> Environment:
     environment = Environment(loader=PackageLoader("ghcapture.monitor", "templates"), autoescape=True)
     environment.filters["link"] = _link
     environment.filters["when"] = _when
+    environment.filters["duration"] = _duration
+    environment.filters["percent"] = _percent
+    environment.globals["navigation"] = NAVIGATION
+    environment.globals["bar_chart"] = bar_chart
     return environment
 
 
-def create_app(engine: Engine, clock: Callable[[], datetime] = utc_now) -> Starlette:
-    """The dashboard over the store behind `engine`; it only reads; `clock` is "now" for ages and alerts."""
-    templates = _templates()
+def plain(value: Any) -> Any:
+    """JSON-ready values: dataclasses become their fields and computed properties, times ISO 8601."""
+    if is_dataclass(value) and not isinstance(value, type):
+        out = {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+        for klass in type(value).__mro__:
+            for name, attribute in vars(klass).items():
+                if isinstance(attribute, property) and name not in out:
+                    out[name] = plain(getattr(value, name))
+        return out
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
 
-    def overview(request: Request) -> Response:
+
+# -- access ---------------------------------------------------------------------------------------------
+
+
+def session_value(token: str) -> str:
+    """The login cookie's value: derived from the token, so the cookie never holds the token itself."""
+    return hmac.new(token.encode(), b"ghcapture dashboard session", hashlib.sha256).hexdigest()
+
+
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    return credential.strip() if scheme.lower() == "bearer" and credential.strip() else None
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path of this site: never another origin ("//host" or "/\host" are other origins to a browser).
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    return target
+
+
+class TokenGate:
+    """Every request needs the token, as a bearer header or the login form's cookie, but OPEN_PATHS'."""
+
+    def __init__(self, app: ASGIApp, token: str, unauthorized: Callable[[Request], Response]) -> None:
+        self.app = app
+        self.token = token
+        self.session = session_value(token)
+        self.unauthorized = unauthorized
+
+    def allows(self, request: Request) -> bool:
+        bearer = _bearer(request)
+        if bearer is not None:
+            return _same(bearer, self.token)
+        cookie = request.cookies.get(SESSION_COOKIE)
+        return cookie is not None and _same(cookie, self.session)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        request = Request(scope)
+        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES) or self.allows(request):
+            await self.app(scope, receive, send)
+            return
+        await self.unauthorized(request)(scope, receive, send)
+
+
+# -- pages ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    template: str
+    title: str
+    data: dict[str, Any]
+    status_code: int = 200
+
+
+PageFunction = Callable[[Request], Page]
+
+
+def create_app(
+    engine: Engine,
+    clock: Callable[[], datetime] = utc_now,
+    *,
+    token: str | None = None,
+    options: DashboardOptions | None = None,
+) -> Starlette:
+    """The dashboard over the store behind `engine`; it only reads; `clock` is "now" for ages and alerts.
+    With `token`, every request but /healthz and the login form must carry it."""
+    templates = _templates()
+    options = options or DashboardOptions()
+    store = JobStore(engine)
+
+    def render(request: Request, page: Page) -> Response:
+        if request.url.path.endswith(".json"):
+            return JSONResponse(plain(page.data), status_code=page.status_code)
+        html = templates.get_template(page.template).render(
+            **page.data,
+            title=page.title,
+            path=request.url.path,
+            fragment=request.headers.get(FRAGMENT_HEADER) == "1",
+            refresh_seconds=options.refresh_seconds,
+            json_url=_json_url(request),
+        )
+        return HTMLResponse(html, status_code=page.status_code)
+
+    def page_route(path: str, function: PageFunction) -> list[Route]:
+        def endpoint(request: Request) -> Response:
+            return render(request, function(request))
+
+        twin = "/index.json" if path == "/" else f"{path}.json"
+        return [Route(path, endpoint), Route(twin, endpoint)]
+
+    def overview_page(request: Request) -> Page:
         now = clock()
         with engine.connect() as connection:
-            latest = connection.execute(
-                select(progressive_capture_jobs)
-                .order_by(progressive_capture_jobs.c.created_at.desc())
-                .limit(LATEST_JOBS)
-            ).all()
-        page = templates.get_template("overview.html").render(
-            snapshot=collect(engine, now), alerts=evaluate(engine, now), jobs=latest
+            figures = overview(connection, now, options.stuck_limits)
+        return Page(
+            "overview.html",
+            "Overview",
+            {"overview": figures, "alerts": evaluate(engine, now), "now": now},
         )
-        return HTMLResponse(page)
 
-    def job(request: Request) -> Response:
-        job_id = request.path_params["job_id"]
+    def cost_page(request: Request) -> Page:
         with engine.connect() as connection:
-            row = connection.execute(
-                select(progressive_capture_jobs).where(progressive_capture_jobs.c.id == job_id)
-            ).first()
-            in_order = (job_events.c.at, job_events.c.id)
-            events = connection.execute(
-                select(job_events).where(job_events.c.job_id == job_id).order_by(*in_order)
-            ).all()
-        if row is None:
-            page = templates.get_template("missing.html").render(job_id=job_id)
-            return HTMLResponse(page, status_code=404)
-        return HTMLResponse(templates.get_template("job.html").render(job=row, events=events))
+            figures = billing(
+                connection, clock(), free_minutes=options.free_minutes, price_per_minute=options.price_per_minute
+            )
+        return Page("cost.html", "Cost", {"billing": figures})
+
+    def rate_limits_page(request: Request) -> Page:
+        return Page("rate_limits.html", "Rate limits", {"budgets": [], "history": []})
+
+    def repositories_page(request: Request) -> Page:
+        now = clock()
+        with engine.connect() as connection:
+            statuses = repository_statuses(connection, now)
+        return Page("repositories.html", "Repositories", {"repositories": statuses, "now": now})
+
+    def jobs_page(request: Request) -> Page:
+        wanted = {
+            name: request.query_params.get(name) or None for name in ("status", "lane", "kind", "repository")
+        }
+        if wanted["status"] is not None and wanted["status"] not in STATUSES:
+            return Page(
+                "problem.html",
+                "Jobs",
+                {"problem": f"status {wanted['status']!r} is not one of {', '.join(STATUSES)}"},
+                status_code=400,
+            )
+        jobs = store.list(limit=JOBS_PER_PAGE, **wanted)
+        table = progressive_capture_jobs
+        with engine.connect() as connection:
+            count = select(func.count()).select_from(table)
+            for name, value in wanted.items():
+                if value is not None:
+                    count = count.where(table.c[name] == value)
+            matching = connection.execute(count).scalar_one()
+            kinds = [k for (k,) in connection.execute(select(table.c.kind).distinct().order_by(table.c.kind))]
+            names = [
+                r
+                for (r,) in connection.execute(
+                    select(table.c.repository).distinct().order_by(table.c.repository)
+                )
+                if r is not None
+            ]
+        return Page(
+            "jobs.html",
+            "Jobs",
+            {
+                "jobs": jobs,
+                "matching": int(matching),
+                "filters": wanted,
+                "choices": {"status": list(STATUSES), "lane": list(LANES), "kind": kinds, "repository": names},
+            },
+        )
+
+    def job_page(request: Request) -> Page:
+        given = request.path_params["job_id"].removesuffix(".json")
+        try:
+            job = store.find(given)
+        except UnknownJob as exc:
+            return Page("problem.html", "No such job", {"problem": str(exc)}, status_code=404)
+        except InputError as exc:
+            return Page("problem.html", "Which job?", {"problem": str(exc)}, status_code=400)
+        return Page("job.html", f"Job {job.id[:8]}", {"job": job, "events": list(job.events)})
+
+    def workers_page(request: Request) -> Page:
+        now = clock()
+        with engine.connect() as connection:
+            found = workers(connection, now)
+            queues = queue_depths(connection)
+        dead_after = float(options.stuck_limits.get("local", DEFAULT_STUCK_LIMITS["local"]))
+        return Page(
+            "workers.html",
+            "Workers",
+            {
+                "workers": [
+                    {"worker": worker, "alive": worker.alive(now, dead_after)} for worker in found
+                ],
+                "queues": queues,
+                "now": now,
+                "dead_after_seconds": dead_after,
+            },
+        )
+
+    def login_form(request: Request, *, wrong: bool = False, status_code: int = 401) -> Response:
+        target = _safe_next(request.query_params.get("next") or request.url.path)
+        html = templates.get_template("login.html").render(
+            title="Sign in", path="/login", fragment=False, refresh_seconds=0, json_url=None,
+            next=target, wrong=wrong,
+        )
+        return HTMLResponse(html, status_code=status_code)
+
+    def unauthorized(request: Request) -> Response:
+        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+            response = login_form(request)
+        else:
+            response = PlainTextResponse("a dashboard token is required (Authorization: Bearer ...)\n", 401)
+        response.headers["www-authenticate"] = 'Bearer realm="ghcapture"'
+        return response
+
+    async def login(request: Request) -> Response:
+        if request.method == "GET":
+            return login_form(request, status_code=200)
+        body = parse_qs((await request.body()).decode("utf-8", "replace"))
+        given = (body.get("token") or [""])[0]
+        target = _safe_next((body.get("next") or ["/"])[0])
+        if token is None or not _same(given, token):
+            return login_form(request, wrong=True)
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            session_value(token),
+            max_age=SESSION_DAYS * 86400,
+            path="/",
+            secure=True,
+            httponly=True,
+            samesite="strict",
+        )
+        return response
 
     def metrics(request: Request) -> Response:
         text = prometheus_text(collect(engine, clock()))
         return PlainTextResponse(text, media_type=PROMETHEUS_CONTENT_TYPE)
 
+    def healthz(request: Request) -> Response:
+        return JSONResponse({"database": "ok"})
+
     def snapshot(request: Request) -> Response:
         return JSONResponse(collect(engine, clock()).as_dict())
 
-    return Starlette(
-        routes=[
-            Route("/", overview),
-            Route("/jobs/{job_id}", job),
-            Route("/metrics", metrics),
-            Route("/api/snapshot", snapshot),
-        ]
-    )
+    from importlib.resources import files
+
+    routes = [
+        *page_route("/", overview_page),
+        *page_route("/rate-limits", rate_limits_page),
+        *page_route("/cost", cost_page),
+        *page_route("/repositories", repositories_page),
+        *page_route("/jobs", jobs_page),
+        *page_route("/workers", workers_page),
+        Route("/jobs/{job_id}", lambda request: render(request, job_page(request))),
+        Route("/login", login, methods=["GET", "POST"]),
+        Route("/metrics", metrics),
+        Route("/healthz", healthz),
+        Route("/api/snapshot", snapshot),
+        Mount("/static", StaticFiles(directory=str(files("ghcapture.monitor") / "static")), name="static"),
+    ]
+    app = Starlette(routes=routes)
+    if token is not None:
+        app.add_middleware(TokenGate, token=token, unauthorized=unauthorized)
+    return app
+
+
+def _json_url(request: Request) -> str:
+    path = request.url.path
+    twin = "/index.json" if path == "/" else f"{path}.json"
+    query = urlencode(list(request.query_params.multi_items()))
+    return f"{twin}?{query}" if query else twin
+
+
+__all__ = ["DashboardOptions", "TokenGate", "create_app", "plain", "session_value"]
