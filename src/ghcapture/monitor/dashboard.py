@@ -30,7 +30,7 @@ from ghcapture.monitor.billing import DEFAULT_FREE_MINUTES, billing
 from ghcapture.monitor.charts import bar_chart
 from ghcapture.monitor.metrics import collect, prometheus_text
 from ghcapture.monitor.overview import DEFAULT_STUCK_LIMITS, overview, queue_depths
-from ghcapture.monitor.repositories import repository_statuses
+from ghcapture.monitor.repositories import latest_pull_requests, repository_statuses
 from ghcapture.monitor.workers import workers
 from ghcapture.store.tables import progressive_capture_jobs, utc_now
 
@@ -241,6 +241,16 @@ def create_app(
             statuses = repository_statuses(connection, now)
         return Page("repositories.html", "Repositories", {"repositories": statuses, "now": now})
 
+    def repository_page(request: Request) -> Page:
+        name = request.path_params["full_name"].removesuffix(".json")
+        now = clock()
+        with engine.connect() as connection:
+            held = latest_pull_requests(connection, name)
+            statuses = [s for s in repository_statuses(connection, now) if s.full_name == name]
+        if held is None or not statuses:
+            return Page("problem.html", "No such repository", {"problem": f"no repository {name!r} is held"}, 404)
+        return Page("repository.html", name, {"repository": statuses[0], "pull_requests": held})
+
     def jobs_page(request: Request) -> Page:
         wanted = {
             name: request.query_params.get(name) or None for name in ("status", "lane", "kind", "repository")
@@ -308,8 +318,10 @@ def create_app(
             },
         )
 
-    def login_form(request: Request, *, wrong: bool = False, status_code: int = 401) -> Response:
-        target = _safe_next(request.query_params.get("next") or request.url.path)
+    def login_form(
+        request: Request, *, wrong: bool = False, status_code: int = 401, target: str | None = None
+    ) -> Response:
+        target = _safe_next(target or request.query_params.get("next") or request.url.path)
         html = templates.get_template("login.html").render(
             title="Sign in", path="/login", fragment=False, refresh_seconds=0, json_url=None,
             next=target, wrong=wrong,
@@ -331,7 +343,7 @@ def create_app(
         given = (body.get("token") or [""])[0]
         target = _safe_next((body.get("next") or ["/"])[0])
         if token is None or not _same(given, token):
-            return login_form(request, wrong=True)
+            return login_form(request, wrong=True, target=target)
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(
             SESSION_COOKIE,
@@ -364,6 +376,7 @@ def create_app(
         *page_route("/jobs", jobs_page),
         *page_route("/workers", workers_page),
         Route("/jobs/{job_id}", lambda request: render(request, job_page(request))),
+        Route("/repositories/{full_name:path}", lambda request: render(request, repository_page(request))),
         Route("/login", login, methods=["GET", "POST"]),
         Route("/metrics", metrics),
         Route("/healthz", healthz),

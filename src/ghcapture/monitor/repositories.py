@@ -10,7 +10,7 @@ from sqlalchemy import Connection, func, select
 
 from ghcapture.jobs.model import ACTIVE, COMPLETED
 from ghcapture.store.tables import progressive_capture_jobs as jobs
-from ghcapture.store.tables import pull_requests, repositories, tracked_repositories
+from ghcapture.store.tables import contributors, pull_requests, repositories, tracked_repositories
 
 # GitHub lists at most 3,000 files of a pull request; a PR with more changed files has a truncated list.
 FILE_LIST_LIMIT = 3000
@@ -106,3 +106,41 @@ def repository_statuses(connection: Connection, now: datetime) -> list[Repositor
         )
     return statuses
 
+
+
+@dataclass(frozen=True)
+class HeldPullRequest:
+    number: int
+    title: str | None
+    author: str | None
+    state: str | None
+    merged: bool | None
+    updated_at: datetime | None
+    html_url: str | None
+
+
+def latest_pull_requests(connection: Connection, full_name: str, limit: int = 25) -> list[HeldPullRequest] | None:
+    """The repository's most recently updated pull requests held, newest first; None for an unknown one."""
+    repository_id = connection.execute(
+        select(repositories.c.github_id).where(repositories.c.full_name == full_name)
+    ).scalar()
+    if repository_id is None:
+        return None
+    query = (
+        select(
+            pull_requests.c.number,
+            pull_requests.c.title,
+            contributors.c.login,
+            pull_requests.c.state,
+            pull_requests.c.merged,
+            pull_requests.c.updated_at,
+            pull_requests.c.html_url,
+        )
+        .select_from(
+            pull_requests.outerjoin(contributors, contributors.c.github_id == pull_requests.c.author_id)
+        )
+        .where(pull_requests.c.repository_id == repository_id)
+        .order_by(pull_requests.c.updated_at.desc(), pull_requests.c.number.desc())
+        .limit(limit)
+    )
+    return [HeldPullRequest(*row) for row in connection.execute(query)]
