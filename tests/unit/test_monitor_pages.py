@@ -1,0 +1,201 @@
+"""The dashboard's figures against a store seeded with known jobs, events and repositories; every expected
+number is worked out by hand in the test."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from monitor_support import NOW, add_event, add_job, add_repository
+from sqlalchemy import Engine, insert, update
+
+from ghcapture.monitor.billing import billing
+from ghcapture.monitor.overview import overview, percentile
+from ghcapture.monitor.repositories import latest_pull_requests, next_refresh, repository_statuses
+from ghcapture.monitor.workers import workers
+from ghcapture.store.database import open_database
+from ghcapture.store.tables import contributors, pull_requests, tracked_repositories
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    return open_database(f"sqlite:///{tmp_path}/pages.db")
+
+
+def ago(**delta: float) -> datetime:
+    return NOW - timedelta(**delta)
+
+
+def test_percentile_is_the_nearest_rank() -> None:
+    assert percentile([], 0.5) is None
+    assert percentile([7.0], 0.95) == 7.0
+    assert percentile([400.0, 100.0, 300.0, 200.0, 1000.0], 0.5) == 300.0  # rank ceil(2.5) = 3
+    assert percentile([400.0, 100.0, 300.0, 200.0, 1000.0], 0.95) == 1000.0  # rank ceil(4.75) = 5
+    assert percentile([float(v) for v in range(1, 21)], 0.95) == 19.0  # rank ceil(19) = 19
+
+
+def seed_overview(engine: Engine) -> None:
+    # Completed in the last 24 h: durations 100, 200, 300, 400, 1000 s; 1, 2, 3, 4, 10 PRs.
+    for seconds, prs, lane in ((100, 1, "realtime"), (200, 2, "realtime"), (300, 3, "bulk"), (400, 4, "bulk"),
+                               (1000, 10, "bulk")):
+        add_job(engine, lane=lane, processor="local" if lane == "realtime" else "github_actions",
+                created_at=ago(hours=2), started_at=ago(minutes=90), completed_at=ago(minutes=90, seconds=-seconds),
+                items_done=prs, points_used=prs * 2)
+    add_job(engine, lane="realtime", processor="local", status="failed", created_at=ago(hours=1),
+            completed_at=ago(minutes=30), items_done=0)
+    # Three days ago: 50 s, 5 PRs (the week only); eight days ago: outside both windows.
+    add_job(engine, lane="bulk", processor="github_actions", created_at=ago(days=3), started_at=ago(days=3),
+            completed_at=ago(days=3, seconds=-50), items_done=5)
+    add_job(engine, lane="bulk", processor="github_actions", created_at=ago(days=8), started_at=ago(days=8),
+            completed_at=ago(days=8, seconds=-10), items_done=99)
+    # Waiting and running now: two pending realtime, one queued bulk; a local job silent for 3 min (stuck
+    # past its 120 s), an Actions one silent for an hour (within its 7 h).
+    for _ in range(2):
+        add_job(engine, lane="realtime", processor="local", status="pending", created_at=ago(minutes=5))
+    add_job(engine, lane="bulk", processor="github_actions", status="queued", created_at=ago(minutes=5))
+    add_job(engine, id="stuck-local", lane="realtime", processor="local", status="running",
+            created_at=ago(minutes=10), started_at=ago(minutes=10), heartbeat_at=ago(minutes=3))
+    add_job(engine, lane="bulk", processor="github_actions", status="running", created_at=ago(hours=2),
+            started_at=ago(hours=2), heartbeat_at=ago(hours=1))
+
+
+def test_overview_figures(engine: Engine) -> None:
+    seed_overview(engine)
+    with engine.connect() as connection:
+        figures = overview(connection, NOW)
+
+    day, week = figures.windows
+    assert day.total == 11  # 5 completed, 1 failed, 3 waiting, 2 running
+    assert {lane.lane: lane.by_status for lane in day.lanes} == {
+        "bulk": {"completed": 3, "queued": 1, "running": 1},
+        "realtime": {"completed": 2, "failed": 1, "pending": 2, "running": 1},
+    }
+    assert (day.completed, day.failed, day.prs_captured) == (5, 1, 20)
+    assert day.success_rate == pytest.approx(5 / 6)
+    assert day.prs_per_hour == pytest.approx(20 / 24)
+    assert (day.p50_seconds, day.p95_seconds) == (300.0, 1000.0)
+    assert week.total == 12 and (week.completed, week.failed, week.prs_captured) == (6, 1, 25)
+    assert week.prs_per_hour == pytest.approx(25 / 168)
+    assert (week.p50_seconds, week.p95_seconds) == (200.0, 1000.0)  # 50, 100, 200, 300, 400, 1000
+    assert [(q.lane, q.processor, q.pending, q.queued, q.running) for q in figures.queues] == [
+        ("bulk", "github_actions", 0, 1, 1),
+        ("realtime", "local", 2, 0, 1),
+    ]
+    assert figures.backlog == 3
+    assert [(s.id, s.silent_seconds, s.limit_seconds) for s in figures.stuck] == [("stuck-local", 180.0, 120.0)]
+    by_hour = {h.hour.hour: (h.prs, h.points, h.failed) for h in figures.hours if h.prs or h.failed}
+    # Ended at 10:31:40, 10:33:20, 10:35, 10:36:40 and 10:46:40; failed at 11:30.
+    assert by_hour == {10: (20, 40, 0), 11: (0, 0, 1)}
+    assert len(figures.hours) == 24 and figures.hours[-1].hour == NOW
+
+
+def test_cost_per_repository_day_and_month_against_free_minutes(engine: Engine) -> None:
+    # March (NOW is 2026-03-01 12:00): widgets, 2 + 1 min, $0.012 + $0.006, 500 + 500 PRs.
+    add_job(engine, repository="acme/widgets", completed_at=ago(hours=1), billable_ms=120_000, cost_usd=0.012,
+            items_done=500)
+    add_job(engine, repository="acme/widgets", completed_at=ago(hours=2), billable_ms=60_000, cost_usd=0.006,
+            items_done=500)
+    # February 27: gadgets, 10 min, $0.06, no PR. January 20 (40 days ago): 5 min, outside the 30 days.
+    add_job(engine, repository="acme/gadgets", completed_at=ago(days=2), billable_ms=600_000, cost_usd=0.06)
+    add_job(engine, repository="acme/gadgets", completed_at=ago(days=40), billable_ms=300_000, cost_usd=0.03)
+    add_job(engine, repository="acme/widgets", completed_at=ago(hours=1), items_done=7)  # local: no runner time
+
+    with engine.connect() as connection:
+        figures = billing(connection, NOW, free_minutes=4, price_per_minute=0.006)
+
+    assert [(s.label, s.jobs, s.minutes, s.prs) for s in figures.by_repository] == [
+        ("acme/gadgets", 1, 10.0, 0),
+        ("acme/widgets", 2, 3.0, 1000),
+    ]
+    widgets = figures.by_repository[1]
+    assert widgets.cost_usd == pytest.approx(0.018)
+    assert widgets.usd_per_1000_prs == pytest.approx(0.018) and widgets.minutes_per_1000_prs == pytest.approx(3.0)
+    assert figures.by_repository[0].usd_per_1000_prs is None
+    assert figures.total.minutes == 13.0 and figures.total.cost_usd == pytest.approx(0.078)
+    days = {s.label: s.minutes for s in figures.by_day if s.jobs}
+    assert days == {"2026-02-27": 10.0, "2026-03-01": 3.0} and len(figures.by_day) == 30
+    months = {m.spend.label: (m.spend.minutes, m.minutes_over, m.billed_usd) for m in figures.by_month}
+    assert months["2026-03"] == (3.0, 0.0, 0.0)  # within the 4 free minutes
+    assert months["2026-02"][:2] == (10.0, 6.0) and months["2026-02"][2] == pytest.approx(6 * 0.006)
+    assert months["2026-01"] == (5.0, 1.0, pytest.approx(0.006))
+    assert len(figures.by_month) == 12 and figures.by_month[-1].free_share_used == 0.75
+
+
+def test_next_refresh_follows_the_tracked_schedule() -> None:
+    at = datetime(2026, 3, 1, 12, 7, 30, tzinfo=UTC)
+    assert next_refresh(900, at) == datetime(2026, 3, 1, 12, 15, tzinfo=UTC)
+    assert next_refresh(6 * 3600, at) == datetime(2026, 3, 1, 18, tzinfo=UTC)
+    assert next_refresh(30, at) == datetime(2026, 3, 1, 12, 8, tzinfo=UTC)
+    assert next_refresh(86400, at) == datetime(2026, 3, 2, tzinfo=UTC)
+    assert next_refresh(2 * 86400, at) == datetime(2026, 3, 3, tzinfo=UTC)  # days 1, 3, 5...
+    assert next_refresh(6 * 3600, datetime(2026, 3, 1, 18, tzinfo=UTC)) == datetime(2026, 3, 2, tzinfo=UTC)
+
+
+def test_repositories_held_against_github_synced_scheduled_and_open(engine: Engine) -> None:
+    repo_id = add_repository(engine, "acme/widgets", prs=3, github_total=4, synced=ago(hours=2))
+    with engine.begin() as connection:
+        connection.execute(
+            update(pull_requests).where(pull_requests.c.number == 1, pull_requests.c.repository_id == repo_id)
+            .values(changed_files=3500)
+        )
+        connection.execute(insert(tracked_repositories).values(repository="acme/widgets", every_seconds=21600))
+        connection.execute(insert(tracked_repositories).values(repository="acme/new", every_seconds=86400))
+    add_job(engine, repository="acme/widgets", status="completed", completed_at=ago(hours=1))
+    add_job(engine, repository="acme/widgets", status="pending")
+    add_job(engine, repository="acme/widgets", status="running")
+    add_job(engine, repository="acme/widgets", status="failed", completed_at=ago(minutes=1))
+
+    with engine.connect() as connection:
+        statuses = {s.full_name: s for s in repository_statuses(connection, NOW)}
+
+    widgets, new = statuses["acme/widgets"], statuses["acme/new"]
+    assert (widgets.pull_requests, widgets.github_pr_total, widgets.missing) == (3, 4, 1)
+    assert widgets.completeness == 75.0 and widgets.truncated_file_lists == 1
+    assert widgets.last_synced_at == ago(hours=1)  # the completed job ended after the capture's own record
+    assert widgets.open_jobs == 2
+    assert widgets.next_refresh_at == datetime(2026, 3, 1, 18, tzinfo=UTC)
+    assert (new.pull_requests, new.completeness, new.last_synced_at) == (0, None, None)
+    assert new.next_refresh_at == datetime(2026, 3, 2, tzinfo=UTC)
+
+
+def test_latest_pull_requests_carry_their_authors(engine: Engine) -> None:
+    repo_id = add_repository(engine, "acme/widgets", prs=2)
+    with engine.begin() as connection:
+        connection.execute(insert(contributors).values(github_id=7, login="octocat"))
+        for number, updated in ((1, ago(hours=3)), (2, ago(hours=1))):
+            connection.execute(
+                update(pull_requests)
+                .where(pull_requests.c.repository_id == repo_id, pull_requests.c.number == number)
+                .values(title=f"PR {number}", author_id=7 if number == 1 else None, updated_at=updated)
+            )
+
+    with engine.connect() as connection:
+        held = latest_pull_requests(connection, "acme/widgets")
+        unknown = latest_pull_requests(connection, "acme/nothing")
+
+    assert held is not None and [(p.number, p.title, p.author) for p in held] == [
+        (2, "PR 2", None), (1, "PR 1", "octocat"),
+    ]
+    assert unknown is None
+
+
+def test_workers_from_the_jobs_they_run_and_started(engine: Engine) -> None:
+    add_job(engine, id="r1", status="running", started_at=ago(minutes=5), heartbeat_at=ago(seconds=5))
+    add_event(engine, "r1", "started", "attempt 1 of 3 on host-1-aaa", ago(minutes=5))
+    add_job(engine, id="r2", status="running", started_at=ago(minutes=20), heartbeat_at=ago(minutes=10))
+    add_event(engine, "r2", "started", "attempt 1 of 3 on host-2-bbb", ago(minutes=40))
+    add_event(engine, "r2", "started", "attempt 2 of 3 on host-3-ccc", ago(minutes=20))
+    add_job(engine, id="done", status="completed")
+    add_event(engine, "done", "started", "attempt 1 of 3 on host-4-ddd", ago(minutes=30))
+    add_event(engine, "done", "started", "attempt 1 of 3 on host-5-eee", ago(hours=2))  # too long ago
+    add_event(engine, "done", "started", "picked up by a runner", ago(minutes=1))  # not a local worker
+
+    with engine.connect() as connection:
+        found = {w.name: w for w in workers(connection, NOW)}
+
+    assert set(found) == {"host-1-aaa", "host-2-bbb", "host-3-ccc", "host-4-ddd"}
+    assert [j.id for j in found["host-1-aaa"].jobs] == ["r1"] and found["host-1-aaa"].alive(NOW, 120)
+    assert [j.id for j in found["host-3-ccc"].jobs] == ["r2"] and not found["host-3-ccc"].alive(NOW, 120)
+    assert found["host-2-bbb"].jobs == [] and found["host-4-ddd"].jobs == []  # earlier attempt, idle
+    assert found["host-4-ddd"].last_started_at == ago(minutes=30) and not found["host-4-ddd"].alive(NOW, 120)
