@@ -59,11 +59,19 @@ def _jobs(count: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
         status = (
             ("running" if roll < 0.5 else "pending" if roll < 0.8 else "queued")
             if recent and roll < 0.9
-            else "failed" if roll < 0.05 else "cancelled" if roll < 0.06 else "completed"
+            else "failed"
+            if roll < 0.05
+            else "cancelled"
+            if roll < 0.06
+            else "completed"
         )
         started = created + timedelta(seconds=rng.uniform(1, 60))
         took = rng.expovariate(1 / (1800 if bulk else 120))
-        ended = stamp(started + timedelta(seconds=took)) if status in ("completed", "failed", "cancelled") else None
+        ended = (
+            stamp(started + timedelta(seconds=took))
+            if status in ("completed", "failed", "cancelled")
+            else None
+        )
         items = rng.randint(1, 2000 if bulk else 50) if status == "completed" else 0
         billable = int(took * 1000) if bulk and ended else None
         yield (
@@ -136,9 +144,9 @@ def fill(path: Path, jobs: int, prs: int) -> None:
     print(f"filled: {prs:,} pull requests in {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
     columns = (
-        "id, kind, repository, lane, processor, route_reason, trigger, params, status, attempts, max_attempts, "
-        "error, items_total, items_done, items_failed, points_used, requests_made, billable_ms, cost_usd, "
-        "created_at, started_at, heartbeat_at, completed_at"
+        "id, kind, repository, lane, processor, route_reason, trigger, params, status, attempts, "
+        "max_attempts, error, items_total, items_done, items_failed, points_used, requests_made, "
+        "billable_ms, cost_usd, created_at, started_at, heartbeat_at, completed_at"
     )
     for batch in batches(_jobs(jobs, rng)):
         events = []
@@ -153,7 +161,9 @@ def fill(path: Path, jobs: int, prs: int) -> None:
             connection.executemany(
                 f"INSERT INTO progressive_capture_jobs ({columns}) VALUES ({', '.join('?' * 23)})", batch
             )
-            connection.executemany("INSERT INTO job_events (job_id, at, type, message) VALUES (?, ?, ?, ?)", events)
+            connection.executemany(
+                "INSERT INTO job_events (job_id, at, type, message) VALUES (?, ?, ?, ?)", events
+            )
     connection.close()
     print(f"filled: {jobs:,} jobs and their events in {time.perf_counter() - started:.1f} s")
 
@@ -171,7 +181,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--prs", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--database", type=Path, default=Path(tempfile.gettempdir()) / "ghcapture-bench-dashboard.db")
+    parser.add_argument(
+        "--database", type=Path, default=Path(tempfile.gettempdir()) / "ghcapture-bench-dashboard.db"
+    )
     args = parser.parse_args()
 
     path: Path = args.database

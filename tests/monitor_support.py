@@ -78,3 +78,62 @@ def known_store(engine: Engine) -> None:
             requests_made=1, completed_at=NOW - timedelta(minutes=30))
     add_job(engine, id="job-running", lane="realtime", processor="local", status="running",
             started_at=NOW - timedelta(minutes=20), heartbeat_at=NOW - timedelta(minutes=5))
+
+
+def add_sample(
+    engine: Engine, budget: str, resource: str, *, limit: int = 5000, remaining: int, at: datetime,
+    reset_at: datetime | None = None,
+) -> None:
+    """A rate-limit reading as a capture would have recorded it."""
+    from ghcapture.store.rate_limit_samples import Sample, record_sample
+
+    sample = Sample(limit, remaining, limit - remaining, reset_at or at + timedelta(minutes=30))
+    with engine.begin() as connection:
+        record_sample(connection, budget, resource, sample, at)
+
+
+def add_worker(engine: Engine, worker_id: str, *, beat: datetime, stopped: datetime | None = None,
+               running: list[str] | None = None) -> None:
+    from ghcapture.store.tables import workers
+
+    with engine.begin() as connection:
+        connection.execute(insert(workers).values(
+            id=worker_id, host="box", pid=1, listens=True, started_at=beat - timedelta(hours=1), heartbeat_at=beat,
+            stopped_at=stopped, running=running or [],
+        ))
+
+
+class WebhookReceiver:
+    """A local HTTP server that records JSON POSTs and answers each with the next planned status (then 200)."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        import http.server
+        import json
+        import threading
+
+        self.bodies: list[dict[str, Any]] = []
+        self.answers: list[int] = []
+        self.planned = list(statuses or [])
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                length = int(self.headers.get("content-length", 0))
+                receiver.bodies.append(json.loads(self.rfile.read(length)))
+                status = receiver.planned.pop(0) if receiver.planned else 200
+                receiver.answers.append(status)
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/ghcapture-secret-path"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -69,6 +69,7 @@ _RULES = {
     "github_graphql_url": _http_url,
     "actions_repository": _repository,
     "actions_database_url": _runner_database_url,
+    "alert_webhook_url": _http_url,
 }
 
 # What one read hands to the sources: pydantic-settings builds sources from the class, so the environment

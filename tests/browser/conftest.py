@@ -30,7 +30,9 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
     """Where the browser tests leave their screenshots (GHCAPTURE_SCREENSHOT_DIR, else a temp folder)."""
-    folder = Path(os.environ.get("GHCAPTURE_SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "ghcapture-screenshots")
+    folder = Path(
+        os.environ.get("GHCAPTURE_SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "ghcapture-screenshots"
+    )
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

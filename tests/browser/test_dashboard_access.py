@@ -13,11 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-from browser.conftest import free_port
-from monitor_support import add_job
 
+from browser.conftest import free_port
 from ghcapture.monitor.dashboard import SESSION_COOKIE
 from ghcapture.store.database import open_database
+from monitor_support import add_job
 
 TOKEN = "s3cret-dashboard-token-0123456789"
 
@@ -25,12 +25,21 @@ TOKEN = "s3cret-dashboard-token-0123456789"
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     database = tmp_path_factory.mktemp("access") / "guarded.db"
-    add_job(open_database(f"sqlite:///{database}"), repository="acme/widgets", lane="realtime", processor="local")
+    add_job(
+        open_database(f"sqlite:///{database}"), repository="acme/widgets", lane="realtime", processor="local"
+    )
     port = free_port()
-    env = {**os.environ, "GHCAPTURE_DATABASE_URL": f"sqlite:///{database}", "GHCAPTURE_DASHBOARD_TOKEN": TOKEN}
+    env = {
+        **os.environ,
+        "GHCAPTURE_DATABASE_URL": f"sqlite:///{database}",
+        "GHCAPTURE_DASHBOARD_TOKEN": TOKEN,
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "ghcapture", "dashboard", "--host", "0.0.0.0", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert server.stdout is not None

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser.conftest import served
-from monitor_support import NOW, add_event, add_job, add_repository
 from sqlalchemy import Engine, update
 
+from browser.conftest import served
 from ghcapture.monitor.dashboard import DashboardOptions, create_app
 from ghcapture.store.database import open_database
 from ghcapture.store.tables import pull_requests
+from monitor_support import NOW, add_event, add_job, add_repository
 
 HOSTILE_TITLE = "<script>window.__pwned = 1</script>Fix <b>parsing</b>"
 FIRST_JOB = "0badc0de-0000-4000-8000-000000000001"
@@ -23,7 +23,7 @@ FIRST_JOB = "0badc0de-0000-4000-8000-000000000001"
 
 def seed(engine: Engine) -> None:
     """In the last 24 h: 4 bulk jobs completed (10 PRs each, an hour long, ended 2 h ago), 2 realtime ones
-    completed (5 PRs each, 10 min, ended 40 min ago), 1 failed, 1 running but silent for 10 min (stuck),
+    completed (5 PRs each, 10 min, ended 40 min ago), 1 failed, 1 running but silent for 40 min (stuck),
     2 pending. Three days ago: 1 more bulk job completed."""
     repo_id = add_repository(engine, "acme/widgets", prs=2, github_total=4, synced=NOW - timedelta(hours=2))
     with engine.begin() as connection:
@@ -31,22 +31,67 @@ def seed(engine: Engine) -> None:
             update(pull_requests).where(pull_requests.c.repository_id == repo_id).values(title=HOSTILE_TITLE)
         )
     for i in range(4):
-        add_job(engine, id=FIRST_JOB if i == 0 else None, lane="bulk", processor="github_actions",
-                created_at=NOW - timedelta(hours=3), started_at=NOW - timedelta(hours=3),
-                completed_at=NOW - timedelta(hours=2), items_done=10, billable_ms=60_000, cost_usd=0.006,
-                route_reason="large backfill", run_url="https://github.com/acme/jobs/actions/runs/1")
+        add_job(
+            engine,
+            id=FIRST_JOB if i == 0 else None,
+            lane="bulk",
+            processor="github_actions",
+            created_at=NOW - timedelta(hours=3),
+            started_at=NOW - timedelta(hours=3),
+            completed_at=NOW - timedelta(hours=2),
+            items_done=10,
+            billable_ms=60_000,
+            cost_usd=0.006,
+            route_reason="large backfill",
+            run_url="https://github.com/acme/jobs/actions/runs/1",
+        )
     for _ in range(2):
-        add_job(engine, lane="realtime", processor="local", created_at=NOW - timedelta(minutes=50),
-                started_at=NOW - timedelta(minutes=50), completed_at=NOW - timedelta(minutes=40), items_done=5)
-    add_job(engine, lane="realtime", processor="local", status="failed", error="boom",
-            created_at=NOW - timedelta(minutes=35), completed_at=NOW - timedelta(minutes=30))
-    add_job(engine, lane="realtime", processor="local", status="running", created_at=NOW - timedelta(minutes=20),
-            started_at=NOW - timedelta(minutes=20), heartbeat_at=NOW - timedelta(minutes=10))
+        add_job(
+            engine,
+            lane="realtime",
+            processor="local",
+            created_at=NOW - timedelta(minutes=50),
+            started_at=NOW - timedelta(minutes=50),
+            completed_at=NOW - timedelta(minutes=40),
+            items_done=5,
+        )
+    add_job(
+        engine,
+        lane="realtime",
+        processor="local",
+        status="failed",
+        error="boom",
+        created_at=NOW - timedelta(minutes=35),
+        completed_at=NOW - timedelta(minutes=30),
+    )
+    add_job(
+        engine,
+        lane="realtime",
+        processor="local",
+        status="running",
+        created_at=NOW - timedelta(minutes=50),
+        started_at=NOW - timedelta(minutes=50),
+        heartbeat_at=NOW - timedelta(minutes=40),
+    )
     for _ in range(2):
-        add_job(engine, lane="realtime", processor="local", status="pending", created_at=NOW - timedelta(minutes=5))
-    add_job(engine, lane="bulk", processor="github_actions", created_at=NOW - timedelta(days=3),
-            started_at=NOW - timedelta(days=3), completed_at=NOW - timedelta(days=3) + timedelta(hours=1))
-    add_event(engine, FIRST_JOB, "created", "manual prs of acme/widgets; large backfill", NOW - timedelta(hours=3))
+        add_job(
+            engine,
+            lane="realtime",
+            processor="local",
+            status="pending",
+            created_at=NOW - timedelta(minutes=5),
+        )
+    add_job(
+        engine,
+        lane="bulk",
+        processor="github_actions",
+        created_at=NOW - timedelta(days=3),
+        started_at=NOW - timedelta(days=3),
+        completed_at=NOW - timedelta(days=3) + timedelta(hours=1),
+    )
+    add_event(
+        engine, FIRST_JOB, "created", "manual prs of acme/widgets; large backfill", NOW - timedelta(hours=3)
+    )
     add_event(engine, FIRST_JOB, "completed", "40 pull requests", NOW - timedelta(hours=2))
 
 
@@ -77,7 +122,9 @@ def cell(page: Any, window: str, lane: str, status: str) -> str:
     return str(page.text_content(selector)).strip()
 
 
-def test_overview_shows_the_seeded_counts_and_draws_its_charts(page: Any, base_url: str, screenshots: Path) -> None:
+def test_overview_shows_the_seeded_counts_and_draws_its_charts(
+    page: Any, base_url: str, screenshots: Path
+) -> None:
     page.goto(base_url + "/")
 
     assert page.text_content("#jobs-24h .value") == "10"
@@ -111,7 +158,10 @@ def test_a_job_page_opens_from_the_list_by_its_short_id(page: Any, base_url: str
     assert FIRST_JOB in str(page.text_content("h1"))
     assert "large backfill" in str(page.text_content("#job"))
     assert page.locator("#events li").count() == 2
-    assert page.get_attribute("#job a[href*='actions/runs']", "href") == "https://github.com/acme/jobs/actions/runs/1"
+    assert (
+        page.get_attribute("#job a[href*='actions/runs']", "href")
+        == "https://github.com/acme/jobs/actions/runs/1"
+    )
     page.screenshot(path=str(screenshots / "job.png"), full_page=True)
 
 
@@ -120,14 +170,23 @@ def test_the_open_page_updates_itself_when_a_job_is_added(page: Any, base_url: s
     page.evaluate("window.__same_document = true")
     new_job = "feedbeef-0000-4000-8000-000000000002"
 
-    add_job(database, id=new_job, repository="acme/newcomer", lane="realtime", processor="local",
-            status="queued", created_at=NOW)
+    add_job(
+        database,
+        id=new_job,
+        repository="acme/newcomer",
+        lane="realtime",
+        processor="local",
+        status="queued",
+        created_at=NOW,
+    )
 
     page.wait_for_selector(f'tr[data-job="{new_job}"]', timeout=10_000)
     assert page.evaluate("window.__same_document") is True  # swapped in place, not reloaded
 
 
-def test_a_pull_request_title_with_a_script_shows_as_text(page: Any, base_url: str, screenshots: Path) -> None:
+def test_a_pull_request_title_with_a_script_shows_as_text(
+    page: Any, base_url: str, screenshots: Path
+) -> None:
     page.goto(base_url + "/repositories")
     page.click('a[href="/repositories/acme/widgets"]')
     page.wait_for_selector("#pull-requests td.title")

@@ -429,3 +429,23 @@ def test_redirects_and_refusals_match_openapi(make_simulator: Any, github_openap
         refused = http.get(path, params=params)
         assert refused.status_code == 422, (path, params)
         validate_response(github_openapi, "get", template, 422, refused.json())
+
+
+def test_issues_opened_and_closed_through_the_api_match_openapi(
+    generated: SimulatorServer, github_openapi: dict[str, Any]
+) -> None:
+    http = client(generated)
+    opened = http.post(
+        "/repos/acme/widgets/issues",
+        json={"title": "ghcapture alert: job_failed", "body": "boom", "labels": ["ghcapture"]},
+    )
+    shape = check(github_openapi, "post", R + "/issues", opened)
+    highest_pr = max(p.number for p in generated.simulator.world.repository("acme", "widgets").pull_requests)
+    assert opened.status_code == 201 and shape["number"] > highest_pr and shape["state"] == "open"
+    assert opened.headers["location"] == shape["url"] and shape["labels"][0]["name"] == "ghcapture"
+    closed = http.patch(f"/repos/acme/widgets/issues/{shape['number']}", json={"state": "closed"})
+    after = check(github_openapi, "patch", R + "/issues/{issue_number}", closed)
+    assert (after["state"], after["state_reason"]) == ("closed", "completed") and after["closed_at"]
+    untitled = http.post("/repos/acme/widgets/issues", json={"body": "no title"})
+    assert untitled.status_code == 422
+    validate_response(github_openapi, "post", R + "/issues", 422, untitled.json())

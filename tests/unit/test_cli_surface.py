@@ -210,4 +210,7 @@ def test_tables_fit_80_columns_with_ids_and_headers_whole(
     assert long_one.id in outputs["jobs"]
     assert "github_actions" in outputs["report"] and "processor" in outputs["report"]
     assert "repository_incomplete" in outputs["alerts"]
+    stuck = next(line for line in outputs["alerts"].splitlines() if "job_stuck" in line)
+    assert "job-running" in stuck  # the stuck job's id, whole
+    assert outputs["jobs"].split()[:2] == ["id", "status"]  # a header row
     assert "acme/widgets" in outputs["track"] and "30 days, due" in outputs["track"]

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from unit.test_cli_surface import assert_one_line, run
 
 from ghcapture.cli.dashboard import is_loopback
+from unit.test_cli_surface import assert_one_line, run
 
 
 @pytest.fixture(autouse=True)
@@ -25,10 +25,14 @@ def test_beyond_loopback_without_a_token_it_refuses_to_start(capsys: pytest.Capt
     code, out, err = run(["dashboard", "--host", "0.0.0.0", "--port", "18201"], capsys)
 
     assert code == 2 and "http://" not in out
-    assert assert_one_line(err).startswith("--host 0.0.0.0: listening beyond this machine needs GHCAPTURE_DASHBOARD_TOKEN")
+    assert assert_one_line(err).startswith(
+        "--host 0.0.0.0: listening beyond this machine needs GHCAPTURE_DASHBOARD_TOKEN"
+    )
 
 
-def test_a_short_token_is_refused(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_short_token_is_refused(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GHCAPTURE_DASHBOARD_TOKEN", "tiny-secret")
 
     code, _, err = run(["dashboard", "--port", "18202"], capsys)
@@ -51,8 +55,16 @@ def test_a_missing_database_is_one_line_and_is_not_created(
 
 @pytest.mark.parametrize(
     ("host", "loopback"),
-    [("127.0.0.1", True), ("127.8.9.1", True), ("::1", True), ("localhost", True), ("0.0.0.0", False),
-     ("::", False), ("192.168.1.4", False), ("dashboard.example", False)],
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.1", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.4", False),
+        ("dashboard.example", False),
+    ],
 )
 def test_loopback_addresses(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback

@@ -132,3 +132,28 @@ async def test_a_budget_past_its_reset_is_assumed_renewed(clock: FakeClock) -> N
 def test_reserve_fraction_out_of_range_is_refused() -> None:
     with pytest.raises(ValueError):
         RateLimitMonitor(reserve_fraction=1.0)
+
+
+async def test_observers_hear_what_github_said_not_what_was_counted_since(clock: FakeClock) -> None:
+    monitor = monitor_for(clock)
+    heard: list[tuple[str, int, int, float]] = []
+    monitor.observers.append(lambda resource, b: heard.append((resource, b.limit, b.remaining, b.reset_at)))
+
+    monitor.observe_headers(headers(4200))
+    await monitor.acquire("core", 10)  # counted into the live budget, not into what GitHub said
+    monitor.observe_graphql({"limit": 5000, "remaining": 4990, "used": 10, "resetAt": iso(START + 600)})
+
+    assert heard == [("core", 5000, 4200, START + 1800), ("graphql", 5000, 4990, START + 600)]
+    assert monitor.budgets["core"].remaining == 4190
+
+
+async def test_a_failing_observer_does_not_stop_the_budget(clock: FakeClock) -> None:
+    monitor = monitor_for(clock)
+
+    def broken(resource: str, budget: object) -> None:
+        raise RuntimeError("database gone")
+
+    monitor.observers.append(broken)
+    monitor.observe_headers(headers(4200))
+
+    assert monitor.budgets["core"].remaining == 4200

@@ -138,3 +138,20 @@ def test_job_settings() -> None:
     assert "hunter2" not in repr(on_postgres)
     with pytest.raises(ConfigError):
         load_job_settings(settings, {"GHCAPTURE_TOKEN_CONCURRENCY": "many"})
+
+
+def test_a_worker_beat_is_recorded_then_its_stop(store_engine: Engine) -> None:
+    from ghcapture.monitor.workers import worker_beats
+
+    store = JobStore(store_engine)
+    store.worker_beat("box-1-abc", host="box", pid=1, listens=True, holding={"j2", "j1"})
+    with store_engine.connect() as connection:
+        [first] = worker_beats(connection)
+    store.worker_beat("box-1-abc", host="box", pid=1, listens=True, holding=set())
+    store.worker_stopped("box-1-abc")
+    with store_engine.connect() as connection:
+        [last] = worker_beats(connection)
+
+    assert first.running == ("j1", "j2") and first.stopped_at is None
+    assert last.running == () and last.stopped_at is not None and last.heartbeat_at >= first.heartbeat_at
+    assert last.started_at == first.started_at

@@ -8,12 +8,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from monitor_support import NOW, add_job, add_repository
 from sqlalchemy import Engine, insert
 
 from ghcapture.monitor.alerts import Thresholds, evaluate
 from ghcapture.store.database import open_database
 from ghcapture.store.tables import tracked_repositories, utc_now
+from monitor_support import NOW, add_job, add_repository
 
 LIMITS = Thresholds(
     failed_within=timedelta(hours=24),
@@ -105,3 +105,66 @@ def test_alerts_command_exits_1_with_a_failed_job_and_0_without(engine: Engine) 
     assert [json.loads(line)["rule"] for line in quiet.stdout.splitlines()] == ["bulk_job_waiting"]
     assert loud.returncode == 1, loud.stderr
     assert json.loads(loud.stdout.splitlines()[0])["subject"] == "broke"
+
+
+def test_the_failure_rate_over_the_window(engine: Engine) -> None:
+    limits = Thresholds(failed_within=timedelta(hours=24), failure_rate=0.25, failure_rate_min_jobs=4)
+    for i in range(6):
+        add_job(engine, id=f"ok-{i}", status="completed", completed_at=NOW - timedelta(hours=1))
+    add_job(engine, id="old-failure", status="failed", completed_at=NOW - timedelta(hours=25))
+    add_job(engine, id="f1", status="failed", completed_at=NOW - timedelta(hours=2))
+    below = [a.rule for a in evaluate(engine, NOW, limits)]
+    add_job(engine, id="f2", status="failed", completed_at=NOW - timedelta(hours=2))
+
+    [rate] = [a for a in evaluate(engine, NOW, limits) if a.rule == "failure_rate"]
+
+    # 1 of 7 (14%) is below 25%; 2 of 8 is 25%, which fires; the failure 25 h ago is outside the window.
+    assert "failure_rate" not in below
+    assert (rate.severity, rate.subject) == ("error", "jobs")
+    assert rate.message.startswith("2 of 8 jobs finished in the last 24 h failed (25%")
+
+
+def test_cancelled_and_interrupted_jobs_are_reported_with_their_ids(engine: Engine) -> None:
+    add_job(engine, id="int-1", status="cancelled", error="interrupted (Ctrl-C) during ghcapture sync",
+            completed_at=NOW - timedelta(hours=1))
+    add_job(engine, id="can-1", status="cancelled", error="cancelled by request", completed_at=NOW)
+    add_job(engine, id="can-old", status="cancelled", completed_at=NOW - timedelta(hours=30))
+
+    assert _rules(engine) == [
+        ("warning", "job_interrupted", "int-1"),
+        ("warning", "job_cancelled", "can-1"),
+    ]
+    assert [a.job_id for a in evaluate(engine, NOW, LIMITS)] == ["int-1", "can-1"]
+
+
+def test_the_backlog_alerts_above_its_size(engine: Engine) -> None:
+    limits = Thresholds(backlog=3)
+    for i in range(3):
+        add_job(engine, status="queued", lane="realtime", processor="local", created_at=NOW - timedelta(minutes=i))
+    at_limit = [a.rule for a in evaluate(engine, NOW, limits)]
+    add_job(engine, status="pending", lane="bulk", processor="github_actions", created_at=NOW)
+
+    [backlog] = [a for a in evaluate(engine, NOW, limits) if a.rule == "backlog"]
+
+    assert "backlog" not in at_limit
+    assert backlog.message == (
+        "4 jobs waiting (1 bulk on github_actions, 3 realtime on local); alerting above 3"
+    )
+
+
+def test_a_budget_below_its_reserve_alerts_until_its_window_resets(engine: Engine) -> None:
+    from monitor_support import add_sample
+
+    add_sample(engine, "token-a", "graphql", remaining=499, at=NOW - timedelta(minutes=1),
+               reset_at=NOW + timedelta(minutes=10))
+    add_sample(engine, "token-a", "core", remaining=500, at=NOW - timedelta(minutes=1))
+    limits = Thresholds(budget_reserve=0.1)
+
+    [low] = [a for a in evaluate(engine, NOW, limits) if a.rule == "budget_low"]
+    after_reset = [a.rule for a in evaluate(engine, NOW + timedelta(minutes=11), limits)]
+
+    # 499 of 5,000 is below 10%; 500 is not.
+    assert low.subject == "token-a/graphql" and low.message == (
+        "graphql budget of token-a: 499 of 5000 left, below the reserve of 500 (10%); resets 12:10 UTC"
+    )
+    assert "budget_low" not in after_reset

@@ -7,15 +7,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from monitor_support import NOW, add_event, add_job, add_repository
 from sqlalchemy import Engine, insert, update
+from starlette.testclient import TestClient
 
 from ghcapture.monitor.billing import billing
+from ghcapture.monitor.dashboard import create_app
 from ghcapture.monitor.overview import overview, percentile
+from ghcapture.monitor.rate_limits import rate_limits
 from ghcapture.monitor.repositories import latest_pull_requests, next_refresh, repository_statuses
-from ghcapture.monitor.workers import workers
 from ghcapture.store.database import open_database
 from ghcapture.store.tables import contributors, pull_requests, tracked_repositories
+from monitor_support import NOW, add_job, add_repository, add_sample, add_worker
 
 
 @pytest.fixture
@@ -37,27 +39,75 @@ def test_percentile_is_the_nearest_rank() -> None:
 
 def seed_overview(engine: Engine) -> None:
     # Completed in the last 24 h: durations 100, 200, 300, 400, 1000 s; 1, 2, 3, 4, 10 PRs.
-    for seconds, prs, lane in ((100, 1, "realtime"), (200, 2, "realtime"), (300, 3, "bulk"), (400, 4, "bulk"),
-                               (1000, 10, "bulk")):
-        add_job(engine, lane=lane, processor="local" if lane == "realtime" else "github_actions",
-                created_at=ago(hours=2), started_at=ago(minutes=90), completed_at=ago(minutes=90, seconds=-seconds),
-                items_done=prs, points_used=prs * 2)
-    add_job(engine, lane="realtime", processor="local", status="failed", created_at=ago(hours=1),
-            completed_at=ago(minutes=30), items_done=0)
+    for seconds, prs, lane in (
+        (100, 1, "realtime"),
+        (200, 2, "realtime"),
+        (300, 3, "bulk"),
+        (400, 4, "bulk"),
+        (1000, 10, "bulk"),
+    ):
+        add_job(
+            engine,
+            lane=lane,
+            processor="local" if lane == "realtime" else "github_actions",
+            created_at=ago(hours=2),
+            started_at=ago(minutes=90),
+            completed_at=ago(minutes=90, seconds=-seconds),
+            items_done=prs,
+            points_used=prs * 2,
+        )
+    add_job(
+        engine,
+        lane="realtime",
+        processor="local",
+        status="failed",
+        created_at=ago(hours=1),
+        completed_at=ago(minutes=30),
+        items_done=0,
+    )
     # Three days ago: 50 s, 5 PRs (the week only); eight days ago: outside both windows.
-    add_job(engine, lane="bulk", processor="github_actions", created_at=ago(days=3), started_at=ago(days=3),
-            completed_at=ago(days=3, seconds=-50), items_done=5)
-    add_job(engine, lane="bulk", processor="github_actions", created_at=ago(days=8), started_at=ago(days=8),
-            completed_at=ago(days=8, seconds=-10), items_done=99)
-    # Waiting and running now: two pending realtime, one queued bulk; a local job silent for 3 min (stuck
-    # past its 120 s), an Actions one silent for an hour (within its 7 h).
-    for _ in range(2):
-        add_job(engine, lane="realtime", processor="local", status="pending", created_at=ago(minutes=5))
+    add_job(
+        engine,
+        lane="bulk",
+        processor="github_actions",
+        created_at=ago(days=3),
+        started_at=ago(days=3),
+        completed_at=ago(days=3, seconds=-50),
+        items_done=5,
+    )
+    add_job(
+        engine,
+        lane="bulk",
+        processor="github_actions",
+        created_at=ago(days=8),
+        started_at=ago(days=8),
+        completed_at=ago(days=8, seconds=-10),
+        items_done=99,
+    )
+    # Waiting and running now: two pending realtime (since 5 and 7 min ago), one queued bulk; an Actions job
+    # silent for an hour (stuck past the 30 min threshold), a local one silent for 3 min (not).
+    add_job(engine, lane="realtime", processor="local", status="pending", created_at=ago(minutes=5))
+    add_job(engine, lane="realtime", processor="local", status="pending", created_at=ago(minutes=7))
     add_job(engine, lane="bulk", processor="github_actions", status="queued", created_at=ago(minutes=5))
-    add_job(engine, id="stuck-local", lane="realtime", processor="local", status="running",
-            created_at=ago(minutes=10), started_at=ago(minutes=10), heartbeat_at=ago(minutes=3))
-    add_job(engine, lane="bulk", processor="github_actions", status="running", created_at=ago(hours=2),
-            started_at=ago(hours=2), heartbeat_at=ago(hours=1))
+    add_job(
+        engine,
+        lane="realtime",
+        processor="local",
+        status="running",
+        created_at=ago(minutes=10),
+        started_at=ago(minutes=10),
+        heartbeat_at=ago(minutes=3),
+    )
+    add_job(
+        engine,
+        id="stuck-bulk",
+        lane="bulk",
+        processor="github_actions",
+        status="running",
+        created_at=ago(hours=2),
+        started_at=ago(hours=2),
+        heartbeat_at=ago(hours=1),
+    )
 
 
 def test_overview_figures(engine: Engine) -> None:
@@ -78,12 +128,13 @@ def test_overview_figures(engine: Engine) -> None:
     assert week.total == 12 and (week.completed, week.failed, week.prs_captured) == (6, 1, 25)
     assert week.prs_per_hour == pytest.approx(25 / 168)
     assert (week.p50_seconds, week.p95_seconds) == (200.0, 1000.0)  # 50, 100, 200, 300, 400, 1000
-    assert [(q.lane, q.processor, q.pending, q.queued, q.running) for q in figures.queues] == [
-        ("bulk", "github_actions", 0, 1, 1),
-        ("realtime", "local", 2, 0, 1),
+    assert [(q.lane, q.processor, q.waiting, q.oldest_created_at) for q in figures.queues] == [
+        ("bulk", "github_actions", 1, ago(minutes=5)),
+        ("realtime", "local", 2, ago(minutes=7)),
     ]
     assert figures.backlog == 3
-    assert [(s.id, s.silent_seconds, s.limit_seconds) for s in figures.stuck] == [("stuck-local", 180.0, 120.0)]
+    assert [(s.id, s.silent_seconds) for s in figures.stuck] == [("stuck-bulk", 3600.0)]
+    assert figures.stuck_after_seconds == 1800.0
     by_hour = {h.hour.hour: (h.prs, h.points, h.failed) for h in figures.hours if h.prs or h.failed}
     # Ended at 10:31:40, 10:33:20, 10:35, 10:36:40 and 10:46:40; failed at 11:30.
     assert by_hour == {10: (20, 40, 0), 11: (0, 0, 1)}
@@ -92,14 +143,28 @@ def test_overview_figures(engine: Engine) -> None:
 
 def test_cost_per_repository_day_and_month_against_free_minutes(engine: Engine) -> None:
     # March (NOW is 2026-03-01 12:00): widgets, 2 + 1 min, $0.012 + $0.006, 500 + 500 PRs.
-    add_job(engine, repository="acme/widgets", completed_at=ago(hours=1), billable_ms=120_000, cost_usd=0.012,
-            items_done=500)
-    add_job(engine, repository="acme/widgets", completed_at=ago(hours=2), billable_ms=60_000, cost_usd=0.006,
-            items_done=500)
+    add_job(
+        engine,
+        repository="acme/widgets",
+        completed_at=ago(hours=1),
+        billable_ms=120_000,
+        cost_usd=0.012,
+        items_done=500,
+    )
+    add_job(
+        engine,
+        repository="acme/widgets",
+        completed_at=ago(hours=2),
+        billable_ms=60_000,
+        cost_usd=0.006,
+        items_done=500,
+    )
     # February 27: gadgets, 10 min, $0.06, no PR. January 20 (40 days ago): 5 min, outside the 30 days.
     add_job(engine, repository="acme/gadgets", completed_at=ago(days=2), billable_ms=600_000, cost_usd=0.06)
     add_job(engine, repository="acme/gadgets", completed_at=ago(days=40), billable_ms=300_000, cost_usd=0.03)
-    add_job(engine, repository="acme/widgets", completed_at=ago(hours=1), items_done=7)  # local: no runner time
+    add_job(
+        engine, repository="acme/widgets", completed_at=ago(hours=1), items_done=7
+    )  # local: no runner time
 
     with engine.connect() as connection:
         figures = billing(connection, NOW, free_minutes=4, price_per_minute=0.006)
@@ -110,7 +175,9 @@ def test_cost_per_repository_day_and_month_against_free_minutes(engine: Engine) 
     ]
     widgets = figures.by_repository[1]
     assert widgets.cost_usd == pytest.approx(0.018)
-    assert widgets.usd_per_1000_prs == pytest.approx(0.018) and widgets.minutes_per_1000_prs == pytest.approx(3.0)
+    assert widgets.usd_per_1000_prs == pytest.approx(0.018) and widgets.minutes_per_1000_prs == pytest.approx(
+        3.0
+    )
     assert figures.by_repository[0].usd_per_1000_prs is None
     assert figures.total.minutes == 13.0 and figures.total.cost_usd == pytest.approx(0.078)
     days = {s.label: s.minutes for s in figures.by_day if s.jobs}
@@ -136,10 +203,13 @@ def test_repositories_held_against_github_synced_scheduled_and_open(engine: Engi
     repo_id = add_repository(engine, "acme/widgets", prs=3, github_total=4, synced=ago(hours=2))
     with engine.begin() as connection:
         connection.execute(
-            update(pull_requests).where(pull_requests.c.number == 1, pull_requests.c.repository_id == repo_id)
+            update(pull_requests)
+            .where(pull_requests.c.number == 1, pull_requests.c.repository_id == repo_id)
             .values(changed_files=3500)
         )
-        connection.execute(insert(tracked_repositories).values(repository="acme/widgets", every_seconds=21600))
+        connection.execute(
+            insert(tracked_repositories).values(repository="acme/widgets", every_seconds=21600)
+        )
         connection.execute(insert(tracked_repositories).values(repository="acme/new", every_seconds=86400))
     add_job(engine, repository="acme/widgets", status="completed", completed_at=ago(hours=1))
     add_job(engine, repository="acme/widgets", status="pending")
@@ -175,27 +245,58 @@ def test_latest_pull_requests_carry_their_authors(engine: Engine) -> None:
         unknown = latest_pull_requests(connection, "acme/nothing")
 
     assert held is not None and [(p.number, p.title, p.author) for p in held] == [
-        (2, "PR 2", None), (1, "PR 1", "octocat"),
+        (2, "PR 2", None),
+        (1, "PR 1", "octocat"),
     ]
     assert unknown is None
 
 
-def test_workers_from_the_jobs_they_run_and_started(engine: Engine) -> None:
-    add_job(engine, id="r1", status="running", started_at=ago(minutes=5), heartbeat_at=ago(seconds=5))
-    add_event(engine, "r1", "started", "attempt 1 of 3 on host-1-aaa", ago(minutes=5))
-    add_job(engine, id="r2", status="running", started_at=ago(minutes=20), heartbeat_at=ago(minutes=10))
-    add_event(engine, "r2", "started", "attempt 1 of 3 on host-2-bbb", ago(minutes=40))
-    add_event(engine, "r2", "started", "attempt 2 of 3 on host-3-ccc", ago(minutes=20))
-    add_job(engine, id="done", status="completed")
-    add_event(engine, "done", "started", "attempt 1 of 3 on host-4-ddd", ago(minutes=30))
-    add_event(engine, "done", "started", "attempt 1 of 3 on host-5-eee", ago(hours=2))  # too long ago
-    add_event(engine, "done", "started", "picked up by a runner", ago(minutes=1))  # not a local worker
+def test_rate_limits_now_and_the_least_left_each_hour(engine: Engine) -> None:
+    # An installation's GraphQL budget: 4,000 left at 09:10, 3,000 at 09:50, 600 at 11:40 (above the 10%
+    # reserve, 500). Its core budget: 100 left at 11:50, in a window that reset at 11:55. A token's core: 20.
+    add_sample(engine, "app-42", "graphql", remaining=4000, at=ago(hours=2, minutes=50))
+    add_sample(engine, "app-42", "graphql", remaining=3000, at=ago(hours=2, minutes=10))
+    add_sample(engine, "app-42", "graphql", remaining=600, at=ago(minutes=20), reset_at=ago(minutes=-30))
+    add_sample(engine, "app-42", "core", remaining=100, at=ago(minutes=10), reset_at=ago(minutes=5))
+    add_sample(engine, "token-1", "core", remaining=20, at=ago(minutes=1), reset_at=ago(minutes=-50))
+    add_sample(engine, "token-1", "core", remaining=4999, at=ago(days=2))  # older than the day shown
 
     with engine.connect() as connection:
-        found = {w.name: w for w in workers(connection, NOW)}
+        figures = rate_limits(connection, NOW, reserve=0.1)
 
-    assert set(found) == {"host-1-aaa", "host-2-bbb", "host-3-ccc", "host-4-ddd"}
-    assert [j.id for j in found["host-1-aaa"].jobs] == ["r1"] and found["host-1-aaa"].alive(NOW, 120)
-    assert [j.id for j in found["host-3-ccc"].jobs] == ["r2"] and not found["host-3-ccc"].alive(NOW, 120)
-    assert found["host-2-bbb"].jobs == [] and found["host-4-ddd"].jobs == []  # earlier attempt, idle
-    assert found["host-4-ddd"].last_started_at == ago(minutes=30) and not found["host-4-ddd"].alive(NOW, 120)
+    now = {(b.sample.budget, b.sample.resource): (b.remaining_now, b.low) for b in figures.budgets}
+    assert now == {
+        ("app-42", "core"): (5000, False),  # its window reset after the reading: whole again
+        ("app-42", "graphql"): (600, False),
+        ("token-1", "core"): (20, True),  # 20 < 500
+    }
+    graphql = next(h for h in figures.history if (h.budget, h.resource) == ("app-42", "graphql"))
+    lowest = {
+        hour.hour: left for hour, left in zip(graphql.hours, graphql.lowest, strict=True) if left is not None
+    }
+    assert lowest == {9: 3000, 11: 600} and len(graphql.hours) == 24
+    assert [(h.budget, h.resource) for h in figures.history] == [
+        ("app-42", "core"),
+        ("app-42", "graphql"),
+        ("token-1", "core"),
+    ]
+
+
+def test_the_workers_page_tells_alive_silent_and_stopped_apart(engine: Engine) -> None:
+    add_worker(engine, "host-1-aaa", beat=ago(seconds=5), running=["r1"])
+    add_worker(engine, "host-2-bbb", beat=ago(minutes=10), running=["r2"])
+    add_worker(engine, "host-3-ccc", beat=ago(minutes=30), stopped=ago(minutes=30))
+    add_job(engine, status="queued", lane="bulk", processor="local", created_at=ago(minutes=4))
+    client = TestClient(create_app(engine, clock=lambda: NOW))
+
+    page = client.get("/workers.json").json()
+
+    assert {w["worker"]["id"]: w["alive"] for w in page["workers"]} == {
+        "host-1-aaa": True,
+        "host-2-bbb": False,
+        "host-3-ccc": False,
+    }
+    assert page["silent_after_seconds"] == 30.0  # three 10 s heartbeats
+    assert [(q["lane"], q["waiting"]) for q in page["queues"]] == [("bulk", 1)]
+    html = client.get("/workers").text
+    assert ">alive<" in html and ">silent<" in html and "stopped 2026-03-01 11:30:00" in html

@@ -8,10 +8,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from monitor_support import NOW, add_job, known_store
 
 from ghcapture.monitor.report import cost_report
 from ghcapture.store.database import open_database
+from monitor_support import NOW, add_job, known_store
 
 
 def test_report_totals_per_route_and_repository(database_url: str) -> None:

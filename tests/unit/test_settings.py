@@ -50,6 +50,20 @@ SAMPLES: dict[str, Any] = {
     "budget_name": "shared",
     "poll_seconds": 0.5,
     "reconcile_seconds": 30.0,
+    "rate_limit_sample_seconds": 15.0,
+    "rate_limit_samples_keep_days": 2.0,
+    "alert_failure_rate": 0.5,
+    "alert_window_hours": 6.0,
+    "alert_stuck_minutes": 10.0,
+    "alert_backlog": 20,
+    "alert_bulk_wait_hours": 2.0,
+    "alert_stale_hours": 12.0,
+    "alert_missing_prs": 5,
+    "alert_budget_reserve": 0.2,
+    "alert_cooldown_minutes": 15.0,
+    "alert_webhook_url": "https://hooks.example.com/ghcapture",
+    "alert_issues": True,
+    "actions_free_minutes": 3000.0,
 }
 NUMBERS = [key for key in KEYS if key.kind in (int, float)]
 

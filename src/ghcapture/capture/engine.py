@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import OperationalError
 
 from ghcapture.capture import mapping
+from ghcapture.capture.budgets import sampling_budgets
 from ghcapture.capture.progress import NoProgress, Progress
 from ghcapture.capture.queries import by_number_query, capture_document, follow_up_query
 from ghcapture.capture.scope import CaptureScope
@@ -719,4 +720,5 @@ async def capture(
 
     owner, name = parse_repository(repository)
     await client.prepare_for(owner, name)  # a GitHub App finds its installation before the first GraphQL call
-    return await Capture(client, engine, owner, name, kind=kind, scope=scope, progress=progress).run()
+    with sampling_budgets(client, engine):
+        return await Capture(client, engine, owner, name, kind=kind, scope=scope, progress=progress).run()

@@ -26,7 +26,9 @@ def is_loopback(host: str) -> bool:
 def checked_token(host: str, token: str | None) -> str | None:
     """The token the dashboard will demand; bound beyond loopback, one is required."""
     if token is not None and len(token) < MIN_TOKEN_LENGTH:
-        raise ConfigError(f"GHCAPTURE_DASHBOARD_TOKEN: too short; give at least {MIN_TOKEN_LENGTH} characters")
+        raise ConfigError(
+            f"GHCAPTURE_DASHBOARD_TOKEN: too short; give at least {MIN_TOKEN_LENGTH} characters"
+        )
     if token is None and not is_loopback(host):
         raise ConfigError(
             f"--host {host}: listening beyond this machine needs GHCAPTURE_DASHBOARD_TOKEN "
@@ -50,15 +52,16 @@ def dashboard(
     Example: GHCAPTURE_DASHBOARD_TOKEN=$(openssl rand -hex 24) ghcapture dashboard --host 0.0.0.0
     """
     from ghcapture.config import load_settings
-    from ghcapture.jobs.settings import load_job_settings
     from ghcapture.monitor.dashboard import DashboardOptions, create_app
+    from ghcapture.monitor.thresholds import thresholds_from_settings
     from ghcapture.store.database import open_existing_database
 
     settings = load_settings()
     token = checked_token(host, settings.extra.get("dashboard_token"))
     options = DashboardOptions(
-        stuck_limits=load_job_settings(settings).stuck_limits,
+        thresholds=thresholds_from_settings(settings),
         price_per_minute=float(settings.extra["actions_price_per_minute"]),
+        free_minutes=float(settings.extra["actions_free_minutes"]),
         refresh_seconds=refresh,
     )
     asgi = create_app(open_existing_database(settings.database_url), token=token, options=options)

@@ -36,7 +36,7 @@ from ghcapture.github.errors import (
     definitive_connect_reason,
     origin_of,
 )
-from ghcapture.github.ratelimit import CORE, DEFAULT_RESERVE_FRACTION, GRAPHQL, RateLimitMonitor
+from ghcapture.github.ratelimit import CORE, DEFAULT_RESERVE_FRACTION, GRAPHQL, RateLimitMonitor, budget_name
 from ghcapture.github.redact import RedactingFilter, register_secret
 
 log = logging.getLogger("ghcapture.github")
@@ -208,6 +208,11 @@ class GitHubClient:
         )
         if isinstance(self.auth, AppInstallationAuth) and self.auth.http is None:
             self.auth.http = self._http
+
+    @property
+    def budget_name(self) -> str:
+        """The name of the budget this client spends (see `ratelimit.budget_name`), never a secret."""
+        return budget_name(self.settings, getattr(self.auth, "installation_id", None))
 
     async def __aenter__(self) -> GitHubClient:
         return self

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ghcapture.config import Settings
 
 log = logging.getLogger("ghcapture.github")
 
@@ -45,6 +49,25 @@ def _header_int(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
+# Told of every budget GitHub reports, with its resource name; how the caller keeps it is its own affair.
+BudgetObserver = Callable[[str, RateLimitBudget], None]
+
+
+def budget_name(settings: Settings, installation_id: str | None = None) -> str:
+    """Which budget the credentials spend (GHCAPTURE_BUDGET_NAME, else an App installation, else a token by
+    a short digest, so the name never reveals it); `installation_id` is one found after the settings."""
+    chosen = settings.extra.get("budget_name")
+    if chosen:
+        return str(chosen)
+    if settings.uses_app:
+        return (
+            f"app{settings.github_app_id}-{settings.github_app_installation_id or installation_id or 'any'}"
+        )
+    if settings.github_token:
+        return "token-" + hashlib.sha256(settings.github_token.encode()).hexdigest()[:10]
+    return "anonymous"
+
+
 def parse_reset_at(value: str) -> float:
     """GraphQL's resetAt (ISO-8601, usually with Z) as epoch seconds."""
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
@@ -77,6 +100,7 @@ class RateLimitMonitor:
         self.secondary_strikes: dict[str, int] = {}
         self.waits = 0
         self.waited_seconds = 0.0
+        self.observers: list[BudgetObserver] = []
 
     # -- what GitHub told us ------------------------------------------------------------------
 
@@ -96,6 +120,7 @@ class RateLimitMonitor:
             reset_at=float(reset) if reset is not None else self.clock() + 3600,
         )
         self.budgets[resource] = budget
+        self._tell(resource, budget)
         return budget
 
     def observe_graphql(self, rate_limit: Mapping[str, Any]) -> RateLimitBudget | None:
@@ -118,7 +143,17 @@ class RateLimitMonitor:
             reset_at=reset_at,
         )
         self.budgets[GRAPHQL] = budget
+        self._tell(GRAPHQL, budget)
         return budget
+
+    def _tell(self, resource: str, budget: RateLimitBudget) -> None:
+        # A copy: `acquire` counts spending into the live budget before GitHub confirms it.
+        said = RateLimitBudget(budget.limit, budget.remaining, budget.used, budget.reset_at)
+        for observer in list(self.observers):
+            try:
+                observer(resource, said)
+            except Exception as exc:  # an observer's trouble never stops a request
+                log.warning("rate-limit observer failed: %s", type(exc).__name__)
 
     def note_success(self, resource: str) -> None:
         """A request went through: the next secondary limit starts the back-off afresh."""

@@ -156,6 +156,11 @@ class LocalEngine:
         global _current
         self.stop.set()
         if self._launched:
+            try:
+                self.store.worker_stopped(self.executor_id)
+            except Exception as exc:  # the database may be what stopped it
+                log.warning("could not record this worker's stop: %s", _first_line(exc))
+        if self._launched:
             DBOS.destroy(workflow_completion_timeout_sec=wait_seconds)
             # DBOS keeps its console handler on the stderr of its first launch; a later launch in this
             # process (a test, an embedding program) must log to the stderr of its own time.
@@ -166,17 +171,29 @@ class LocalEngine:
         self._launched = False
         _current = None
 
+    def _beat_worker(self) -> None:
+        self.store.worker_beat(
+            self.executor_id,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            listens=self.listen,
+            holding=self.running | self.waiting | self.held,
+        )
+
     def _heartbeats(self) -> None:
         store = self.store
         failing = False
-        while not self.stop.wait(self.jobs.heartbeat_seconds):
+        while True:
             try:
                 store.heartbeat_many(self.running | self.waiting | self.held)
+                self._beat_worker()
                 failing = False
             except Exception as exc:  # a database hiccup must not kill the heartbeat
                 if not failing:  # one line per outage, not one per beat
                     log.warning("heartbeat failed: %s", _first_line(exc))
                 failing = True
+            if self.stop.wait(self.jobs.heartbeat_seconds):
+                break
         # A final beat would be a lie after stopping; the reaper decides from here.
 
     # -- dispatching ---------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ ghcapture.toml.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from ghcapture.config import KEY_BY_NAME, Settings, read_setting_values
+from ghcapture.github.ratelimit import budget_name
 from ghcapture.jobs.router import RouterConfig
 
 _JOB_KEYS = (
@@ -68,16 +68,6 @@ def default_system_database_url(database_url: str) -> str:
         path = Path(database)
         return f"sqlite:///{path.with_name(path.stem + '-jobs' + (path.suffix or '.db'))}"
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def budget_name(settings: Settings) -> str:
-    """Which rate-limit budget the credentials spend: an App installation, or a token (by a short digest)."""
-    if settings.uses_app:
-        return f"app{settings.github_app_id}-{settings.github_app_installation_id or 'any'}"
-    if settings.github_token:
-        # A digest names the budget without the token appearing anywhere.
-        return "token-" + hashlib.sha256(settings.github_token.encode()).hexdigest()[:10]
-    return "anonymous"
 
 
 def load_job_settings(settings: Settings, env: Mapping[str, str] | None = None) -> JobSettings:

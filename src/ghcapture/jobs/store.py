@@ -28,7 +28,7 @@ from ghcapture.jobs.model import (
     Job,
     JobEvent,
 )
-from ghcapture.store.tables import job_events, progressive_capture_jobs, utc_now
+from ghcapture.store.tables import job_events, progressive_capture_jobs, utc_now, workers
 
 jobs_table = progressive_capture_jobs
 MAX_ERROR_LENGTH = 2000
@@ -360,6 +360,33 @@ class JobStore:
                 update(jobs_table)
                 .where(jobs_table.c.id.in_(ids), jobs_table.c.status.in_({RUNNING, QUEUED}))
                 .values(heartbeat_at=utc_now())
+            )
+
+    def worker_beat(
+        self, worker_id: str, *, host: str, pid: int, listens: bool, holding: Iterable[str]
+    ) -> None:
+        """This worker is alive and holds these jobs (the console's workers and /healthz read it)."""
+        now = utc_now()
+        running = sorted(holding)
+        with self.engine.begin() as conn:
+            beat = update(workers).where(workers.c.id == worker_id)
+            if not conn.execute(beat.values(heartbeat_at=now, running=running)).rowcount:
+                conn.execute(
+                    insert(workers).values(
+                        id=worker_id,
+                        host=host,
+                        pid=pid,
+                        listens=listens,
+                        started_at=now,
+                        heartbeat_at=now,
+                        running=running,
+                    )
+                )
+
+    def worker_stopped(self, worker_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(workers).where(workers.c.id == worker_id).values(stopped_at=utc_now(), running=[])
             )
 
     def heartbeat(self, job_id: str) -> None:

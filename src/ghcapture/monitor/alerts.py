@@ -1,45 +1,50 @@
-"""Alert rules over the store: failed, stuck and waiting jobs; stale and incomplete repositories."""
+"""Alert rules over the store: failed, cancelled, stuck and waiting jobs, the failure rate, the backlog,
+rate-limit budgets below their reserve, and repositories stale or incomplete."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, func, select
 
+from ghcapture.monitor.budgets import latest_budgets
+from ghcapture.monitor.queue import queue_depths, stuck_jobs
+from ghcapture.monitor.thresholds import Thresholds
 from ghcapture.store.tables import progressive_capture_jobs as jobs
 from ghcapture.store.tables import pull_requests, repositories, tracked_repositories
 
+__all__ = ["Alert", "Thresholds", "evaluate", "JOB_RULES"]
+
 Severity = Literal["error", "warning"]
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Where each rule starts to fire; every limit is exclusive except the failed-jobs window's start."""
-
-    failed_within: timedelta = timedelta(hours=24)
-    stuck_after: timedelta = timedelta(minutes=30)
-    bulk_queued_after: timedelta = timedelta(hours=6)
-    stale_after: timedelta = timedelta(hours=48)
-    # Pull requests GitHub reports beyond those held before a repository counts as incomplete.
-    missing_pull_requests: int = 1
+# Rules whose subject is a job id.
+JOB_RULES = frozenset({"job_failed", "job_stuck", "job_cancelled", "job_interrupted", "bulk_job_waiting"})
 
 
 @dataclass(frozen=True)
 class Alert:
+    """One condition that holds: `subject` is what it is about (a job id, a repository, a budget), and
+    (rule, subject) names it from one evaluation to the next."""
+
     severity: Severity
     rule: str
     subject: str
     message: str
 
+    @property
+    def job_id(self) -> str | None:
+        return self.subject if self.rule in JOB_RULES else None
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "job_id": self.job_id}
 
 
 def _age(now: datetime, then: datetime) -> str:
     hours = (now - then).total_seconds() / 3600
-    return f"{hours * 60:.0f} min" if hours < 2 else f"{hours:.1f} h"
+    if hours < 2:
+        return f"{hours * 60:.0f} min"
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
 
 
 def _failed(connection: Connection, now: datetime, limits: Thresholds) -> list[Alert]:
@@ -57,12 +62,76 @@ def _failed(connection: Connection, now: datetime, limits: Thresholds) -> list[A
 
 
 def _stuck(connection: Connection, now: datetime, limits: Thresholds) -> list[Alert]:
+    return [
+        Alert(
+            "error",
+            "job_stuck",
+            row.id,
+            f"{row.kind} job for {row.repository} running with no heartbeat for {_age(now, beat)}",
+        )
+        for row, beat in stuck_jobs(connection, now, limits.stuck_after)
+    ]
+
+
+def _failure_rate(connection: Connection, now: datetime, limits: Thresholds) -> list[Alert]:
+    finished_at = func.coalesce(jobs.c.completed_at, jobs.c.created_at)
+    query = (
+        select(jobs.c.status, func.count())
+        .where(jobs.c.status.in_(("completed", "failed")), finished_at >= now - limits.failed_within)
+        .group_by(jobs.c.status)
+    )
+    counts = {str(status): int(count) for status, count in connection.execute(query)}
+    finished = counts.get("completed", 0) + counts.get("failed", 0)
+    failed = counts.get("failed", 0)
+    if finished < limits.failure_rate_min_jobs or failed / finished < limits.failure_rate:
+        return []
+    hours = limits.failed_within.total_seconds() / 3600
+    message = (
+        f"{failed} of {finished} jobs finished in the last {hours:g} h failed "
+        f"({failed / finished:.0%}; alerting from {limits.failure_rate:.0%})"
+    )
+    return [Alert("error", "failure_rate", "jobs", message)]
+
+
+def _cancelled(connection: Connection, now: datetime, limits: Thresholds) -> list[Alert]:
+    """Cancelled jobs in the window; those stopped by Ctrl-C or a stopping worker count as interrupted."""
+    cancelled_at = func.coalesce(jobs.c.completed_at, jobs.c.created_at)
+    query = (
+        select(jobs.c.id, jobs.c.repository, jobs.c.kind, jobs.c.error)
+        .where(jobs.c.status == "cancelled", cancelled_at >= now - limits.failed_within)
+        .order_by(cancelled_at)
+    )
     alerts = []
-    for row in connection.execute(select(jobs).where(jobs.c.status == "running").order_by(jobs.c.created_at)):
-        beat = row.heartbeat_at or row.started_at or row.created_at
-        if now - beat > limits.stuck_after:
-            message = f"{row.kind} job for {row.repository} running with no heartbeat for {_age(now, beat)}"
-            alerts.append(Alert("error", "job_stuck", row.id, message))
+    for row in connection.execute(query):
+        reason = row.error or "-"
+        rule = "job_interrupted" if "interrupt" in reason.lower() else "job_cancelled"
+        verb = "interrupted" if rule == "job_interrupted" else "cancelled"
+        alerts.append(Alert("warning", rule, row.id, f"{row.kind} job, {row.repository}, {verb}: {reason}"))
+    return alerts
+
+
+def _backlog(connection: Connection, limits: Thresholds) -> list[Alert]:
+    depths = queue_depths(connection)
+    waiting = sum(depth.waiting for depth in depths)
+    if waiting <= limits.backlog:
+        return []
+    parts = ", ".join(f"{d.waiting} {d.lane} on {d.processor}" for d in depths)
+    message = f"{waiting} jobs waiting ({parts}); alerting above {limits.backlog}"
+    return [Alert("warning", "backlog", "queue", message)]
+
+
+def _budgets(connection: Connection, now: datetime, limits: Thresholds) -> list[Alert]:
+    alerts = []
+    for sample in latest_budgets(connection):
+        left = sample.remaining_at(now)
+        if left >= sample.limit * limits.budget_reserve:
+            continue
+        reserve = sample.limit * limits.budget_reserve
+        message = (
+            f"{sample.resource} budget of {sample.budget}: {left} of {sample.limit} left, below the reserve "
+            f"of {reserve:.0f} ({limits.budget_reserve:.0%}); resets {sample.reset_at:%H:%M} UTC"
+        )
+        alerts.append(Alert("warning", "budget_low", f"{sample.budget}/{sample.resource}", message))
     return alerts
 
 
@@ -129,9 +198,13 @@ def evaluate(engine: Engine, now: datetime, thresholds: Thresholds | None = None
     limits = thresholds or Thresholds()
     with engine.connect() as connection:
         alerts = [
+            *_failure_rate(connection, now, limits),
             *_failed(connection, now, limits),
             *_stuck(connection, now, limits),
+            *_cancelled(connection, now, limits),
             *_bulk_waiting(connection, now, limits),
+            *_backlog(connection, limits),
+            *_budgets(connection, now, limits),
             *_stale(connection, now, limits),
             *_incomplete(connection, limits),
         ]

@@ -84,7 +84,9 @@ def _figures() -> list[Any]:
 
 def _spend(label: str, row: Any) -> ActionsSpend:
     count, billable, cost, prs = row
-    return ActionsSpend(label=label, jobs=int(count), billable_ms=int(billable), cost_usd=float(cost), prs=int(prs))
+    return ActionsSpend(
+        label=label, jobs=int(count), billable_ms=int(billable), cost_usd=float(cost), prs=int(prs)
+    )
 
 
 def _by(connection: Connection, unit: Unit, starts: list[datetime], now: datetime) -> list[ActionsSpend]:
@@ -93,7 +95,9 @@ def _by(connection: Connection, unit: Unit, starts: list[datetime], now: datetim
         label: row
         for label, *row in connection.execute(
             select(key, *_figures())
-            .where(jobs.c.billable_ms.is_not(None), jobs.c.completed_at >= starts[0], jobs.c.completed_at <= now)
+            .where(
+                jobs.c.billable_ms.is_not(None), jobs.c.completed_at >= starts[0], jobs.c.completed_at <= now
+            )
             .group_by(key)
         )
     }

@@ -35,9 +35,10 @@ def bar_chart(
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         height = value * scale
         x = _LEFT + i * width
+        tip = f"{escape(label)}: {escape(_number(value))}{escape(unit)}"
         parts.append(
-            f'<rect class="bar" x="{x + 1:.1f}" y="{HEIGHT - _BOTTOM - height:.1f}" width="{max(width - 2, 1):.1f}" '
-            f'height="{height:.1f}"><title>{escape(label)}: {escape(_number(value))}{escape(unit)}</title></rect>'
+            f'<rect class="bar" x="{x + 1:.1f}" y="{HEIGHT - _BOTTOM - height:.1f}" '
+            f'width="{max(width - 2, 1):.1f}" height="{height:.1f}"><title>{tip}</title></rect>'
         )
         if i % step == 0:
             parts.append(
@@ -45,4 +46,4 @@ def bar_chart(
                 f"{escape(label)}</text>"
             )
     parts.append("</svg>")
-    return Markup(f'<figure><figcaption>{escape(title)}</figcaption>{"".join(parts)}</figure>')
+    return Markup(f"<figure><figcaption>{escape(title)}</figcaption>{''.join(parts)}</figure>")

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
+from importlib.resources import files
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -28,15 +28,19 @@ from ghcapture.jobs.store import JobStore, UnknownJob
 from ghcapture.monitor.alerts import evaluate
 from ghcapture.monitor.billing import DEFAULT_FREE_MINUTES, billing
 from ghcapture.monitor.charts import bar_chart
-from ghcapture.monitor.metrics import collect, prometheus_text
-from ghcapture.monitor.overview import DEFAULT_STUCK_LIMITS, overview, queue_depths
+from ghcapture.monitor.exposition import metrics_response
+from ghcapture.monitor.health import health
+from ghcapture.monitor.metrics import collect
+from ghcapture.monitor.overview import overview
+from ghcapture.monitor.queue import queue_depths
+from ghcapture.monitor.rate_limits import rate_limits
 from ghcapture.monitor.repositories import latest_pull_requests, repository_statuses
-from ghcapture.monitor.workers import workers
+from ghcapture.monitor.thresholds import Thresholds
+from ghcapture.monitor.workers import worker_beats
 from ghcapture.store.tables import progressive_capture_jobs, utc_now
 
 JOBS_PER_PAGE = 100
 DEFAULT_REFRESH_SECONDS = 10.0
-PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 SESSION_COOKIE = "ghcapture_dashboard"
 SESSION_DAYS = 7
 # Asked for by the page's own refresh script: answer the page's content alone, without its frame.
@@ -58,7 +62,7 @@ NAVIGATION = (
 class DashboardOptions:
     """What the pages need beyond the store: limits and prices from the settings, and the refresh pace."""
 
-    stuck_limits: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_STUCK_LIMITS))
+    thresholds: Thresholds = field(default_factory=Thresholds)
     price_per_minute: float = 0.006
     free_minutes: float = DEFAULT_FREE_MINUTES
     refresh_seconds: float = DEFAULT_REFRESH_SECONDS
@@ -218,22 +222,32 @@ def create_app(
     def overview_page(request: Request) -> Page:
         now = clock()
         with engine.connect() as connection:
-            figures = overview(connection, now, options.stuck_limits)
+            figures = overview(connection, now, options.thresholds)
         return Page(
             "overview.html",
             "Overview",
-            {"overview": figures, "alerts": evaluate(engine, now), "now": now},
+            {"overview": figures, "alerts": evaluate(engine, now, options.thresholds), "now": now},
         )
 
     def cost_page(request: Request) -> Page:
         with engine.connect() as connection:
             figures = billing(
-                connection, clock(), free_minutes=options.free_minutes, price_per_minute=options.price_per_minute
+                connection,
+                clock(),
+                free_minutes=options.free_minutes,
+                price_per_minute=options.price_per_minute,
             )
         return Page("cost.html", "Cost", {"billing": figures})
 
     def rate_limits_page(request: Request) -> Page:
-        return Page("rate_limits.html", "Rate limits", {"budgets": [], "history": []})
+        now = clock()
+        with engine.connect() as connection:
+            figures = rate_limits(connection, now, options.thresholds.budget_reserve)
+        return Page(
+            "rate_limits.html",
+            "Rate limits",
+            {"rate_limits": figures, "now": now, "reserve": options.thresholds.budget_reserve},
+        )
 
     def repositories_page(request: Request) -> Page:
         now = clock()
@@ -248,7 +262,9 @@ def create_app(
             held = latest_pull_requests(connection, name)
             statuses = [s for s in repository_statuses(connection, now) if s.full_name == name]
         if held is None or not statuses:
-            return Page("problem.html", "No such repository", {"problem": f"no repository {name!r} is held"}, 404)
+            return Page(
+                "problem.html", "No such repository", {"problem": f"no repository {name!r} is held"}, 404
+            )
         return Page("repository.html", name, {"repository": statuses[0], "pull_requests": held})
 
     def jobs_page(request: Request) -> Page:
@@ -285,7 +301,12 @@ def create_app(
                 "jobs": jobs,
                 "matching": int(matching),
                 "filters": wanted,
-                "choices": {"status": list(STATUSES), "lane": list(LANES), "kind": kinds, "repository": names},
+                "choices": {
+                    "status": list(STATUSES),
+                    "lane": list(LANES),
+                    "kind": kinds,
+                    "repository": names,
+                },
             },
         )
 
@@ -301,20 +322,18 @@ def create_app(
 
     def workers_page(request: Request) -> Page:
         now = clock()
+        silent_after = options.thresholds.worker_silent_after
         with engine.connect() as connection:
-            found = workers(connection, now)
+            beats = worker_beats(connection)
             queues = queue_depths(connection)
-        dead_after = float(options.stuck_limits.get("local", DEFAULT_STUCK_LIMITS["local"]))
         return Page(
             "workers.html",
             "Workers",
             {
-                "workers": [
-                    {"worker": worker, "alive": worker.alive(now, dead_after)} for worker in found
-                ],
+                "workers": [{"worker": beat, "alive": beat.alive(now, silent_after)} for beat in beats],
                 "queues": queues,
                 "now": now,
-                "dead_after_seconds": dead_after,
+                "silent_after_seconds": silent_after.total_seconds(),
             },
         )
 
@@ -323,8 +342,13 @@ def create_app(
     ) -> Response:
         target = _safe_next(target or request.query_params.get("next") or request.url.path)
         html = templates.get_template("login.html").render(
-            title="Sign in", path="/login", fragment=False, refresh_seconds=0, json_url=None,
-            next=target, wrong=wrong,
+            title="Sign in",
+            path="/login",
+            fragment=False,
+            refresh_seconds=0,
+            json_url=None,
+            next=target,
+            wrong=wrong,
         )
         return HTMLResponse(html, status_code=status_code)
 
@@ -357,16 +381,15 @@ def create_app(
         return response
 
     def metrics(request: Request) -> Response:
-        text = prometheus_text(collect(engine, clock()))
-        return PlainTextResponse(text, media_type=PROMETHEUS_CONTENT_TYPE)
+        body, content_type = metrics_response(engine, clock)
+        return Response(body, headers={"Content-Type": content_type})
 
     def healthz(request: Request) -> Response:
-        return JSONResponse({"database": "ok"})
+        body, status = health(engine, clock())
+        return JSONResponse(body, status_code=status)
 
     def snapshot(request: Request) -> Response:
         return JSONResponse(collect(engine, clock()).as_dict())
-
-    from importlib.resources import files
 
     routes = [
         *page_route("/", overview_page),

@@ -4,22 +4,20 @@ captured per hour, job durations, the backlog of each queue, stuck jobs, and the
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, func, select
 
-from ghcapture.jobs.model import ACTIVE, COMPLETED, FAILED, PENDING, QUEUED, RUNNING, STATUSES
+from ghcapture.jobs.model import COMPLETED, FAILED
+from ghcapture.monitor.queue import QueueDepth, queue_depths, stuck_jobs
 from ghcapture.monitor.spend import UNSET
+from ghcapture.monitor.thresholds import Thresholds
 from ghcapture.monitor.timeline import bucket, key_of, last_hours
 from ghcapture.store.tables import progressive_capture_jobs as jobs
 
 WINDOWS = (("24 h", timedelta(hours=24)), ("7 d", timedelta(days=7)))
 CHART_HOURS = 24
-# A running job silent longer than this (seconds) is stuck, per processor; others get DEFAULT_STUCK_AFTER.
-DEFAULT_STUCK_LIMITS: Mapping[str, float] = {"local": 120.0, "github_actions": 7 * 3600.0}
-DEFAULT_STUCK_AFTER = 900.0
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -73,28 +71,14 @@ class WindowFigures:
 
 
 @dataclass(frozen=True)
-class QueueDepth:
-    """Jobs waiting (pending or queued) and running on one queue: a lane on a processor."""
-
-    lane: str
-    processor: str
-    pending: int = 0
-    queued: int = 0
-    running: int = 0
-
-    @property
-    def backlog(self) -> int:
-        return self.pending + self.queued
-
-
-@dataclass(frozen=True)
 class StuckJob:
+    """A running job silent (no heartbeat, nor start) for longer than the stuck threshold."""
+
     id: str
     kind: str
     repository: str
     processor: str
     silent_seconds: float
-    limit_seconds: float
 
 
 @dataclass(frozen=True)
@@ -114,11 +98,12 @@ class Overview:
     windows: list[WindowFigures]
     queues: list[QueueDepth]
     stuck: list[StuckJob]
+    stuck_after_seconds: float
     hours: list[HourFigures] = field(default_factory=list)
 
     @property
     def backlog(self) -> int:
-        return sum(queue.backlog for queue in self.queues)
+        return sum(queue.waiting for queue in self.queues)
 
 
 def _window(connection: Connection, label: str, span: timedelta, now: datetime) -> WindowFigures:
@@ -162,57 +147,19 @@ def _window(connection: Connection, label: str, span: timedelta, now: datetime) 
     )
 
 
-def queue_depths(connection: Connection) -> list[QueueDepth]:
-    """Pending, queued and running jobs per lane and processor."""
-    depths: dict[tuple[str, str], dict[str, int]] = {}
-    for lane, processor, status, count in connection.execute(
-        select(jobs.c.lane, jobs.c.processor, jobs.c.status, func.count())
-        .where(jobs.c.status.in_(ACTIVE))
-        .group_by(jobs.c.lane, jobs.c.processor, jobs.c.status)
-    ):
-        depths.setdefault((lane or UNSET, processor or UNSET), {})[status] = int(count)
-    return [
-        QueueDepth(
-            lane=lane,
-            processor=processor,
-            pending=counts.get(PENDING, 0),
-            queued=counts.get(QUEUED, 0),
-            running=counts.get(RUNNING, 0),
+def stuck(connection: Connection, now: datetime, after: timedelta) -> list[StuckJob]:
+    """The stuck jobs as /healthz and the alerts count them, the longest silent first."""
+    found = [
+        StuckJob(
+            id=row.id,
+            kind=row.kind,
+            repository=row.repository or UNSET,
+            processor=row.processor or UNSET,
+            silent_seconds=(now - beat).total_seconds(),
         )
-        for (lane, processor), counts in sorted(depths.items())
+        for row, beat in stuck_jobs(connection, now, after)
     ]
-
-
-def stuck_jobs(connection: Connection, now: datetime, limits: Mapping[str, float]) -> list[StuckJob]:
-    """Running jobs whose last heartbeat (or start) is older than their processor's limit."""
-    shortest = min([DEFAULT_STUCK_AFTER, *limits.values()])
-    candidates = connection.execute(
-        select(jobs).where(
-            jobs.c.status == RUNNING,
-            or_(
-                jobs.c.heartbeat_at < now - timedelta(seconds=shortest),
-                and_(jobs.c.heartbeat_at.is_(None), jobs.c.started_at < now - timedelta(seconds=shortest)),
-                and_(jobs.c.heartbeat_at.is_(None), jobs.c.started_at.is_(None)),
-            ),
-        )
-    )
-    stuck = []
-    for row in candidates:
-        beat = row.heartbeat_at or row.started_at or row.created_at
-        limit = limits.get(row.processor or "", DEFAULT_STUCK_AFTER)
-        silent = (now - beat).total_seconds()
-        if silent > limit:
-            stuck.append(
-                StuckJob(
-                    id=row.id,
-                    kind=row.kind,
-                    repository=row.repository or UNSET,
-                    processor=row.processor or UNSET,
-                    silent_seconds=silent,
-                    limit_seconds=limit,
-                )
-            )
-    return sorted(stuck, key=lambda job: -job.silent_seconds)
+    return sorted(found, key=lambda job: -job.silent_seconds)
 
 
 def _hours(connection: Connection, now: datetime) -> list[HourFigures]:
@@ -240,21 +187,20 @@ def _hours(connection: Connection, now: datetime) -> list[HourFigures]:
         else:
             prs, points, cost, failed = row
             figures.append(
-                HourFigures(hour=start, prs=int(prs), points=int(points), cost_usd=float(cost), failed=int(failed))
+                HourFigures(
+                    hour=start, prs=int(prs), points=int(points), cost_usd=float(cost), failed=int(failed)
+                )
             )
     return figures
 
 
-def overview(
-    connection: Connection, now: datetime, stuck_limits: Mapping[str, float] = DEFAULT_STUCK_LIMITS
-) -> Overview:
+def overview(connection: Connection, now: datetime, thresholds: Thresholds | None = None) -> Overview:
+    limits = thresholds or Thresholds()
     return Overview(
         taken_at=now,
         windows=[_window(connection, label, span, now) for label, span in WINDOWS],
         queues=queue_depths(connection),
-        stuck=stuck_jobs(connection, now, stuck_limits),
+        stuck=stuck(connection, now, limits.stuck_after),
+        stuck_after_seconds=limits.stuck_after.total_seconds(),
         hours=_hours(connection, now),
     )
-
-
-__all__ = ["STATUSES", "Overview", "overview", "percentile", "queue_depths", "stuck_jobs"]

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, func, select
 
 from ghcapture.jobs.model import ACTIVE, COMPLETED
-from ghcapture.store.tables import progressive_capture_jobs as jobs
 from ghcapture.store.tables import contributors, pull_requests, repositories, tracked_repositories
+from ghcapture.store.tables import progressive_capture_jobs as jobs
 
 # GitHub lists at most 3,000 files of a pull request; a PR with more changed files has a truncated list.
 FILE_LIST_LIMIT = 3000
@@ -61,21 +61,23 @@ def next_refresh(every_seconds: int, now: datetime) -> datetime:
 
 
 def repository_statuses(connection: Connection, now: datetime) -> list[RepositoryStatus]:
-    held = dict(
+    held: dict[int, int] = dict(
         connection.execute(
             select(pull_requests.c.repository_id, func.count()).group_by(pull_requests.c.repository_id)
         ).all()
     )
-    truncated = dict(
+    truncated: dict[int, int] = dict(
         connection.execute(
             select(pull_requests.c.repository_id, func.count())
             .where(pull_requests.c.changed_files > FILE_LIST_LIMIT)
             .group_by(pull_requests.c.repository_id)
         ).all()
     )
-    open_jobs = dict(
+    open_jobs: dict[str, int] = dict(
         connection.execute(
-            select(jobs.c.repository, func.count()).where(jobs.c.status.in_(ACTIVE)).group_by(jobs.c.repository)
+            select(jobs.c.repository, func.count())
+            .where(jobs.c.status.in_(ACTIVE))
+            .group_by(jobs.c.repository)
         ).all()
     )
     last_completed = dict(
@@ -107,7 +109,6 @@ def repository_statuses(connection: Connection, now: datetime) -> list[Repositor
     return statuses
 
 
-
 @dataclass(frozen=True)
 class HeldPullRequest:
     number: int
@@ -119,7 +120,9 @@ class HeldPullRequest:
     html_url: str | None
 
 
-def latest_pull_requests(connection: Connection, full_name: str, limit: int = 25) -> list[HeldPullRequest] | None:
+def latest_pull_requests(
+    connection: Connection, full_name: str, limit: int = 25
+) -> list[HeldPullRequest] | None:
     """The repository's most recently updated pull requests held, newest first; None for an unknown one."""
     repository_id = connection.execute(
         select(repositories.c.github_id).where(repositories.c.full_name == full_name)

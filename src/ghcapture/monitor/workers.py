@@ -1,88 +1,57 @@
-"""The workers of the local engine, as the job store knows them: a worker names itself (host, process, a
-random tag) in the "started" event of each job it runs, and beats the jobs it holds."""
+"""The local workers, as their heartbeats in the store tell them."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ghcapture.jobs.model import RUNNING
-from ghcapture.store.tables import job_events
-from ghcapture.store.tables import progressive_capture_jobs as jobs
-
-# "attempt 2 of 3 on host-4242-a1b2c3": the worker's executor id ends the message (jobs.local).
-_ON_WORKER = re.compile(r"^attempt \d+ of \d+ on (?P<worker>\S+)$")
-# Workers that started a job this recently are listed even when they hold none now.
-RECENT = timedelta(hours=1)
+from ghcapture.store.tables import workers as workers_table
 
 
 @dataclass(frozen=True)
-class HeldJob:
+class WorkerBeat:
     id: str
-    kind: str
-    repository: str | None
-    lane: str | None
-    heartbeat_at: datetime | None
+    host: str
+    pid: int
+    listens: bool
+    started_at: datetime
+    heartbeat_at: datetime
+    stopped_at: datetime | None
+    running: tuple[str, ...]
+
+    def alive(self, now: datetime, silent_after: timedelta) -> bool:
+        """Not stopped, and beaten within `silent_after` of `now`."""
+        return self.stopped_at is None and now - self.heartbeat_at <= silent_after
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "host": self.host,
+            "pid": self.pid,
+            "listens": self.listens,
+            "started_at": self.started_at.isoformat(),
+            "heartbeat_at": self.heartbeat_at.isoformat(),
+            "stopped_at": self.stopped_at.isoformat() if self.stopped_at else None,
+            "running": list(self.running),
+        }
 
 
-@dataclass
-class Worker:
-    name: str
-    last_started_at: datetime
-    jobs: list[HeldJob] = field(default_factory=list)
-
-    @property
-    def heartbeat_at(self) -> datetime | None:
-        beats = [job.heartbeat_at for job in self.jobs if job.heartbeat_at is not None]
-        return max(beats) if beats else None
-
-    def alive(self, now: datetime, dead_after_seconds: float) -> bool:
-        """Holding a job it beat within `dead_after_seconds`; an idle worker beats nothing and is not known
-        to be alive."""
-        beat = self.heartbeat_at
-        return beat is not None and (now - beat).total_seconds() <= dead_after_seconds
-
-
-def worker_of(message: str | None) -> str | None:
-    match = _ON_WORKER.match(message or "")
-    return match["worker"] if match else None
-
-
-def workers(connection: Connection, now: datetime) -> list[Worker]:
-    """Workers holding a running job, then those that started one within RECENT, busiest first."""
-    found: dict[str, Worker] = {}
-    running = {row.id: row for row in connection.execute(select(jobs).where(jobs.c.status == RUNNING))}
-    if running:
-        # Each running job's latest "started" event names the worker running its current attempt.
-        latest: dict[str, tuple[int, str | None]] = {}
-        for job_id, event_id, message in connection.execute(
-            select(job_events.c.job_id, job_events.c.id, job_events.c.message).where(
-                job_events.c.job_id.in_(running), job_events.c.type == "started"
-            )
-        ):
-            if job_id not in latest or event_id > latest[job_id][0]:
-                latest[job_id] = (event_id, message)
-        for job_id, (_, message) in latest.items():
-            name = worker_of(message)
-            if name is None:
-                continue
-            row = running[job_id]
-            worker = found.setdefault(name, Worker(name=name, last_started_at=row.started_at or row.created_at))
-            worker.last_started_at = max(worker.last_started_at, row.started_at or row.created_at)
-            worker.jobs.append(
-                HeldJob(id=row.id, kind=row.kind, repository=row.repository, lane=row.lane, heartbeat_at=row.heartbeat_at)
-            )
-    for at, message in connection.execute(
-        select(job_events.c.at, job_events.c.message).where(
-            job_events.c.at >= now - RECENT, job_events.c.type == "started"
+def worker_beats(connection: Connection) -> list[WorkerBeat]:
+    """Every worker that ever beat, the latest heartbeat first."""
+    query = select(workers_table).order_by(workers_table.c.heartbeat_at.desc(), workers_table.c.id)
+    return [
+        WorkerBeat(
+            id=row.id,
+            host=row.host,
+            pid=int(row.pid),
+            listens=bool(row.listens),
+            started_at=row.started_at,
+            heartbeat_at=row.heartbeat_at,
+            stopped_at=row.stopped_at,
+            running=tuple(row.running or ()),
         )
-    ):
-        name = worker_of(message)
-        if name is None:
-            continue
-        worker = found.setdefault(name, Worker(name=name, last_started_at=at))
-        worker.last_started_at = max(worker.last_started_at, at)
-    return sorted(found.values(), key=lambda w: (-len(w.jobs), w.name))
+        for row in connection.execute(query)
+    ]

@@ -162,6 +162,9 @@ class Simulator:
         from ghcapture.simulator.actions import Actions
 
         self.actions = Actions(self)
+        from ghcapture.simulator.issues import IssueTracker
+
+        self.issues = IssueTracker(self)
 
     # -- identity ------------------------------------------------------------------------------------
     def request_id(self) -> str:
@@ -266,7 +269,12 @@ class Simulator:
         from ghcapture.simulator import routes
 
         # GitHub's JSON 404 for any other path comes last, after every route of every API.
-        api_routes = routes.rest_routes(self) + self.actions.routes() + routes.not_found_routes(self)
+        api_routes = [
+            *routes.rest_routes(self),
+            *self.actions.routes(),
+            *self.issues.routes(),
+            *routes.not_found_routes(self),
+        ]
         gql = [
             Route("/graphql", self._graphql_endpoint, methods=["POST"]),
             Route("/api/graphql", self._graphql_endpoint, methods=["POST"]),

@@ -376,7 +376,7 @@ def review_comment(c: ReviewComment, pr: PullRequest, repo: Repository, api: str
         "pull_request_url": pr_url,
         "author_association": "CONTRIBUTOR",
         "_links": {"self": {"href": url}, "html": {"href": html}, "pull_request": {"href": pr_url}},
-        "reactions": _reactions(url),
+        "reactions": no_reactions(url),
         "start_line": None,
         "original_start_line": None,
         "start_side": None,
@@ -390,7 +390,8 @@ def review_comment(c: ReviewComment, pr: PullRequest, repo: Repository, api: str
     return overlay(derived, c.raw, api)
 
 
-def _reactions(url: str) -> dict[str, Any]:
+def no_reactions(url: str) -> dict[str, Any]:
+    """The reactions summary of an object nobody reacted to."""
     return {
         "url": f"{url}/reactions",
         "total_count": 0,
@@ -418,7 +419,7 @@ def issue_comment(c: IssueComment, pr: PullRequest, repo: Repository, api: str) 
         "updated_at": format_time(c.updated_at),
         "author_association": "CONTRIBUTOR",
         "body": c.body,
-        "reactions": _reactions(url),
+        "reactions": no_reactions(url),
         "performed_via_github_app": None,
     }
     return overlay(derived, c.raw, api)
@@ -526,7 +527,7 @@ def issue(pr: PullRequest, repo: Repository, api: str, *, score: float | None = 
             "merged_at": format_time(pr.merged_at),
         },
         "body": pr.body,
-        "reactions": _reactions(url),
+        "reactions": no_reactions(url),
         "timeline_url": f"{url}/timeline",
         "performed_via_github_app": None,
         "state_reason": None,

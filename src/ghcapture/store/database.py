@@ -273,7 +273,9 @@ def open_existing_database(url: str) -> Engine:
     check_connection(engine)
     revision, head = current_revision(engine), head_revision()
     if revision is None:
-        raise SchemaError(f"{_describe(engine)} holds no ghcapture schema (create it with: ghcapture db upgrade)")
+        raise SchemaError(
+            f"{_describe(engine)} holds no ghcapture schema (create it with: ghcapture db upgrade)"
+        )
     if revision != head:
         raise SchemaError(
             f"{_describe(engine)} is at schema revision {revision}, this ghcapture reads {head} "

@@ -293,3 +293,51 @@ capture_locks = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("repository", "scope"),
 )
+
+# What GitHub said of a rate-limit budget (x-ratelimit-* headers or GraphQL's rateLimit), sampled by every
+# process that spends it, so budgets are visible across workers and Actions runners; pruned by age.
+rate_limit_samples = Table(
+    "rate_limit_samples",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("budget", String, nullable=False),  # a token's digest or an App installation, never a secret
+    Column("resource", String, nullable=False),  # core | graphql | search | ...
+    Column("limit", Integer, nullable=False),
+    Column("remaining", Integer, nullable=False),
+    Column("used", Integer, nullable=False),
+    Column("reset_at", UTCDateTime, nullable=False),
+    Column("sampled_at", UTCDateTime, nullable=False),
+    Index(None, "budget", "resource", "sampled_at"),
+    Index(None, "sampled_at"),
+)
+
+# One row per alert (rule and subject) ever raised: whether it fires, and when it was last sent, so repeated
+# `ghcapture alerts` runs and `alerts --watch` send a firing alert once per cool-down and its clearing once.
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("rule", String, nullable=False),
+    Column("subject", String, nullable=False),
+    Column("severity", String, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("firing", Boolean, nullable=False),
+    Column("fired_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("cleared_at", UTCDateTime),
+    Column("issue_number", Integer),  # the issue opened for it in the jobs repository, if any
+    PrimaryKeyConstraint("rule", "subject"),
+)
+
+# Each local worker's heartbeat (ghcapture worker, or the engine `ghcapture sync` starts for itself).
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String, primary_key=True),  # the engine's executor id: host-pid-random
+    Column("host", String, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("listens", Boolean, nullable=False),  # takes jobs from the queues, not only its own
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("stopped_at", UTCDateTime),
+    Column("running", JSON),  # ids of the jobs it held at its last beat
+)

@@ -2,7 +2,7 @@
 per repository, Actions jobs' billing, and the few pull requests whose file list GitHub truncates.
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-03
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0003"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -51,6 +51,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_pull_requests_truncated_file_lists", table_name="pull_requests")
     op.drop_index("ix_progressive_capture_jobs_actions_billing", table_name="progressive_capture_jobs")
-    op.drop_index("ix_progressive_capture_jobs_status_repository_completed_at", table_name="progressive_capture_jobs")
+    op.drop_index(
+        "ix_progressive_capture_jobs_status_repository_completed_at", table_name="progressive_capture_jobs"
+    )
     op.drop_index("ix_progressive_capture_jobs_completed_at", table_name="progressive_capture_jobs")
     op.drop_index("ix_progressive_capture_jobs_created_at", table_name="progressive_capture_jobs")
