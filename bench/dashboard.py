@@ -1,7 +1,8 @@
 """How long each dashboard page takes to answer over a large store.
 
-Fills a SQLite database (bulk inserts) with 100,000 jobs spread over 90 days, three events each, and
-1,000,000 pull requests over 50 repositories (10 of them tracked), then asks every page in-process, as the
+Fills a SQLite database (bulk inserts) with 100,000 jobs spread over 90 days, three events each,
+1,000,000 pull requests over 50 repositories (10 of them tracked), a week of rate-limit readings of three
+budgets (one a minute) and four workers, then asks every page in-process, as the
 browser would (HTML, rendering included), and prints each page's median and slowest answer time over a
 few rounds after one warm-up. The database is kept and reused when it already holds the asked-for rows.
 
@@ -32,6 +33,10 @@ TRACKED = 10
 DAYS = 90
 NOW = datetime.now(UTC).replace(microsecond=0)
 BATCH = 50_000
+# Three budgets read once a minute for the week the samples are kept; four workers beating.
+BUDGETS = ("app-installation-1", "app-installation-2", "token-ab12cd")
+SAMPLE_DAYS = 7
+WORKERS = 4
 
 
 def stamp(moment: datetime) -> str:
@@ -164,7 +169,38 @@ def fill(path: Path, jobs: int, prs: int) -> None:
             connection.executemany(
                 "INSERT INTO job_events (job_id, at, type, message) VALUES (?, ?, ?, ?)", events
             )
+    samples = [
+        (budget, resource, 5000, left, 5000 - left, stamp(at + timedelta(minutes=30)), stamp(at))
+        for budget in BUDGETS
+        for resource in ("core", "graphql")
+        for minute in range(SAMPLE_DAYS * 1440)
+        for at, left in [(NOW - timedelta(minutes=minute), 5000 - (minute * 37) % 5000)]
+    ]
+    workers = [
+        (
+            f"host-{w}-{1000 + w}-abc123",
+            f"host-{w}",
+            1000 + w,
+            1,
+            stamp(NOW - timedelta(hours=5)),
+            stamp(NOW - timedelta(seconds=w)),
+            "[]",
+        )
+        for w in range(WORKERS)
+    ]
+    with connection:
+        connection.executemany(
+            'INSERT INTO rate_limit_samples (budget, resource, "limit", remaining, used, reset_at, '
+            "sampled_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            samples,
+        )
+        connection.executemany(
+            "INSERT INTO workers (id, host, pid, listens, started_at, heartbeat_at, running) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            workers,
+        )
     connection.close()
+    print(f"filled: {len(samples):,} rate-limit samples, {WORKERS} workers")
     print(f"filled: {jobs:,} jobs and their events in {time.perf_counter() - started:.1f} s")
 
 
@@ -210,6 +246,7 @@ def main() -> None:
         "/workers",
         "/index.json",
         "/metrics",
+        "/healthz",
     ]
     print(f"{args.jobs:,} jobs, {args.prs:,} pull requests; {args.rounds} rounds after a warm-up")
     print(f"{'page':<56} {'median ms':>10} {'slowest ms':>11}")

@@ -15,7 +15,7 @@ from browser.conftest import served
 from ghcapture.monitor.dashboard import DashboardOptions, create_app
 from ghcapture.store.database import open_database
 from ghcapture.store.tables import pull_requests
-from monitor_support import NOW, add_event, add_job, add_repository
+from monitor_support import NOW, add_event, add_job, add_repository, add_sample, add_worker
 
 HOSTILE_TITLE = "<script>window.__pwned = 1</script>Fix <b>parsing</b>"
 FIRST_JOB = "0badc0de-0000-4000-8000-000000000001"
@@ -24,7 +24,7 @@ FIRST_JOB = "0badc0de-0000-4000-8000-000000000001"
 def seed(engine: Engine) -> None:
     """In the last 24 h: 4 bulk jobs completed (10 PRs each, an hour long, ended 2 h ago), 2 realtime ones
     completed (5 PRs each, 10 min, ended 40 min ago), 1 failed, 1 running but silent for 40 min (stuck),
-    2 pending. Three days ago: 1 more bulk job completed."""
+    2 pending. Three days ago: 1 more bulk job completed. Rate-limit readings and a worker beside."""
     repo_id = add_repository(engine, "acme/widgets", prs=2, github_total=4, synced=NOW - timedelta(hours=2))
     with engine.begin() as connection:
         connection.execute(
@@ -89,6 +89,12 @@ def seed(engine: Engine) -> None:
         started_at=NOW - timedelta(days=3),
         completed_at=NOW - timedelta(days=3) + timedelta(hours=1),
     )
+    # A GraphQL budget read every 20 min, drained through each hour; a core budget nearly spent; a worker.
+    for minutes in range(0, 24 * 60, 20):
+        left = 5000 - 1000 * (minutes % 60 // 20)
+        add_sample(engine, "app-installation-42", "graphql", remaining=left, at=NOW - timedelta(minutes=minutes))
+    add_sample(engine, "app-installation-42", "core", remaining=120, at=NOW - timedelta(minutes=2))
+    add_worker(engine, "box-4242-a1b2c3", beat=NOW - timedelta(seconds=3), running=[FIRST_JOB])
     add_event(
         engine, FIRST_JOB, "created", "manual prs of acme/widgets; large backfill", NOW - timedelta(hours=3)
     )
@@ -198,7 +204,17 @@ def test_a_pull_request_title_with_a_script_shows_as_text(
     page.screenshot(path=str(screenshots / "repository.png"), full_page=True)
 
 
-@pytest.mark.parametrize("path", ["/cost", "/workers", "/rate-limits", "/repositories"])
+def test_the_rate_limits_page_shows_each_budget_and_its_day(page: Any, base_url: str, screenshots: Path) -> None:
+    page.goto(base_url + "/rate-limits")
+
+    rows = page.locator("#budgets tr[data-budget]")
+    assert rows.count() == 2
+    assert page.text_content('#budgets tr[data-resource="core"] td.n.error') == "120"  # below the reserve
+    assert page.locator("svg.chart").count() == 2
+    page.screenshot(path=str(screenshots / "rate-limits.png"), full_page=True)
+
+
+@pytest.mark.parametrize("path", ["/cost", "/workers", "/repositories"])
 def test_every_other_page_renders(page: Any, base_url: str, screenshots: Path, path: str) -> None:
     response = page.goto(base_url + path)
 

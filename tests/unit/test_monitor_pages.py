@@ -4,7 +4,6 @@ number is worked out by hand in the test."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, insert, update
@@ -21,8 +20,9 @@ from monitor_support import NOW, add_job, add_repository, add_sample, add_worker
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return open_database(f"sqlite:///{tmp_path}/pages.db")
+def engine(database_url: str) -> Engine:
+    """SQLite and PostgreSQL: the pages group by hour, day and month and measure durations in SQL."""
+    return open_database(database_url)
 
 
 def ago(**delta: float) -> datetime:

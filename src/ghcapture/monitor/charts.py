@@ -17,11 +17,17 @@ def _number(value: float) -> str:
 
 
 def bar_chart(
-    title: str, labels: Sequence[str], values: Sequence[float], *, kind: str = "throughput", unit: str = ""
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    kind: str = "throughput",
+    unit: str = "",
+    top: float | None = None,
 ) -> Markup:
-    """A bar per value, the tallest scaled to the chart's height; every bar says its label and value on
-    hover. `kind` names its colour in the stylesheet."""
-    top = max(values, default=0.0)
+    """A bar per value, `top` (else the tallest) scaled to the chart's height; every bar says its label and
+    value on hover. `kind` names its colour in the stylesheet."""
+    top = max(values, default=0.0) if top is None else top
     scale = (HEIGHT - _BOTTOM - _TOP) / top if top > 0 else 0.0
     width = (WIDTH - _LEFT) / max(len(values), 1)
     parts = [

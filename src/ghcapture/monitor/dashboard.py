@@ -260,7 +260,7 @@ def create_app(
         now = clock()
         with engine.connect() as connection:
             held = latest_pull_requests(connection, name)
-            statuses = [s for s in repository_statuses(connection, now) if s.full_name == name]
+            statuses = repository_statuses(connection, now, name)
         if held is None or not statuses:
             return Page(
                 "problem.html", "No such repository", {"problem": f"no repository {name!r} is held"}, 404

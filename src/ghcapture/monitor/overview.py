@@ -13,7 +13,7 @@ from ghcapture.jobs.model import COMPLETED, FAILED
 from ghcapture.monitor.queue import QueueDepth, queue_depths, stuck_jobs
 from ghcapture.monitor.spend import UNSET
 from ghcapture.monitor.thresholds import Thresholds
-from ghcapture.monitor.timeline import bucket, key_of, last_hours
+from ghcapture.monitor.timeline import bucket, key_of, last_hours, seconds_between
 from ghcapture.store.tables import progressive_capture_jobs as jobs
 
 WINDOWS = (("24 h", timedelta(hours=24)), ("7 d", timedelta(days=7)))
@@ -124,10 +124,12 @@ def _window(connection: Connection, label: str, span: timedelta, now: datetime) 
             .group_by(jobs.c.status)
         )
     }
+    took = seconds_between(jobs.c.started_at, jobs.c.completed_at, connection.dialect.name)
+    # julianday() keeps about a millisecond of precision: round to it.
     durations = [
-        (completed - started).total_seconds()
-        for started, completed in connection.execute(
-            select(jobs.c.started_at, jobs.c.completed_at).where(
+        round(float(seconds), 3)
+        for (seconds,) in connection.execute(
+            select(took).where(
                 jobs.c.completed_at >= since,
                 jobs.c.completed_at <= now,
                 jobs.c.status == COMPLETED,

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 
-from ghcapture.monitor.budgets import BudgetSample, budget_history, latest_budgets
-from ghcapture.monitor.timeline import key_of, last_hours
+from ghcapture.monitor.budgets import BudgetSample, latest_budgets
+from ghcapture.monitor.timeline import bucket, key_of, last_hours
+from ghcapture.store.tables import rate_limit_samples as samples
 
 HOURS = 24
 
@@ -55,14 +56,23 @@ def rate_limits(connection: Connection, now: datetime, reserve: float) -> RateLi
     ]
     hours = last_hours(now, HOURS)
     keys = [key_of(hour, "hour") for hour in hours]
+    hour = bucket(samples.c.sampled_at, "hour", connection.dialect.name)
     lowest: dict[tuple[str, str], dict[str, int]] = {}
     limits: dict[tuple[str, str], int] = {}
-    for sample in budget_history(connection, hours[0]):
-        name = (sample.budget, sample.resource)
-        hour = key_of(sample.sampled_at, "hour")
-        seen = lowest.setdefault(name, {})
-        seen[hour] = min(seen.get(hour, sample.remaining), sample.remaining)
-        limits[name] = sample.limit
+    # Summed in the database: a day holds a reading a minute of every budget and resource.
+    for budget, resource, key, least, limit in connection.execute(
+        select(
+            samples.c.budget,
+            samples.c.resource,
+            hour,
+            func.min(samples.c.remaining),
+            func.max(samples.c.limit),
+        )
+        .where(samples.c.sampled_at >= hours[0], samples.c.sampled_at <= now)
+        .group_by(samples.c.budget, samples.c.resource, hour)
+    ):
+        lowest.setdefault((budget, resource), {})[key] = int(least)
+        limits[(budget, resource)] = max(int(limit), limits.get((budget, resource), 0))
     history = [
         BudgetHours(
             budget=budget,

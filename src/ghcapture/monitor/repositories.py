@@ -60,12 +60,20 @@ def next_refresh(every_seconds: int, now: datetime) -> datetime:
             return day
 
 
-def repository_statuses(connection: Connection, now: datetime) -> list[RepositoryStatus]:
-    held: dict[int, int] = dict(
-        connection.execute(
-            select(pull_requests.c.repository_id, func.count()).group_by(pull_requests.c.repository_id)
-        ).all()
-    )
+def repository_statuses(
+    connection: Connection, now: datetime, full_name: str | None = None
+) -> list[RepositoryStatus]:
+    """Every known or tracked repository, or only `full_name`."""
+    held_query = select(pull_requests.c.repository_id, func.count()).group_by(pull_requests.c.repository_id)
+    if full_name is not None:
+        held_query = held_query.where(
+            pull_requests.c.repository_id.in_(
+                select(repositories.c.github_id)
+                .where(repositories.c.full_name == full_name)
+                .scalar_subquery()
+            )
+        )
+    held: dict[int, int] = dict(connection.execute(held_query).all())
     truncated: dict[int, int] = dict(
         connection.execute(
             select(pull_requests.c.repository_id, func.count())
@@ -89,8 +97,9 @@ def repository_statuses(connection: Connection, now: datetime) -> list[Repositor
     )
     tracked = {row.repository: row.every_seconds for row in connection.execute(select(tracked_repositories))}
     known = {row.full_name: row for row in connection.execute(select(repositories))}
+    names = set(known) | set(tracked)
     statuses = []
-    for name in sorted(set(known) | set(tracked)):
+    for name in sorted(names if full_name is None else names & {full_name}):
         row = known.get(name)
         synced = [t for t in (row.last_synced_at if row else None, last_completed.get(name)) if t is not None]
         every = tracked.get(name)

@@ -45,3 +45,10 @@ def last_months(now: datetime, count: int) -> list[datetime]:
         months.append(datetime(year, month, 1, tzinfo=UTC))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return months[::-1]
+
+
+def seconds_between(start: Any, end: Any, dialect: str) -> ColumnElement[Any]:
+    """`end - start` in seconds, computed by the database (no timestamps to parse here)."""
+    if dialect == "postgresql":
+        return func.extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
