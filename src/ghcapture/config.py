@@ -341,6 +341,42 @@ KEYS: tuple[Key, ...] = (
         at_least=0.0,
     ),
     Key(
+        "GHCAPTURE_HOSTED_MONTHLY_FEE",
+        "hosted_monthly_fee",
+        float,
+        0.0,
+        "USD a month of the hosted job service's plan",
+        default_help="0, Trigger.dev Free",
+        at_least=0.0,
+    ),
+    Key(
+        "GHCAPTURE_HOSTED_INCLUDED_USD",
+        "hosted_included_usd",
+        float,
+        5.0,
+        "usage in USD the hosted plan includes a month",
+        default_help="5, Trigger.dev Free",
+        at_least=0.0,
+    ),
+    Key(
+        "GHCAPTURE_HOSTED_PRICE_PER_RUN",
+        "hosted_price_per_run",
+        float,
+        0.000025,
+        "USD per run on the hosted service",
+        default_help="0.000025, Trigger.dev",
+        at_least=0.0,
+    ),
+    Key(
+        "GHCAPTURE_HOSTED_PRICE_PER_SECOND",
+        "hosted_price_per_second",
+        float,
+        0.0000169,
+        "USD per second of compute on the hosted service",
+        default_help="0.0000169, Trigger.dev micro",
+        at_least=0.0,
+    ),
+    Key(
         "GHCAPTURE_POLL_SECONDS", "poll_seconds", float, 1.0, "how often workers look for work", at_least=0.05
     ),
     Key(

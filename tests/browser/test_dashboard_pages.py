@@ -92,7 +92,9 @@ def seed(engine: Engine) -> None:
     # A GraphQL budget read every 20 min, drained through each hour; a core budget nearly spent; a worker.
     for minutes in range(0, 24 * 60, 20):
         left = 5000 - 1000 * (minutes % 60 // 20)
-        add_sample(engine, "app-installation-42", "graphql", remaining=left, at=NOW - timedelta(minutes=minutes))
+        add_sample(
+            engine, "app-installation-42", "graphql", remaining=left, at=NOW - timedelta(minutes=minutes)
+        )
     add_sample(engine, "app-installation-42", "core", remaining=120, at=NOW - timedelta(minutes=2))
     add_worker(engine, "box-4242-a1b2c3", beat=NOW - timedelta(seconds=3), running=[FIRST_JOB])
     add_event(
@@ -204,7 +206,9 @@ def test_a_pull_request_title_with_a_script_shows_as_text(
     page.screenshot(path=str(screenshots / "repository.png"), full_page=True)
 
 
-def test_the_rate_limits_page_shows_each_budget_and_its_day(page: Any, base_url: str, screenshots: Path) -> None:
+def test_the_rate_limits_page_shows_each_budget_and_its_day(
+    page: Any, base_url: str, screenshots: Path
+) -> None:
     page.goto(base_url + "/rate-limits")
 
     rows = page.locator("#budgets tr[data-budget]")

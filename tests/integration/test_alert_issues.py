@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from capture_support import settings_for
-from monitor_support import NOW
-
 from ghcapture.monitor.alert_delivery import IssueChannel, deliver
 from ghcapture.monitor.alerts import Alert
 from ghcapture.store.database import open_database
+from monitor_support import NOW
 
 STUCK = Alert("error", "job_stuck", "job-7", "prs job for acme/widgets running with no heartbeat for 45 min")
 

@@ -102,6 +102,9 @@ def dashboard(engine: Engine, collected: Collected) -> None:
         page = client.get(path)
         assert page.status_code == 200
         collected.add(f"dashboard {path}", page.text)
+    health = client.get("/healthz")  # 200 or 503, as the store is; secret-free either way
+    assert health.status_code in (200, 503)
+    collected.add("dashboard /healthz", health.text)
     meta = MetaData()
     meta.reflect(engine, only=["progressive_capture_jobs"])
     with engine.connect() as conn:

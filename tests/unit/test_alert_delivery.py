@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from monitor_support import NOW, WebhookReceiver, add_job
 from sqlalchemy import Engine, select
 
 from ghcapture.monitor.alert_delivery import DeliveryFailed, LogChannel, WebhookChannel, deliver
@@ -16,6 +15,7 @@ from ghcapture.monitor.alert_state import Notice
 from ghcapture.monitor.alerts import Alert, evaluate
 from ghcapture.store.database import open_database
 from ghcapture.store.tables import alert_states
+from monitor_support import NOW, WebhookReceiver, add_job
 
 COOLDOWN = timedelta(minutes=60)
 FAILED = Alert("error", "job_failed", "job-1", "prs job, acme/widgets, failed: boom")
@@ -50,10 +50,17 @@ def test_an_alert_is_sent_once_again_after_the_cooldown_and_its_clearing_once(
 
     assert [len(r.sent) for r in (first, quiet, again, cleared, after)] == [1, 0, 1, 1, 0]
     assert [(b["status"], b["repeat"]) for b in receiver.bodies] == [
-        ("firing", False), ("firing", True), ("resolved", False),
+        ("firing", False),
+        ("firing", True),
+        ("resolved", False),
     ]
     body = receiver.bodies[0]
-    assert (body["rule"], body["subject"], body["job_id"], body["severity"]) == ("job_failed", "job-1", "job-1", "error")
+    assert (body["rule"], body["subject"], body["job_id"], body["severity"]) == (
+        "job_failed",
+        "job-1",
+        "job-1",
+        "error",
+    )
     assert body["text"] == "[FIRING] error job_failed job-1: prs job, acme/widgets, failed: boom"
     assert receiver.bodies[2]["fired_at"] == NOW.isoformat()  # the clearing names when it began
     with engine.connect() as connection:
@@ -116,7 +123,9 @@ def test_an_unreachable_receiver_fails_after_its_attempts(engine: Engine) -> Non
         assert connection.execute(select(alert_states)).all() == []  # released: the next run sends it
 
 
-def test_a_second_process_evaluating_the_same_moment_does_not_send_it_again(tmp_path: Path, receiver: WebhookReceiver) -> None:
+def test_a_second_process_evaluating_the_same_moment_does_not_send_it_again(
+    tmp_path: Path, receiver: WebhookReceiver
+) -> None:
     url = f"sqlite:///{tmp_path}/a.db"
     one, two = open_database(url), open_database(url)
 
@@ -127,16 +136,27 @@ def test_a_second_process_evaluating_the_same_moment_does_not_send_it_again(tmp_
 
 
 def test_the_rules_and_delivery_together_over_a_store(engine: Engine, receiver: WebhookReceiver) -> None:
-    add_job(engine, id="gone", status="cancelled", error="interrupted (Ctrl-C) during ghcapture sync",
-            completed_at=NOW - timedelta(minutes=5))
-    add_job(engine, id="stopped", status="cancelled", error="cancelled by request",
-            completed_at=NOW - timedelta(minutes=5))
+    add_job(
+        engine,
+        id="gone",
+        status="cancelled",
+        error="interrupted (Ctrl-C) during ghcapture sync",
+        completed_at=NOW - timedelta(minutes=5),
+    )
+    add_job(
+        engine,
+        id="stopped",
+        status="cancelled",
+        error="cancelled by request",
+        completed_at=NOW - timedelta(minutes=5),
+    )
 
     found = evaluate(engine, NOW)
     report = deliver(engine, found, NOW, COOLDOWN, [webhook(receiver)])
 
     assert sorted((b["rule"], b["job_id"]) for b in receiver.bodies) == [
-        ("job_cancelled", "stopped"), ("job_interrupted", "gone"),
+        ("job_cancelled", "stopped"),
+        ("job_interrupted", "gone"),
     ]
     assert len(report.sent) == 2
 
@@ -161,7 +181,10 @@ def test_alerts_watch_sends_to_the_webhook_and_stops_cleanly_on_ctrl_c(
     env.pop("GHCAPTURE_CONFIG", None)
     watcher = subprocess.Popen(
         [sys.executable, "-m", "ghcapture", "alerts", "--watch", "1"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60

@@ -140,7 +140,8 @@ def test_cancelled_and_interrupted_jobs_are_reported_with_their_ids(engine: Engi
 def test_the_backlog_alerts_above_its_size(engine: Engine) -> None:
     limits = Thresholds(backlog=3)
     for i in range(3):
-        add_job(engine, status="queued", lane="realtime", processor="local", created_at=NOW - timedelta(minutes=i))
+        add_job(engine, status="queued", lane="realtime", processor="local",
+                created_at=NOW - timedelta(minutes=i))
     at_limit = [a.rule for a in evaluate(engine, NOW, limits)]
     add_job(engine, status="pending", lane="bulk", processor="github_actions", created_at=NOW)
 

@@ -78,14 +78,26 @@ def test_sampler_prunes_samples_older_than_it_keeps(database_url: str) -> None:
     assert kept == [2, 3]
 
 
-def test_a_failed_write_is_logged_once_and_never_raised(tmp_path: object, caplog: object) -> None:
+def test_a_failed_write_is_logged_once_and_retried_after_a_pause(tmp_path: object, caplog: object) -> None:
     engine = open_database(f"sqlite:///{tmp_path}/s.db")
     with engine.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE rate_limit_samples")
-    sampler = RateLimitSampler(engine, "token-a", every=timedelta(0), clock=lambda: NOW)
+        connection.exec_driver_sql("ALTER TABLE rate_limit_samples RENAME TO gone")
+    now = [NOW]
+    sampler = RateLimitSampler(engine, "token-a", every=timedelta(0), clock=lambda: now[0])
 
     for remaining in (3, 2, 1):
         sampler.observe("core", Sample(5000, remaining, 0, NOW))
+    sampler.observe("graphql", Sample(5000, 9, 0, NOW))
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE gone RENAME TO rate_limit_samples")
+    now[0] = NOW + timedelta(seconds=20)  # still paused: kept in memory, no attempt
+    sampler.observe("core", Sample(5000, 0, 0, NOW))
+    paused = sampler.written
+    now[0] = NOW + timedelta(seconds=31)
+    sampler.observe("core", Sample(5000, 7, 0, NOW))
 
     lines = [r.getMessage() for r in caplog.records if "not recorded" in r.getMessage()]  # type: ignore[attr-defined]
-    assert len(lines) == 1 and sampler.written == 0
+    with engine.connect() as connection:
+        latest = {s.resource: s.remaining for s in latest_budgets(connection)}
+    assert len(lines) == 1 and paused == 0
+    assert sampler.written == 2 and latest == {"core": 7, "graphql": 9}  # the latest of each, once back

@@ -6,6 +6,7 @@ import socket
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, update
 from starlette.testclient import TestClient
 
@@ -95,3 +96,20 @@ def test_healthz_route(tmp_path: Path) -> None:
     answer = client.get("/healthz")
 
     assert answer.status_code == 503 and answer.json()["checks"]["stuck_jobs"]["count"] == 1
+
+
+def test_healthz_judges_by_the_alert_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = open_database(f"sqlite:///{tmp_path}/h.db")
+    for _ in range(3):
+        add_job(engine, status="queued", processor="github_actions")
+    monkeypatch.delenv("GHCAPTURE_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GHCAPTURE_ALERT_BACKLOG", "2")
+
+    answer = TestClient(create_app(engine, clock=lambda: NOW)).get("/healthz")
+
+    assert answer.status_code == 503 and answer.json()["checks"]["backlog"] == {
+        "ok": False,
+        "waiting": 3,
+        "limit": 2,
+    }

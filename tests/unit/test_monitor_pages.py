@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine, insert, update
 from starlette.testclient import TestClient
 
-from ghcapture.monitor.billing import billing
-from ghcapture.monitor.dashboard import create_app
+from ghcapture.monitor.billing import ActionsPlan
+from ghcapture.monitor.dashboard import DashboardOptions, create_app
 from ghcapture.monitor.overview import overview, percentile
 from ghcapture.monitor.rate_limits import rate_limits
 from ghcapture.monitor.repositories import latest_pull_requests, next_refresh, repository_statuses
@@ -141,52 +141,55 @@ def test_overview_figures(engine: Engine) -> None:
     assert len(figures.hours) == 24 and figures.hours[-1].hour == NOW
 
 
-def test_cost_per_repository_day_and_month_against_free_minutes(engine: Engine) -> None:
-    # March (NOW is 2026-03-01 12:00): widgets, 2 + 1 min, $0.012 + $0.006, 500 + 500 PRs.
+def test_the_cost_page_by_month_day_and_repository_against_free_minutes(engine: Engine) -> None:
+    actions = {"processor": "github_actions", "lane": "bulk"}
+    # March (NOW is 2026-03-01 12:00): widgets, 2 + 1 min, 500 + 500 PRs.
     add_job(
         engine,
         repository="acme/widgets",
         completed_at=ago(hours=1),
         billable_ms=120_000,
-        cost_usd=0.012,
         items_done=500,
+        **actions,
     )
     add_job(
         engine,
         repository="acme/widgets",
         completed_at=ago(hours=2),
         billable_ms=60_000,
-        cost_usd=0.006,
         items_done=500,
+        **actions,
     )
-    # February 27: gadgets, 10 min, $0.06, no PR. January 20 (40 days ago): 5 min, outside the 30 days.
-    add_job(engine, repository="acme/gadgets", completed_at=ago(days=2), billable_ms=600_000, cost_usd=0.06)
-    add_job(engine, repository="acme/gadgets", completed_at=ago(days=40), billable_ms=300_000, cost_usd=0.03)
-    add_job(
-        engine, repository="acme/widgets", completed_at=ago(hours=1), items_done=7
-    )  # local: no runner time
+    # February 27: gadgets, 10 min, no PR. January 20: 5 min, outside the 30 days but within the 12 months.
+    add_job(engine, repository="acme/gadgets", completed_at=ago(days=2), billable_ms=600_000, **actions)
+    add_job(engine, repository="acme/gadgets", completed_at=ago(days=40), billable_ms=300_000, **actions)
+    add_job(engine, repository="acme/widgets", completed_at=ago(hours=1), items_done=7, processor="local")
+    options = DashboardOptions(plan=ActionsPlan(free_minutes=4, price_per_minute=0.006))
 
-    with engine.connect() as connection:
-        figures = billing(connection, NOW, free_minutes=4, price_per_minute=0.006)
+    page = TestClient(create_app(engine, clock=lambda: NOW, options=options)).get("/cost.json").json()
 
-    assert [(s.label, s.jobs, s.minutes, s.prs) for s in figures.by_repository] == [
-        ("acme/gadgets", 1, 10.0, 0),
-        ("acme/widgets", 2, 3.0, 1000),
-    ]
-    widgets = figures.by_repository[1]
-    assert widgets.cost_usd == pytest.approx(0.018)
-    assert widgets.usd_per_1000_prs == pytest.approx(0.018) and widgets.minutes_per_1000_prs == pytest.approx(
-        3.0
-    )
-    assert figures.by_repository[0].usd_per_1000_prs is None
-    assert figures.total.minutes == 13.0 and figures.total.cost_usd == pytest.approx(0.078)
-    days = {s.label: s.minutes for s in figures.by_day if s.jobs}
-    assert days == {"2026-02-27": 10.0, "2026-03-01": 3.0} and len(figures.by_day) == 30
-    months = {m.spend.label: (m.spend.minutes, m.minutes_over, m.billed_usd) for m in figures.by_month}
-    assert months["2026-03"] == (3.0, 0.0, 0.0)  # within the 4 free minutes
-    assert months["2026-02"][:2] == (10.0, 6.0) and months["2026-02"][2] == pytest.approx(6 * 0.006)
-    assert months["2026-01"] == (5.0, 1.0, pytest.approx(0.006))
-    assert len(figures.by_month) == 12 and figures.by_month[-1].free_share_used == 0.75
+    month = page["this_month"]
+    assert (month["key"], month["billable_minutes"], month["actions_usd"]) == (
+        "2026-03",
+        3.0,
+        0.0,
+    )  # 3 < 4 free
+    assert month["actions_list_usd"] == pytest.approx(3 * 0.006)
+    months = {m["key"]: (m["billable_minutes"], m["actions_usd"]) for m in page["cost"]["by_month"]}
+    assert months == {
+        "2026-01": (5.0, pytest.approx(1 * 0.006)),  # one minute past the four free
+        "2026-02": (10.0, pytest.approx(6 * 0.006)),
+        "2026-03": (3.0, 0.0),
+    }
+    assert len(page["days"]) == 30 and page["days"][-1]["key"] == "2026-03-01"
+    assert {d["key"]: d["billable_minutes"] for d in page["days"] if d["jobs"]} == {
+        "2026-02-27": 10.0,
+        "2026-03-01": 3.0,
+    }
+    repositories = {r["key"]: r for r in page["cost"]["by_repository"]}
+    assert repositories["acme/widgets"]["pull_requests"] == 1000
+    assert repositories["acme/widgets"]["actions_usd_per_1000_prs"] == pytest.approx(3 * 0.006)
+    assert repositories["acme/gadgets"]["actions_usd_per_1000_prs"] is None
 
 
 def test_next_refresh_follows_the_tracked_schedule() -> None:

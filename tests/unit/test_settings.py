@@ -64,6 +64,10 @@ SAMPLES: dict[str, Any] = {
     "alert_webhook_url": "https://hooks.example.com/ghcapture",
     "alert_issues": True,
     "actions_free_minutes": 3000.0,
+    "hosted_monthly_fee": 10.0,
+    "hosted_included_usd": 10.0,
+    "hosted_price_per_run": 0.00005,
+    "hosted_price_per_second": 0.0000338,
 }
 NUMBERS = [key for key in KEYS if key.kind in (int, float)]
 

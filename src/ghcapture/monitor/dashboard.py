@@ -26,7 +26,7 @@ from ghcapture.errors import InputError
 from ghcapture.jobs.model import LANES, STATUSES
 from ghcapture.jobs.store import JobStore, UnknownJob
 from ghcapture.monitor.alerts import evaluate
-from ghcapture.monitor.billing import DEFAULT_FREE_MINUTES, billing
+from ghcapture.monitor.billing import ActionsPlan, CostFigures, HostedPriceModel, cost_overview
 from ghcapture.monitor.charts import bar_chart
 from ghcapture.monitor.exposition import metrics_response
 from ghcapture.monitor.health import health
@@ -36,10 +36,12 @@ from ghcapture.monitor.queue import queue_depths
 from ghcapture.monitor.rate_limits import rate_limits
 from ghcapture.monitor.repositories import latest_pull_requests, repository_statuses
 from ghcapture.monitor.thresholds import Thresholds
+from ghcapture.monitor.timeline import key_of, last_days, last_months
 from ghcapture.monitor.workers import worker_beats
 from ghcapture.store.tables import progressive_capture_jobs, utc_now
 
 JOBS_PER_PAGE = 100
+COST_MONTHS, COST_DAYS = 12, 30
 DEFAULT_REFRESH_SECONDS = 10.0
 SESSION_COOKIE = "ghcapture_dashboard"
 SESSION_DAYS = 7
@@ -63,8 +65,8 @@ class DashboardOptions:
     """What the pages need beyond the store: limits and prices from the settings, and the refresh pace."""
 
     thresholds: Thresholds = field(default_factory=Thresholds)
-    price_per_minute: float = 0.006
-    free_minutes: float = DEFAULT_FREE_MINUTES
+    plan: ActionsPlan = field(default_factory=ActionsPlan)
+    hosted: HostedPriceModel = field(default_factory=HostedPriceModel)
     refresh_seconds: float = DEFAULT_REFRESH_SECONDS
 
 
@@ -230,14 +232,22 @@ def create_app(
         )
 
     def cost_page(request: Request) -> Page:
-        with engine.connect() as connection:
-            figures = billing(
-                connection,
-                clock(),
-                free_minutes=options.free_minutes,
-                price_per_minute=options.price_per_minute,
-            )
-        return Page("cost.html", "Cost", {"billing": figures})
+        now = clock()
+        months = last_months(now, COST_MONTHS)
+        figures = cost_overview(engine, options.plan, options.hosted, since=months[0])
+        by_day = {day.key: day for day in figures.by_day}
+        days = [
+            by_day.get(key_of(day, "day")) or CostFigures(key_of(day, "day"))
+            for day in last_days(now, COST_DAYS)
+        ]
+        this_month = next(
+            (m for m in figures.by_month if m.key == key_of(now, "month")), CostFigures(key_of(now, "month"))
+        )
+        return Page(
+            "cost.html",
+            "Cost",
+            {"cost": figures, "days": days, "this_month": this_month, "now": now},
+        )
 
     def rate_limits_page(request: Request) -> Page:
         now = clock()
@@ -381,11 +391,11 @@ def create_app(
         return response
 
     def metrics(request: Request) -> Response:
-        body, content_type = metrics_response(engine, clock)
+        body, content_type = metrics_response(engine, clock, options.thresholds)
         return Response(body, headers={"Content-Type": content_type})
 
     def healthz(request: Request) -> Response:
-        body, status = health(engine, clock())
+        body, status = health(engine, clock(), options.thresholds)
         return JSONResponse(body, status_code=status)
 
     def snapshot(request: Request) -> Response:

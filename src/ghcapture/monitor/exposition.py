@@ -3,8 +3,10 @@ custom collector that reads the store at each scrape."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from itertools import accumulate
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -73,7 +75,12 @@ def _durations(connection: Connection) -> Iterator[Metric]:
     )
     for key in sorted(observed):
         values = observed[key]
-        buckets = [(str(bound), sum(1 for v in values if v <= bound)) for bound in DURATION_BUCKETS]
+        # Each value counts in its own bucket (the first bound at or above it), then the counts accumulate.
+        counts = [0] * (len(DURATION_BUCKETS) + 1)
+        for value in values:
+            counts[bisect_left(DURATION_BUCKETS, value)] += 1
+        cumulative = list(accumulate(counts))
+        buckets = [(str(bound), cumulative[i]) for i, bound in enumerate(DURATION_BUCKETS)]
         buckets.append(("+Inf", len(values)))
         family.add_metric(list(key), buckets, sum(values))
     yield family

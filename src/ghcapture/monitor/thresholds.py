@@ -58,3 +58,10 @@ def thresholds_from_settings(settings: Settings) -> Thresholds:
         budget_reserve=number("alert_budget_reserve", default.budget_reserve),
         worker_silent_after=timedelta(seconds=SILENT_BEATS * number("heartbeat_seconds", 10.0)),
     )
+
+
+def configured_thresholds() -> Thresholds:
+    """The thresholds of this process's settings (the environment and ghcapture.toml)."""
+    from ghcapture.config import load_settings
+
+    return thresholds_from_settings(load_settings())

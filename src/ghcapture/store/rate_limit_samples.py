@@ -19,6 +19,9 @@ DEFAULT_EVERY = timedelta(seconds=60)
 DEFAULT_KEEP = timedelta(days=7)
 # Pruning is a DELETE over an index; once an hour per process is plenty.
 PRUNE_EVERY = timedelta(hours=1)
+# After a failed write, readings are only kept in memory this long: a database that is down must not cost
+# the capture a connection timeout on every response.
+PAUSE_AFTER_FAILURE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,13 @@ class RateLimitSampler:
         self._pending: dict[str, Sample] = {}
         self._pruned_at: datetime | None = None
         self._failing = False
+        self._paused_until: datetime | None = None
 
     def observe(self, resource: str, sample: Sample) -> None:
         now = self.clock()
+        if self._paused_until is not None and now < self._paused_until:
+            self._pending[resource] = sample
+            return
         last = self._last_written.get(resource)
         due = (
             last is None
@@ -89,10 +96,9 @@ class RateLimitSampler:
             # A new window: the reading before the reset and the first after it are both worth keeping.
             or abs((sample.reset_at - last[1].reset_at).total_seconds()) > 1
         )
+        self._pending[resource] = sample
         if due:
-            self._write({resource: sample}, now)
-        else:
-            self._pending[resource] = sample
+            self._write(dict(self._pending), now)
 
     def flush(self) -> None:
         """Write the latest reading of each resource not written yet (at the end of a run)."""
@@ -112,8 +118,10 @@ class RateLimitSampler:
                 reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0]
                 log.warning("rate-limit samples not recorded: %s", reason)
             self._failing = True
+            self._paused_until = now + PAUSE_AFTER_FAILURE
             return
         self._failing = False
+        self._paused_until = None
         self.written += len(samples)
         for resource, sample in samples.items():
             self._last_written[resource] = (now, sample)
