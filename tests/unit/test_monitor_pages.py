@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import Engine, insert, update
 from starlette.testclient import TestClient
 
-from ghcapture.monitor.billing import ActionsPlan
+from ghcapture.monitor.billing import ActionsPlan, HostedPriceModel, cost_overview
+from ghcapture.monitor.cost_page import cost_by_day
 from ghcapture.monitor.dashboard import DashboardOptions, create_app
 from ghcapture.monitor.overview import overview, percentile
 from ghcapture.monitor.rate_limits import rate_limits
@@ -303,3 +304,47 @@ def test_the_workers_page_tells_alive_silent_and_stopped_apart(engine: Engine) -
     assert [(q["lane"], q["waiting"]) for q in page["queues"]] == [("bulk", 1)]
     html = client.get("/workers").text
     assert ">alive<" in html and ">silent<" in html and "stopped 2026-03-01 11:30:00" in html
+
+
+def test_the_cost_page_sums_by_day_as_the_run_by_run_report_prices(engine: Engine) -> None:
+    """Days that cross the free minutes and the hosted service's included usage, runs without an end
+    (billed when created) or a start (priced by their billable time): the same figures both ways."""
+    actions = {"processor": "github_actions", "lane": "bulk"}
+    for day, minutes, repository in (
+        (3, 3, "a/x"),
+        (3, 2, "b/y"),
+        (2, 4, "a/x"),
+        (2, 1, "b/y"),
+        (1, 6, "a/x"),
+    ):
+        add_job(
+            engine,
+            repository=repository,
+            started_at=ago(days=day, minutes=minutes * 2),
+            completed_at=ago(days=day),
+            billable_ms=minutes * 60_000,
+            items_done=minutes * 10,
+            **actions,
+        )
+    add_job(engine, repository="a/x", created_at=ago(hours=3), billable_ms=90_000, items_done=5, **actions)
+    add_job(engine, repository="b/y", completed_at=ago(hours=2), billable_ms=30_000, **actions)  # no start
+    add_job(engine, repository="a/x", completed_at=ago(days=35), billable_ms=600_000, **actions)  # January
+    plan = ActionsPlan(free_minutes=5, price_per_minute=0.008)
+    hosted = HostedPriceModel(monthly_fee=1.0, included_usd=0.001, per_run=0.0001, per_second=0.00001)
+    since = datetime(2025, 4, 1, tzinfo=UTC)
+
+    with engine.connect() as connection:
+        summed = cost_by_day(connection, plan, hosted, since).as_dict()
+    walked = cost_overview(engine, plan, hosted, since).as_dict()
+
+    for period in ("by_month", "by_day"):
+        assert summed[period] == walked[period], period
+    assert summed["total"] == walked["total"]
+    list_prices = ("key", "jobs", "pull_requests", "billable_minutes", "actions_list_usd", "hosted_list_usd")
+    assert [{k: r[k] for k in list_prices} for r in summed["by_repository"]] == [
+        {k: r[k] for k in list_prices} for r in walked["by_repository"]
+    ]
+    # February's 16 minutes use up the 5 free ones on its first day; the days after it are paid in full.
+    february = summed["by_day"][1]
+    assert (february["key"], february["billable_minutes"]) == ("2026-02-26", 5.0)
+    assert [d["free_minutes_used"] for d in summed["by_day"][1:4]] == [5.0, 0.0, 0.0]

@@ -26,8 +26,9 @@ from ghcapture.errors import InputError
 from ghcapture.jobs.model import LANES, STATUSES
 from ghcapture.jobs.store import JobStore, UnknownJob
 from ghcapture.monitor.alerts import evaluate
-from ghcapture.monitor.billing import ActionsPlan, CostFigures, HostedPriceModel, cost_overview
+from ghcapture.monitor.billing import ActionsPlan, CostFigures, HostedPriceModel
 from ghcapture.monitor.charts import bar_chart
+from ghcapture.monitor.cost_page import cost_by_day
 from ghcapture.monitor.exposition import metrics_response
 from ghcapture.monitor.health import health
 from ghcapture.monitor.metrics import collect
@@ -234,7 +235,8 @@ def create_app(
     def cost_page(request: Request) -> Page:
         now = clock()
         months = last_months(now, COST_MONTHS)
-        figures = cost_overview(engine, options.plan, options.hosted, since=months[0])
+        with engine.connect() as connection:
+            figures = cost_by_day(connection, options.plan, options.hosted, months[0])
         by_day = {day.key: day for day in figures.by_day}
         days = [
             by_day.get(key_of(day, "day")) or CostFigures(key_of(day, "day"))
