@@ -91,8 +91,9 @@ def test_a_job_page_takes_the_short_id_the_cli_takes(engine: Engine) -> None:
 
 def test_hostile_repository_and_error_strings_are_escaped(engine: Engine) -> None:
     add_repository(engine, f"evil/{HOSTILE}")
-    job_id = add_job(engine, repository=f"evil/{HOSTILE}", status="failed", error=HOSTILE,
-                     run_url="javascript:alert(1)")
+    job_id = add_job(
+        engine, repository=f"evil/{HOSTILE}", status="failed", error=HOSTILE, run_url="javascript:alert(1)"
+    )
     add_event(engine, job_id, "failed", HOSTILE)
     client = TestClient(create_app(engine, clock=lambda: NOW))
 
@@ -131,7 +132,8 @@ def test_metrics_and_snapshot_endpoints(engine: Engine) -> None:
     assert snapshot["spend"]["points"] == 645
     assert snapshot["running"][0]["heartbeat_age_s"] == 300.0
     assert {r["full_name"]: r["missing"] for r in snapshot["repositories"]} == {
-        "acme/gadgets": 0, "acme/widgets": 2,
+        "acme/gadgets": 0,
+        "acme/widgets": 2,
     }
 
 
@@ -175,3 +177,16 @@ def test_the_sign_in_form_sets_a_locked_down_cookie_that_is_not_the_token(engine
 
 def test_no_token_no_gate(engine: Engine) -> None:
     assert TestClient(create_app(engine, clock=lambda: NOW)).get("/jobs").status_code == 200
+
+
+def test_every_answer_forbids_foreign_scripts_and_framing(engine: Engine) -> None:
+    client = TestClient(create_app(engine, clock=lambda: NOW, token=TOKEN))
+
+    for answer in (
+        client.get("/"),
+        client.get("/healthz"),
+        client.get("/", headers={"Authorization": f"Bearer {TOKEN}"}),
+    ):
+        policy = answer.headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert answer.headers["x-content-type-options"] == "nosniff"

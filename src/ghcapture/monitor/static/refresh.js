@@ -8,7 +8,12 @@
   if (!(seconds > 0)) return;
   var stamp = document.getElementById("refreshed");
   function refresh() {
-    if (document.hidden) { schedule(); return; }
+    var busy = document.activeElement;
+    // Not while the page is hidden, nor under the hands of someone choosing a filter.
+    if (document.hidden || (busy && main.contains(busy) && /^(SELECT|INPUT|TEXTAREA)$/.test(busy.tagName))) {
+      schedule();
+      return;
+    }
     fetch(window.location.href, { headers: { "X-Ghcapture-Fragment": "1" }, credentials: "same-origin" })
       .then(function (response) {
         if (response.status === 401) { window.location.reload(); return null; }  // signed out: show the form
