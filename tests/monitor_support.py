@@ -98,13 +98,13 @@ def add_worker(engine: Engine, worker_id: str, *, beat: datetime, stopped: datet
 
     with engine.begin() as connection:
         connection.execute(insert(workers).values(
-            id=worker_id, host="box", pid=1, listens=True, started_at=beat - timedelta(hours=1), heartbeat_at=beat,
-            stopped_at=stopped, running=running or [],
+            id=worker_id, host="box", pid=1, listens=True, started_at=beat - timedelta(hours=1),
+            heartbeat_at=beat, stopped_at=stopped, running=running or [],
         ))
 
 
 class WebhookReceiver:
-    """A local HTTP server that records JSON POSTs and answers each with the next planned status (then 200)."""
+    """A local HTTP server that records JSON POSTs, answering each with the next planned status (then 200)."""
 
     def __init__(self, statuses: list[int] | None = None) -> None:
         import http.server
@@ -131,7 +131,7 @@ class WebhookReceiver:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/ghcapture-secret-path"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     def close(self) -> None:

@@ -60,32 +60,35 @@ def test_report_command_prints_tables_and_json(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "--since" in bad.stderr
 
 
-def test_report_carries_the_bulk_lane_cost_per_month_and_day(tmp_path: Path) -> None:
+def test_report_carries_the_bulk_lane_cost_per_month_and_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ghcapture.cli import main
+
     url = f"sqlite:///{tmp_path}/m.db"
     engine = open_database(url)
     # Two Actions jobs on one day: 90 + 30 billable minutes, 4,000 PRs; 100 free minutes a month.
     for minutes, prs in ((90, 3000), (30, 1000)):
         add_job(engine, processor="github_actions", lane="bulk", billable_ms=minutes * 60_000, items_done=prs,
                 completed_at=NOW)
-    env_free = {"GHCAPTURE_ACTIONS_FREE_MINUTES": "100", "GHCAPTURE_ACTIONS_PRICE_PER_MINUTE": "0.01"}
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GHCAPTURE_CONFIG", raising=False)
+    settings = {"GHCAPTURE_DATABASE_URL": url, "COLUMNS": "200", "GHCAPTURE_ACTIONS_FREE_MINUTES": "100",
+                "GHCAPTURE_ACTIONS_PRICE_PER_MINUTE": "0.01"}
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
 
-    monthly = _cli_env(url, env_free, "report", "--json")
-    daily = _cli_env(url, env_free, "report", "--by", "day")
-    weekly = _cli_env(url, env_free, "report", "--by", "week")
+    main(["report", "--json"])
+    bulk = json.loads(capsys.readouterr().out)["bulk_lane"]
+    main(["report", "--by", "day"])
+    daily = capsys.readouterr().out
+    with pytest.raises(SystemExit) as weekly:
+        main(["report", "--by", "week"])
 
-    bulk = json.loads(monthly.stdout)["bulk_lane"]
     [month] = bulk["by_month"]
     # 120 minutes, 100 free: 20 paid at $0.01 = $0.20; listed, $1.20 for 4,000 PRs = $0.30 per 1,000.
     assert (month["key"], month["billable_minutes"], month["free_minutes_used"]) == ("2026-03", 120.0, 100.0)
     assert month["actions_usd"] == pytest.approx(0.2)
     assert month["actions_usd_per_1000_prs"] == pytest.approx(0.3)
-    assert "2026-03-01" in daily.stdout and "0.20" in daily.stdout
-    assert weekly.returncode == 2 and "--by" in weekly.stderr
-
-
-def _cli_env(url: str, extra: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GHCAPTURE_DATABASE_URL": url, "COLUMNS": "200", **extra}
-    env.pop("GHCAPTURE_CONFIG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "ghcapture", *args], env=env, capture_output=True, text=True, timeout=120
-    )
+    assert "2026-03-01" in daily and "0.20" in daily
+    assert weekly.value.code == 2 and "--by" in capsys.readouterr().err
