@@ -37,7 +37,9 @@ def screenshots() -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API holds an event loop in the main thread while it runs,
+# and a test after it that calls asyncio.run() would find that loop running.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not (os.access(CHROMIUM, os.X_OK) or shutil.which(CHROMIUM)):
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
