@@ -52,20 +52,12 @@ def dashboard(
     Example: GHCAPTURE_DASHBOARD_TOKEN=$(openssl rand -hex 24) ghcapture dashboard --host 0.0.0.0
     """
     from ghcapture.config import load_settings
-    from ghcapture.monitor.billing import plans_from_settings
-    from ghcapture.monitor.dashboard import DashboardOptions, create_app
-    from ghcapture.monitor.thresholds import thresholds_from_settings
+    from ghcapture.monitor.dashboard import create_app, options_from_settings
     from ghcapture.store.database import open_existing_database
 
     settings = load_settings()
     token = checked_token(host, settings.extra.get("dashboard_token"))
-    plan, hosted = plans_from_settings(settings)
-    options = DashboardOptions(
-        thresholds=thresholds_from_settings(settings),
-        plan=plan,
-        hosted=hosted,
-        refresh_seconds=refresh,
-    )
+    options = options_from_settings(settings, refresh_seconds=refresh)
     asgi = create_app(open_existing_database(settings.database_url), token=token, options=options)
     sock = listening_socket(host, port)
     shown = f"[{host}]" if ":" in host else host

@@ -23,11 +23,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ghcapture.config import Settings, load_settings
 from ghcapture.errors import InputError
 from ghcapture.jobs.model import LANES, STATUSES
 from ghcapture.jobs.store import JobStore, UnknownJob
 from ghcapture.monitor.alerts import evaluate
-from ghcapture.monitor.billing import ActionsPlan, CostFigures, HostedPriceModel
+from ghcapture.monitor.billing import ActionsPlan, CostFigures, HostedPriceModel, plans_from_settings
 from ghcapture.monitor.charts import bar_chart
 from ghcapture.monitor.cost_page import cost_by_day
 from ghcapture.monitor.exposition import metrics_response
@@ -37,7 +38,7 @@ from ghcapture.monitor.overview import overview
 from ghcapture.monitor.queue import queue_depths
 from ghcapture.monitor.rate_limits import rate_limits
 from ghcapture.monitor.repositories import latest_pull_requests, repository_statuses
-from ghcapture.monitor.thresholds import Thresholds
+from ghcapture.monitor.thresholds import Thresholds, thresholds_from_settings
 from ghcapture.monitor.timeline import key_of, last_days, last_months
 from ghcapture.monitor.workers import worker_beats
 from ghcapture.store.tables import progressive_capture_jobs, utc_now
@@ -70,6 +71,19 @@ class DashboardOptions:
     plan: ActionsPlan = field(default_factory=ActionsPlan)
     hosted: HostedPriceModel = field(default_factory=HostedPriceModel)
     refresh_seconds: float = DEFAULT_REFRESH_SECONDS
+
+
+def options_from_settings(
+    settings: Settings, refresh_seconds: float = DEFAULT_REFRESH_SECONDS
+) -> DashboardOptions:
+    """The alert thresholds (GHCAPTURE_ALERT_*), the Actions plan and the hosted price model of `settings`."""
+    plan, hosted = plans_from_settings(settings)
+    return DashboardOptions(
+        thresholds=thresholds_from_settings(settings),
+        plan=plan,
+        hosted=hosted,
+        refresh_seconds=refresh_seconds,
+    )
 
 
 def _link(url: str | None) -> str | None:
@@ -225,9 +239,11 @@ def create_app(
     options: DashboardOptions | None = None,
 ) -> Starlette:
     """The dashboard over the store behind `engine`; it only reads; `clock` is "now" for ages and alerts.
-    With `token`, every request but /healthz and the login form must carry it."""
+    With `token`, every request but /healthz and the login form must carry it. Without `options`, those of
+    this process's settings."""
     templates = _templates()
-    options = options or DashboardOptions()
+    if options is None:
+        options = options_from_settings(load_settings())
     store = JobStore(engine)
 
     def render(request: Request, page: Page) -> Response:
@@ -460,4 +476,4 @@ def _json_url(request: Request) -> str:
     return f"{twin}?{query}" if query else twin
 
 
-__all__ = ["DashboardOptions", "TokenGate", "create_app", "plain", "session_value"]
+__all__ = ["DashboardOptions", "TokenGate", "create_app", "options_from_settings", "plain", "session_value"]
