@@ -69,6 +69,16 @@ def test_sync_completes_a_job_with_events_and_spend(
     assert compare_repository(engine, truth).equal
     # The system database sits beside the data database.
     assert (tmp_path / "data-jobs.db").exists()
+    # The engine sync started recorded its heartbeat and its stop; the capture, what GitHub said of both
+    # budgets, the last of them as the simulator left them.
+    from ghcapture.monitor.budgets import latest_budgets
+    from ghcapture.monitor.workers import worker_beats
+
+    with engine.connect() as connection:
+        [worker] = worker_beats(connection)
+        budgets = {sample.resource: sample for sample in latest_budgets(connection)}
+    assert not worker.listens and worker.stopped_at is not None and worker.heartbeat_at <= worker.stopped_at
+    assert budgets["graphql"].used == stats["graphql_points"]
 
 
 def test_sync_detach_only_records(sim_env: SimulatorServer, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from monitor_support import NOW, WebhookReceiver, add_job
 
 COOLDOWN = timedelta(minutes=60)
 FAILED = Alert("error", "job_failed", "job-1", "prs job, acme/widgets, failed: boom")
+STUCK = Alert("error", "job_stuck", "job-2", "prs job for acme/widgets running with no heartbeat for 45 min")
 
 
 @pytest.fixture
@@ -42,9 +43,9 @@ def test_an_alert_is_sent_once_again_after_the_cooldown_and_its_clearing_once(
 ) -> None:
     channels = [LogChannel(), webhook(receiver)]
 
-    first = deliver(engine, [FAILED], NOW, COOLDOWN, channels)
-    quiet = deliver(engine, [FAILED], NOW + timedelta(minutes=59), COOLDOWN, channels)
-    again = deliver(engine, [FAILED], NOW + timedelta(minutes=61), COOLDOWN, channels)
+    first = deliver(engine, [STUCK], NOW, COOLDOWN, channels)
+    quiet = deliver(engine, [STUCK], NOW + timedelta(minutes=59), COOLDOWN, channels)
+    again = deliver(engine, [STUCK], NOW + timedelta(minutes=61), COOLDOWN, channels)
     cleared = deliver(engine, [], NOW + timedelta(minutes=62), COOLDOWN, channels)
     after = deliver(engine, [], NOW + timedelta(minutes=200), COOLDOWN, channels)
 
@@ -56,12 +57,12 @@ def test_an_alert_is_sent_once_again_after_the_cooldown_and_its_clearing_once(
     ]
     body = receiver.bodies[0]
     assert (body["rule"], body["subject"], body["job_id"], body["severity"]) == (
-        "job_failed",
-        "job-1",
-        "job-1",
+        "job_stuck",
+        "job-2",
+        "job-2",
         "error",
     )
-    assert body["text"] == "[FIRING] error job_failed job-1: prs job, acme/widgets, failed: boom"
+    assert body["text"] == "[FIRING] error job_stuck job-2: " + STUCK.message
     assert receiver.bodies[2]["fired_at"] == NOW.isoformat()  # the clearing names when it began
     with engine.connect() as connection:
         row = connection.execute(select(alert_states)).one()
@@ -70,13 +71,30 @@ def test_an_alert_is_sent_once_again_after_the_cooldown_and_its_clearing_once(
 
 def test_an_alert_that_fires_again_after_clearing_is_new(engine: Engine, receiver: WebhookReceiver) -> None:
     channels = [webhook(receiver)]
-    deliver(engine, [FAILED], NOW, COOLDOWN, channels)
+    deliver(engine, [STUCK], NOW, COOLDOWN, channels)
     deliver(engine, [], NOW + timedelta(minutes=1), COOLDOWN, channels)
 
-    back = deliver(engine, [FAILED], NOW + timedelta(minutes=2), COOLDOWN, channels)
+    back = deliver(engine, [STUCK], NOW + timedelta(minutes=2), COOLDOWN, channels)
 
     assert [n.status for n in back.sent] == ["firing"] and not back.sent[0].repeat
     assert back.sent[0].fired_at == NOW + timedelta(minutes=2)
+
+
+def test_a_failed_job_is_sent_once_and_not_again_nor_when_it_leaves_the_window(
+    engine: Engine, receiver: WebhookReceiver
+) -> None:
+    channels = [webhook(receiver)]
+
+    reports = [
+        deliver(engine, [FAILED], NOW, COOLDOWN, channels),
+        deliver(engine, [FAILED], NOW + timedelta(hours=5), COOLDOWN, channels),
+        deliver(engine, [], NOW + timedelta(hours=25), COOLDOWN, channels),
+    ]
+
+    assert [len(r.sent) for r in reports] == [1, 0, 0]
+    assert [(b["status"], b["rule"]) for b in receiver.bodies] == [("firing", "job_failed")]
+    with engine.connect() as connection:
+        assert connection.execute(select(alert_states.c.firing)).scalar_one() is False
 
 
 def test_a_failing_receiver_is_retried_with_backoff(engine: Engine) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -33,8 +32,8 @@ def actions_job(engine: Engine, at: datetime, minutes: int, seconds: int, prs: i
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = open_database(f"sqlite:///{tmp_path}/b.db")
+def engine(database_url: str) -> Engine:
+    engine = open_database(database_url)
     actions_job(engine, MARCH_1, 6, 300, 100, "acme/widgets")
     actions_job(engine, MARCH_1 + timedelta(days=1), 6, 400, 200, "acme/gadgets")
     actions_job(engine, datetime(2026, 4, 1, 9, 0, tzinfo=UTC), 3, 100, 50, "acme/widgets")

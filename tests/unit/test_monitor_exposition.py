@@ -155,3 +155,22 @@ def test_label_values_are_escaped_and_read_back_whole(tmp_path: object) -> None:
 
     assert b'lane="bu\\"lk\\\\x\\nnew"' in body
     assert value(values, "ghcapture_jobs", status="queued", lane='bu"lk\\x\nnew') == 1
+
+
+def test_a_duration_on_a_bucket_bound_counts_in_that_bucket(database_url: str) -> None:
+    engine = open_database(database_url)
+    started = NOW - timedelta(hours=1)
+    for seconds in (15, 15.001, 21600):
+        add_job(engine, lane="bulk", started_at=started, completed_at=started + timedelta(seconds=seconds))
+
+    _kinds, values = scrape(engine)
+
+    bucket = "ghcapture_job_duration_seconds_bucket"
+    assert value(values, bucket, lane="bulk", status="completed", le="5.0") == 0
+    assert value(values, bucket, lane="bulk", status="completed", le="15.0") == 1
+    assert value(values, bucket, lane="bulk", status="completed", le="30.0") == 2
+    assert value(values, bucket, lane="bulk", status="completed", le="7200.0") == 2
+    assert value(values, bucket, lane="bulk", status="completed", le="21600.0") == 3
+    assert value(
+        values, "ghcapture_job_duration_seconds_sum", lane="bulk", status="completed"
+    ) == pytest.approx(21630.001)

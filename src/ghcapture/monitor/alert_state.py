@@ -1,6 +1,7 @@
 """Which alerts to send now: a new alert at once, a firing one again once its cool-down has passed, and its
-clearing once. The state lives in `alert_states`, so every process that runs the rules agrees, and each
-notice is claimed with a conditional write: of two processes evaluating at once, one sends it."""
+clearing once; an event (a failed, cancelled or interrupted job) once only. The state lives in
+`alert_states`, so every process that runs the rules agrees, and each notice is claimed with a conditional
+write: of two processes evaluating at once, one sends it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any, Literal
 from sqlalchemy import Engine, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ghcapture.monitor.alerts import Alert
+from ghcapture.monitor.alerts import EVENT_RULES, Alert
 from ghcapture.store.tables import alert_states as states
 
 Status = Literal["firing", "resolved"]
@@ -100,7 +101,8 @@ def _claim_firing(
                 .values(firing=True, fired_at=now, sent_at=now, cleared_at=None, issue_number=None, **facts)
             ).rowcount
             return Claim(Notice("firing", alert, now, now), row) if moved else None
-        if row["sent_at"] is not None and now - row["sent_at"] < cooldown:
+        repeat_due = row["sent_at"] is None or now - row["sent_at"] >= cooldown
+        if alert.rule in EVENT_RULES or not repeat_due:
             connection.execute(update(states).where(where).values(**facts))
             return None
         moved = connection.execute(
@@ -115,15 +117,16 @@ def _claim_firing(
 
 
 def _claim_resolved(engine: Engine, row: dict[str, Any], now: datetime) -> Claim | None:
+    event = row["rule"] in EVENT_RULES
     with engine.begin() as connection:
         moved = connection.execute(
             update(states)
             .where(
                 _where(row["rule"], row["subject"]), states.c.firing.is_(True), _same_sent_at(row["sent_at"])
             )
-            .values(firing=False, cleared_at=now, sent_at=now)
+            .values(firing=False, cleared_at=now, **({} if event else {"sent_at": now}))
         ).rowcount
-    if not moved:
+    if not moved or event:
         return None
     alert = Alert(row["severity"], row["rule"], row["subject"], row["message"])
     return Claim(Notice("resolved", alert, row["fired_at"], now, issue_number=row["issue_number"]), row)

@@ -15,11 +15,14 @@ from ghcapture.monitor.thresholds import Thresholds
 from ghcapture.store.tables import progressive_capture_jobs as jobs
 from ghcapture.store.tables import pull_requests, repositories, tracked_repositories
 
-__all__ = ["Alert", "Thresholds", "evaluate", "JOB_RULES"]
+__all__ = ["Alert", "EVENT_RULES", "JOB_RULES", "Thresholds", "evaluate"]
 
 Severity = Literal["error", "warning"]
 # Rules whose subject is a job id.
 JOB_RULES = frozenset({"job_failed", "job_stuck", "job_cancelled", "job_interrupted", "bulk_job_waiting"})
+# Rules about something that happened rather than a condition that holds: sent once, never repeated, and
+# their leaving the window is not news.
+EVENT_RULES = frozenset({"job_failed", "job_cancelled", "job_interrupted"})
 
 
 @dataclass(frozen=True)

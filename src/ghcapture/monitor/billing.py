@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, type_coerce
 
 from ghcapture.config import Settings
+from ghcapture.monitor.durations import seconds_between
 from ghcapture.monitor.spend import UNSET
+from ghcapture.store.tables import UTCDateTime
 from ghcapture.store.tables import progressive_capture_jobs as jobs
 
 Period = Literal["day", "month"]
@@ -178,48 +180,34 @@ def _runs(
 ) -> list[_Run]:
     """Every job on Actions billed from the start of `since`'s month on, in billing order, with the part
     of its minutes and hosted usage that each month's allowance did not cover."""
-    billed_at = func.coalesce(jobs.c.completed_at, jobs.c.created_at)
-    query = select(
-        jobs.c.repository,
-        jobs.c.billable_ms,
-        jobs.c.items_done,
-        jobs.c.started_at,
-        jobs.c.completed_at,
-        jobs.c.created_at,
-    ).where(jobs.c.processor == ON_ACTIONS)
+    billed_at = type_coerce(func.coalesce(jobs.c.completed_at, jobs.c.created_at), UTCDateTime)
+    took = seconds_between(connection.dialect.name, jobs.c.started_at, jobs.c.completed_at)
+    query = (
+        select(billed_at, jobs.c.repository, jobs.c.billable_ms, jobs.c.items_done, took)
+        .where(jobs.c.processor == ON_ACTIONS)
+        .order_by(billed_at, jobs.c.id)
+    )
     if since is not None:
         # The month's allowance is used from its first day, whatever `since` leaves out.
         query = query.where(billed_at >= _month_start(since))
+    used: dict[tuple[int, int], tuple[float, float]] = {}  # month -> (minutes, hosted usage) so far
     runs: list[_Run] = []
-    for row in connection.execute(query):
-        minutes = (row.billable_ms or 0) / 60_000
-        if row.started_at is not None and row.completed_at is not None:
-            seconds = max((row.completed_at - row.started_at).total_seconds(), 0.0)
-        else:
-            seconds = (row.billable_ms or 0) / 1000
-        at = row.completed_at or row.created_at
-        runs.append(_Run(at, _text(row.repository), minutes, seconds, int(row.items_done or 0)))
-    runs.sort(key=lambda run: run.at)
-    used: dict[str, tuple[float, float]] = {}  # month -> (minutes, hosted usage) so far
-    priced = []
-    for run in runs:
-        month = f"{run.at:%Y-%m}"
+    for at, repository, billable_ms, items_done, took_seconds in connection.execute(query):
+        minutes = (billable_ms or 0) / 60_000
+        seconds = max(float(took_seconds), 0.0) if took_seconds is not None else (billable_ms or 0) / 1000
+        month = (at.year, at.month)
         minutes_before, usage_before = used.get(month, (0.0, 0.0))
-        minutes_after = minutes_before + run.minutes
-        usage_after = usage_before + hosted.usage_usd(1, run.seconds)
+        minutes_after = minutes_before + minutes
+        usage_after = usage_before + hosted.usage_usd(1, seconds)
         used[month] = (minutes_after, usage_after)
-        paid_minutes = max(minutes_after - plan.free_minutes, 0.0) - max(
-            minutes_before - plan.free_minutes, 0.0
+        free = plan.free_minutes
+        paid_minutes = max(minutes_after - free, 0.0) - max(minutes_before - free, 0.0)
+        included = hosted.included_usd
+        hosted_paid = max(usage_after - included, 0.0) - max(usage_before - included, 0.0)
+        runs.append(
+            _Run(at, _text(repository), minutes, seconds, int(items_done or 0), paid_minutes, hosted_paid)
         )
-        hosted_paid = max(usage_after - hosted.included_usd, 0.0) - max(
-            usage_before - hosted.included_usd, 0.0
-        )
-        priced.append(
-            _Run(
-                run.at, run.repository, run.minutes, run.seconds, run.pull_requests, paid_minutes, hosted_paid
-            )
-        )
-    return priced
+    return runs
 
 
 def _text(value: Any) -> str:

@@ -3,7 +3,6 @@ custom collector that reads the store at each scrape."""
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from itertools import accumulate
@@ -13,9 +12,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, case, func, select
 
 from ghcapture.monitor.budgets import latest_budgets
+from ghcapture.monitor.durations import seconds_between
 from ghcapture.monitor.queue import queue_depths, stuck_jobs
 from ghcapture.monitor.spend import UNSET, spend_by
 from ghcapture.monitor.thresholds import Thresholds
@@ -59,30 +59,48 @@ def _jobs(connection: Connection) -> Iterator[Metric]:
     yield family
 
 
+def _materialized(connection: Connection) -> bool:
+    """Whether the database keeps a CTE's rows instead of recomputing them (SQLite 3.35, PostgreSQL 12)."""
+    version = connection.dialect.server_version_info or (0,)
+    return version >= ((3, 35) if connection.dialect.name == "sqlite" else (12,))
+
+
 def _durations(connection: Connection) -> Iterator[Metric]:
-    """Seconds from start to completion of every finished job that has both, per lane and status."""
-    query = select(jobs.c.lane, jobs.c.status, jobs.c.started_at, jobs.c.completed_at).where(
-        jobs.c.status.in_(FINISHED), jobs.c.started_at.is_not(None), jobs.c.completed_at.is_not(None)
+    """Seconds from start to completion of every finished job that has both, per lane and status. The
+    database computes each job's seconds once and counts them per bucket, so a scrape reads a few rows per
+    lane and status, not one per job."""
+    seconds = seconds_between(connection.dialect.name, jobs.c.started_at, jobs.c.completed_at)
+    finished = (
+        select(jobs.c.lane, jobs.c.status, seconds.label("seconds"))
+        .where(jobs.c.status.in_(FINISHED), jobs.c.started_at.is_not(None), jobs.c.completed_at.is_not(None))
+        .cte("finished")
     )
-    observed: dict[tuple[str, str], list[float]] = {}
-    for lane, status, started, completed in connection.execute(query):
-        seconds = max((completed - started).total_seconds(), 0.0)
-        observed.setdefault((_text(lane), str(status)), []).append(seconds)
+    if _materialized(connection):
+        finished = finished.prefix_with("MATERIALIZED")
+    took = finished.c.seconds
+    # The index of the first bound at or above the seconds; len(DURATION_BUCKETS) beyond the last.
+    bucket = case(
+        *((took <= bound, i) for i, bound in enumerate(DURATION_BUCKETS)), else_=len(DURATION_BUCKETS)
+    )
+    query = select(finished.c.lane, finished.c.status, bucket, func.count(), func.sum(took)).group_by(
+        finished.c.lane, finished.c.status, bucket
+    )
+    counted: dict[tuple[str, str], list[int]] = {}
+    summed: dict[tuple[str, str], float] = {}
+    for lane, status, index, count, total in connection.execute(query):
+        key = (_text(lane), str(status))
+        counted.setdefault(key, [0] * (len(DURATION_BUCKETS) + 1))[int(index)] += int(count)
+        summed[key] = summed.get(key, 0.0) + max(float(total or 0.0), 0.0)
     family = HistogramMetricFamily(
         "ghcapture_job_duration_seconds",
         "Time from a job's start to its end, for finished jobs.",
         labels=["lane", "status"],
     )
-    for key in sorted(observed):
-        values = observed[key]
-        # Each value counts in its own bucket (the first bound at or above it), then the counts accumulate.
-        counts = [0] * (len(DURATION_BUCKETS) + 1)
-        for value in values:
-            counts[bisect_left(DURATION_BUCKETS, value)] += 1
-        cumulative = list(accumulate(counts))
+    for key in sorted(counted):
+        cumulative = list(accumulate(counted[key]))
         buckets = [(str(bound), cumulative[i]) for i, bound in enumerate(DURATION_BUCKETS)]
-        buckets.append(("+Inf", len(values)))
-        family.add_metric(list(key), buckets, sum(values))
+        buckets.append(("+Inf", cumulative[-1]))
+        family.add_metric(list(key), buckets, summed[key])
     yield family
 
 

@@ -247,6 +247,8 @@ progressive_capture_jobs = Table(
         sqlite_where=text("billable_ms IS NOT NULL"),
         postgresql_where=text("billable_ms IS NOT NULL"),
     ),
+    # Jobs by status and lane (the console's counts) read from the index alone.
+    Index(None, "status", "lane"),
     # The local engine's current workflow for this job; claiming it is how one worker wins a job.
     Column("local_workflow_id", String),
 )

@@ -1,4 +1,5 @@
-"""Rate-limit samples, with the console's other state: alert states and worker heartbeats.
+"""Rate-limit samples, with the console's other state: alert states, worker heartbeats, and an index of jobs
+by status and lane.
 
 Revision ID: 0005
 Revises: 0003
@@ -19,6 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_index("ix_progressive_capture_jobs_status_lane", "progressive_capture_jobs", ["status", "lane"])
     op.create_table(
         "rate_limit_samples",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -65,6 +67,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_progressive_capture_jobs_status_lane", "progressive_capture_jobs")
     op.drop_table("workers")
     op.drop_table("alert_states")
     op.drop_index("ix_rate_limit_samples_sampled_at", "rate_limit_samples")
