@@ -234,7 +234,7 @@ progressive_capture_jobs = Table(
     Index(None, "status"),
     Index(None, "repository", "kind"),
     # The dashboard's windows (created, ended) and its per-repository open jobs and last completed job.
-    Index(None, "created_at"),
+    Index(None, "created_at", "lane", "status"),
     Index(None, "completed_at"),
     Index(None, "status", "repository", "completed_at"),
     Index(

@@ -24,7 +24,12 @@ BILLING_COLUMNS = ["completed_at", "repository", "billable_ms", "cost_usd", "ite
 
 
 def upgrade() -> None:
-    op.create_index("ix_progressive_capture_jobs_created_at", "progressive_capture_jobs", ["created_at"])
+    # Covering: a window's jobs by lane and status are counted from the index alone.
+    op.create_index(
+        "ix_progressive_capture_jobs_created_at_lane_status",
+        "progressive_capture_jobs",
+        ["created_at", "lane", "status"],
+    )
     op.create_index("ix_progressive_capture_jobs_completed_at", "progressive_capture_jobs", ["completed_at"])
     op.create_index(
         "ix_progressive_capture_jobs_status_repository_completed_at",
@@ -55,4 +60,4 @@ def downgrade() -> None:
         "ix_progressive_capture_jobs_status_repository_completed_at", table_name="progressive_capture_jobs"
     )
     op.drop_index("ix_progressive_capture_jobs_completed_at", table_name="progressive_capture_jobs")
-    op.drop_index("ix_progressive_capture_jobs_created_at", table_name="progressive_capture_jobs")
+    op.drop_index("ix_progressive_capture_jobs_created_at_lane_status", table_name="progressive_capture_jobs")
