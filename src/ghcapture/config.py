@@ -252,6 +252,14 @@ KEYS: tuple[Key, ...] = (
         default_help="from the credentials",
     ),
     Key(
+        "GHCAPTURE_DASHBOARD_TOKEN",
+        "dashboard_token",
+        str,
+        None,
+        "the token every dashboard request must carry; required when it listens beyond 127.0.0.1",
+        secret=True,
+    ),
+    Key(
         "GHCAPTURE_ALERT_FAILURE_RATE",
         "alert_failure_rate",
         float,

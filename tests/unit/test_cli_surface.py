@@ -142,6 +142,7 @@ def test_a_port_in_use_is_one_line_and_nothing_is_announced(
 ) -> None:
     env = {**os.environ, "GHCAPTURE_DATABASE_URL": f"sqlite:///{tmp_path}/s.db"}
     env.pop("GHCAPTURE_CONFIG", None)
+    open_database(env["GHCAPTURE_DATABASE_URL"])  # the dashboard reads only a database that exists
     done = subprocess.run(
         [sys.executable, "-m", "ghcapture", *argv, "--port", str(busy_port)],
         env=env,

@@ -34,6 +34,7 @@ SAMPLES: dict[str, Any] = {
     "actions_database_url": "postgresql://runner@db.example.com/analytics",
     "actions_price_per_minute": 0.008,
     "webhook_secret": "s3cret",
+    "dashboard_token": "a-dashboard-token-0123",
     "actions_prs_per_chunk": 500,
     "realtime_max_days": 2.5,
     "realtime_max_items": 10,

@@ -67,10 +67,11 @@ def _parse(url: str) -> URL:
     )
 
 
-def create_engine_for(url: str) -> Engine:
+def create_engine_for(url: str, *, writes: bool = True) -> Engine:
     """An engine for a sqlite:/// or postgresql:// (postgres://, postgresql+psycopg://) URL.
 
-    SQLite gets WAL, a 30 s busy timeout, enforced foreign keys and its directory created.
+    SQLite gets WAL, a 30 s busy timeout, enforced foreign keys and its directory created; its transactions
+    take the write lock up front unless `writes` is False (a reader that never writes need not wait for it).
     """
     parsed = _parse(url)
     if parsed.drivername == "postgresql+psycopg":
@@ -87,7 +88,7 @@ def create_engine_for(url: str) -> Engine:
                 f"cannot create directory {directory} for SQLite database {database}: {exc.strerror}"
             ) from None
         engine = create_engine(parsed, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S})
-    _configure_sqlite(engine)
+    _configure_sqlite(engine, writes=writes)
     return engine
 
 
@@ -105,7 +106,7 @@ def _switch_to_wal(cursor: Any) -> None:
             time.sleep(0.05)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, writes: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # SQLAlchemy emits BEGIN itself (below), so DDL and savepoints are transactional too.
@@ -120,7 +121,7 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Connection) -> None:
         # IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so a transaction that
         # reads before it writes never fails on a lock upgrade when another writer got in between.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
     database = engine.url.database or ":memory:"
 
@@ -254,4 +255,30 @@ def open_database(url: str, *, migrate: bool = True) -> Engine:
     check_connection(engine)
     if migrate and current_revision(engine) != head_revision():
         upgrade(engine)
+    return engine
+
+
+def open_existing_database(url: str) -> Engine:
+    """An engine for reading a database that exists and whose schema is current; nothing is created or
+    migrated (a mistyped SQLite path must not become a new empty database)."""
+    parsed = _parse(url)
+    database = parsed.database or ""
+    if parsed.drivername in _SQLITE_DRIVERS and database not in ("", ":memory:"):
+        if not Path(database).expanduser().is_file():
+            raise DatabaseUnavailableError(
+                f"no database at sqlite:///{database} (check GHCAPTURE_DATABASE_URL, or create it with: "
+                "ghcapture db upgrade)"
+            )
+    engine = create_engine_for(url, writes=False)
+    check_connection(engine)
+    revision, head = current_revision(engine), head_revision()
+    if revision is None:
+        raise SchemaError(
+            f"{_describe(engine)} holds no ghcapture schema (create it with: ghcapture db upgrade)"
+        )
+    if revision != head:
+        raise SchemaError(
+            f"{_describe(engine)} is at schema revision {revision}, this ghcapture reads {head} "
+            "(run: ghcapture db upgrade)"
+        )
     return engine

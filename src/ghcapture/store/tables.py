@@ -139,6 +139,13 @@ pull_requests = Table(
     Column("files_truncated", Boolean),
     UniqueConstraint("repository_id", "number"),
     Index(None, "repository_id", "updated_at"),
+    # GitHub lists at most 3,000 files of a pull request: the few with more, per repository.
+    Index(
+        "ix_pull_requests_truncated_file_lists",
+        "repository_id",
+        sqlite_where=text("changed_files > 3000"),
+        postgresql_where=text("changed_files > 3000"),
+    ),
 )
 
 reviews = Table(
@@ -252,6 +259,20 @@ progressive_capture_jobs = Table(
     Column("completed_at", UTCDateTime),
     Index(None, "status"),
     Index(None, "repository", "kind"),
+    # The dashboard's windows (created, ended) and its per-repository open jobs and last completed job.
+    Index(None, "created_at", "lane", "status"),
+    Index(None, "completed_at"),
+    Index(None, "status", "repository", "completed_at"),
+    Index(
+        "ix_progressive_capture_jobs_actions_billing",
+        "completed_at",
+        "repository",
+        "billable_ms",
+        "cost_usd",
+        "items_done",
+        sqlite_where=text("billable_ms IS NOT NULL"),
+        postgresql_where=text("billable_ms IS NOT NULL"),
+    ),
     # Jobs by status and lane (the console's counts) read from the index alone.
     Index(None, "status", "lane"),
     # The local engine's current workflow for this job; claiming it is how one worker wins a job.
