@@ -26,7 +26,7 @@ def report(
     from ghcapture.monitor.report import cost_report, report_tables
     from ghcapture.store.database import open_database
 
-    start = parse_since(since) if since else None
+    start = parse_since(since) if since is not None else None
     result = cost_report(open_database(load_settings().database_url), since=start)
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2))

@@ -514,7 +514,7 @@ def _capture_pages(job_id: str, workflow_id: str) -> str:
                     raise
                 # The database went away under the capture: wait for it here, inside the step, so the
                 # attempt is not spent; the capture then resumes from the checkpoint of its last stored page.
-                limit = outage_seconds()
+                limit = outage_seconds(local.settings)
                 log.warning("job %s: the database is unreachable; waiting up to %.0f s for it", job_id, limit)
                 began = time.monotonic()
                 if not wait_for_database(local.engine, limit):

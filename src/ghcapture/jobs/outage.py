@@ -8,11 +8,14 @@ answers again and carrying on from the checkpoint is cheaper than failing the at
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
+
+if TYPE_CHECKING:
+    from ghcapture.config import Settings
 
 log = logging.getLogger("ghcapture.jobs")
 
@@ -22,12 +25,9 @@ FIRST_PAUSE_SECONDS = 0.5
 MAX_PAUSE_SECONDS = 8.0
 
 
-def outage_seconds() -> float:
-    raw = os.environ.get("GHCAPTURE_DB_OUTAGE_SECONDS")
-    try:
-        return max(0.0, float(raw)) if raw else DEFAULT_OUTAGE_SECONDS
-    except ValueError:
-        return DEFAULT_OUTAGE_SECONDS
+def outage_seconds(settings: Settings) -> float:
+    """GHCAPTURE_DB_OUTAGE_SECONDS, checked with the other settings when they were read."""
+    return float(settings.extra.get("db_outage_seconds", DEFAULT_OUTAGE_SECONDS))
 
 
 def is_connection_error(exc: BaseException) -> bool:
