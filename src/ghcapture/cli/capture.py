@@ -98,10 +98,24 @@ def run_capture(
         reporters.append(JobProgress(engine, job_id, settle=not chunk, shared=bool(chunk)))
     progress: Progress = Several(*reporters) if reporters else NoProgress()
 
+    from ghcapture.jobs.outage import database_came_back, outage_seconds
+
     async def go() -> dict[str, Any]:
         async with GitHubClient(settings) as client:
-            result = await capture(client, engine, repository, kind=kind, scope=scope, progress=progress)
-            return result.as_dict()
+            while True:
+                try:
+                    result = await capture(
+                        client, engine, repository, kind=kind, scope=scope, progress=progress
+                    )
+                    return result.as_dict()
+                except Exception as exc:
+                    # A restart of the database: every page stored so far is kept with its checkpoint, so
+                    # waiting it out and going on from there is cheaper than stopping.
+                    came_back = await asyncio.to_thread(
+                        database_came_back, exc, engine, outage_seconds(settings), who=repository
+                    )
+                    if not came_back:
+                        raise
 
     return asyncio.run(go())
 

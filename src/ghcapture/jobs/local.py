@@ -31,7 +31,7 @@ from ghcapture.capture.scope import CaptureScope
 from ghcapture.config import Settings
 from ghcapture.errors import GhcaptureError
 from ghcapture.jobs.model import BULK, CANCELLED, GITHUB_ACTIONS, LOCAL, REALTIME, Job
-from ghcapture.jobs.outage import QUIET_OUTAGES, is_connection_error, outage_seconds, wait_for_database
+from ghcapture.jobs.outage import QUIET_OUTAGES, database_came_back, outage_seconds
 from ghcapture.jobs.progress import JobProgress, job_summary
 from ghcapture.jobs.settings import JobSettings
 from ghcapture.jobs.store import BUSY, GONE, JobStore, jobs_table
@@ -510,20 +510,12 @@ def _capture_pages(job_id: str, workflow_id: str) -> str:
                 result = asyncio.run(go())
                 break
             except Exception as exc:
-                if not is_connection_error(exc):
-                    raise
                 # The database went away under the capture: wait for it here, inside the step, so the
                 # attempt is not spent; the capture then resumes from the checkpoint of its last stored page.
-                limit = outage_seconds(local.settings)
-                log.warning("job %s: the database is unreachable; waiting up to %.0f s for it", job_id, limit)
-                began = time.monotonic()
-                if not wait_for_database(local.engine, limit):
+                if not database_came_back(
+                    exc, local.engine, outage_seconds(local.settings), who=f"job {job_id}"
+                ):
                     raise
-                log.warning(
-                    "job %s: the database is back after %.0f s; resuming from the checkpoint",
-                    job_id,
-                    time.monotonic() - began,
-                )
                 store.add_event(
                     job_id, "resumed", "the database was unreachable; resuming from the checkpoint"
                 )

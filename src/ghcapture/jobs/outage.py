@@ -85,6 +85,24 @@ def wait_for_database(engine: Engine, seconds: float, stop: threading.Event | No
         pause = min(MAX_PAUSE_SECONDS, pause * 2)
 
 
+def database_came_back(
+    exc: BaseException, engine: Engine, seconds: float, *, who: str, stop: threading.Event | None = None
+) -> bool:
+    """True when `exc` is the database going away and it answers again within `seconds`: the run may then
+    carry on from its checkpoint. One log line when it goes and one when it is back; False for any other
+    error, or when the outage lasts longer (the caller lets its error through)."""
+    if not is_connection_error(exc):
+        return False
+    log.warning("%s: the database is unreachable; waiting up to %g s for it", who, seconds)
+    began = time.monotonic()
+    if not wait_for_database(engine, seconds, stop):
+        return False
+    log.warning(
+        "%s: the database is back after %.0f s; resuming from the checkpoint", who, time.monotonic() - began
+    )
+    return True
+
+
 class QuietOutageFilter(logging.Filter):
     """Drops DBOS's log records about a lost database connection: its queue, scheduler and listener threads
     each log every retry, with tracebacks, while ghcapture's own lines already say once that the database
