@@ -29,6 +29,7 @@ from ghcapture.simulator.dataset import dump_repository
 from ghcapture.simulator.server import SimulatorServer
 from ghcapture.store.database import open_database
 from ghcapture.store.tables import pull_requests
+from reliability.scenarios import duplicates
 
 # Outage drills of 15 to 35 s each: with the full reliability matrix (`pytest -m reliability`), not the
 # default run.
@@ -49,16 +50,14 @@ def _wait(condition: Callable[[], bool], what: str, seconds: float = 90) -> None
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_a_worker_waits_out_a_database_restart_without_spending_an_attempt(
-    own_postgres: OwnServer, make_simulator: Callable[..., SimulatorServer], tmp_path: Path
-) -> None:
-    server = make_simulator({"acme/big": 400}, config=SimulatorConfig(latency_ms_per_node=0.4))
+def _worker(server: SimulatorServer, url: str, tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """`ghcapture worker` on the database, one capture page per step, its output in worker.log."""
     env = {
         **os.environ,
         "GITHUB_TOKEN": "x",
         "GITHUB_API_URL": server.url,
         "GITHUB_GRAPHQL_URL": server.url + "/graphql",
-        "GHCAPTURE_DATABASE_URL": own_postgres.url,
+        "GHCAPTURE_DATABASE_URL": url,
         "GHCAPTURE_PAGES_PER_STEP": "1",
         "GHCAPTURE_POLL_SECONDS": "0.2",
         "GHCAPTURE_HEARTBEAT_SECONDS": "0.5",
@@ -66,9 +65,6 @@ def test_a_worker_waits_out_a_database_restart_without_spending_an_attempt(
     }
     for name in ("GITHUB_APP_ID", "GHCAPTURE_ACTIONS_REPOSITORY", "GHCAPTURE_DBOS_DATABASE_URL"):
         env.pop(name, None)
-    engine = open_database(own_postgres.url)
-    store = JobStore(engine)
-    job = store.create(kind="prs", repository="acme/big", route=Route("realtime", "local", "test"))
     log_path = tmp_path / "worker.log"
     with log_path.open("wb") as log:
         worker = subprocess.Popen(
@@ -78,6 +74,26 @@ def test_a_worker_waits_out_a_database_restart_without_spending_an_attempt(
             stdout=log,
             stderr=log,
         )
+    return worker, log_path
+
+
+def _worker_output(worker: subprocess.Popen[bytes], log_path: Path) -> str:
+    worker.terminate()
+    worker.wait(60)
+    output = log_path.read_text()
+    assert "Traceback" not in output, output[-4000:]
+    assert len(output.splitlines()) < 20, output[-4000:]
+    return output
+
+
+def test_a_worker_waits_out_a_database_restart_without_spending_an_attempt(
+    own_postgres: OwnServer, make_simulator: Callable[..., SimulatorServer], tmp_path: Path
+) -> None:
+    server = make_simulator({"acme/big": 400}, config=SimulatorConfig(latency_ms_per_node=0.4))
+    engine = open_database(own_postgres.url)
+    store = JobStore(engine)
+    job = store.create(kind="prs", repository="acme/big", route=Route("realtime", "local", "test"))
+    worker, log_path = _worker(server, own_postgres.url, tmp_path)
     try:
         _wait(lambda: store.get(job.id).items_done >= 50, "the job to be part-way")
         engine.dispose()
@@ -91,16 +107,12 @@ def test_a_worker_waits_out_a_database_restart_without_spending_an_attempt(
         truth = dump_repository(server.simulator.world.repositories["acme/big"], server.url)
         assert compare_repository(engine, truth).equal
     finally:
-        worker.terminate()
-        worker.wait(60)
+        _worker_output(worker, log_path)
         engine.dispose()
-    output = log_path.read_text()
-    assert "Traceback" not in output, output[-4000:]
-    assert len(output.splitlines()) < 20, output[-4000:]
 
 
 def _capture(
-    server: SimulatorServer, url: str, tmp_path: Path, outage_seconds: float
+    server: SimulatorServer, url: str, tmp_path: Path, outage_seconds: float, repository: str = "acme/big"
 ) -> subprocess.Popen[str]:
     env = {
         **os.environ,
@@ -113,7 +125,7 @@ def _capture(
     env.pop("GITHUB_APP_ID", None)
     # --json: no progress lines, so stderr holds only what the outage makes the capture say.
     return subprocess.Popen(
-        [sys.executable, "-m", "ghcapture", "capture", "prs", "acme/big", "--json"],
+        [sys.executable, "-m", "ghcapture", "capture", "prs", repository, "--json"],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -131,10 +143,10 @@ def _stored_prs(url: str) -> int:
         engine.dispose()
 
 
-def _truth_equal(server: SimulatorServer, url: str) -> bool:
+def _truth_equal(server: SimulatorServer, url: str, repository: str = "acme/big") -> bool:
     engine = open_database(url)
     try:
-        truth = dump_repository(server.simulator.world.repositories["acme/big"], server.url)
+        truth = dump_repository(server.simulator.world.repositories[repository], server.url)
         return compare_repository(engine, truth).equal
     finally:
         engine.dispose()
@@ -191,3 +203,42 @@ def test_an_outage_longer_than_the_setting_stops_the_capture_with_one_line_and_a
     assert rerun.returncode == 0, err
     assert json.loads(out)["resumed"] is True
     assert _truth_equal(server, own_postgres.url)
+
+
+def test_a_capture_and_a_worker_ride_through_a_30_second_stop_of_the_database(
+    own_postgres: OwnServer, make_simulator: Callable[..., SimulatorServer], tmp_path: Path
+) -> None:
+    """The crash suite's database stop: PostgreSQL stopped for 30 s while `ghcapture capture` and a
+    worker's job are both part-way; afterwards both repositories equal the ground truth, without duplicates,
+    the job completed on its first attempt and no job is left unfinished."""
+    server = make_simulator(
+        {"acme/big": 400, "acme/jobbed": 400}, config=SimulatorConfig(latency_ms_per_node=0.4)
+    )
+    engine = open_database(own_postgres.url)
+    store = JobStore(engine)
+    job = store.create(kind="prs", repository="acme/jobbed", route=Route("realtime", "local", "test"))
+    worker, log_path = _worker(server, own_postgres.url, tmp_path)
+    capture = _capture(server, own_postgres.url, tmp_path, outage_seconds=60)
+    try:
+        _wait(lambda: store.get(job.id).items_done >= 50, "the job to be part-way")
+        _wait(lambda: _stored_prs(own_postgres.url) - store.get(job.id).items_done >= 50, "the capture")
+        engine.dispose()
+        own_postgres.stop()
+        time.sleep(30)
+        own_postgres.start()
+        out, err = capture.communicate(timeout=180)
+        _wait(lambda: store.get(job.id).is_terminal, "the job to finish", seconds=180)
+        final = store.get(job.id, with_events=True)
+        trail = "\n".join(f"{e.type} {e.message}" for e in final.events)
+        assert final.status == "completed" and final.attempts == 1, trail
+        assert [j.id for j in store.list() if not j.is_terminal] == []
+        assert capture.returncode == 0, err
+        assert "Traceback" not in err and len(err.splitlines()) == 2, err
+        assert json.loads(out)["resumed"] is True
+        for repository in ("acme/big", "acme/jobbed"):
+            assert _truth_equal(server, own_postgres.url, repository), repository
+        assert duplicates(engine) == {}
+    finally:
+        capture.kill()
+        _worker_output(worker, log_path)
+        engine.dispose()

@@ -91,8 +91,12 @@ def database_came_back(
     """True when `exc` is the database going away and it answers again within `seconds`: the run may then
     carry on from its checkpoint. One log line when it goes and one when it is back; False for any other
     error, or when the outage lasts longer (the caller lets its error through)."""
-    if not is_connection_error(exc):
-        return False
+    return is_connection_error(exc) and outlast_outage(engine, seconds, who=who, stop=stop)
+
+
+def outlast_outage(engine: Engine, seconds: float, *, who: str, stop: threading.Event | None = None) -> bool:
+    """Wait up to `seconds` for the database to answer again, saying so in a line when the wait begins and
+    in one when it is back."""
     log.warning("%s: the database is unreachable; waiting up to %g s for it", who, seconds)
     began = time.monotonic()
     if not wait_for_database(engine, seconds, stop):
