@@ -88,7 +88,7 @@ def _binary(name: str) -> str | None:
     return found[-1] or None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -113,7 +113,7 @@ class OwnServer:
         self.data = self.socket_dir / "pgdata"
         if self.as_user:
             shutil.chown(self.socket_dir, "postgres")
-        self.port = _free_port()
+        self.port = free_port()
         subprocess.run(
             [*self.as_user, initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
             check=True,

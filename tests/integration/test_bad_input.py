@@ -8,7 +8,6 @@ line of the table below; a case copies that database, so no case sees another's 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import socket
@@ -20,12 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 
-from capture_support import settings_for
-from ghcapture.capture.engine import capture
+from capture_support import run_capture
+from fixtures_postgres import free_port
 from ghcapture.cli import main
-from ghcapture.github.http import GitHubClient
 from ghcapture.jobs.router import Route
 from ghcapture.jobs.store import JobStore
 from ghcapture.simulator.app import Simulator, SimulatorConfig
@@ -47,7 +44,9 @@ LONG_NAME = "acme/" + "w" * 295
 
 
 @dataclass
-class World_:
+class Prepared:
+    """The simulator every case talks to, its App's keys, and the database every case starts from."""
+
     server: SimulatorServer
     keys: AppKeys
     template: Path  # the prepared database, copied for each case
@@ -55,16 +54,16 @@ class World_:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World_]:
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prepared]:
     keys = new_app_keys()
-    sim_world = World()
-    sim_world.add_repository(generate_repository("acme", "widgets", 6, seed=1))
+    world = World()
+    world.add_repository(generate_repository("acme", "widgets", 6, seed=1))
     config = SimulatorConfig(tokens=frozenset({TOKEN}), app=keys.identity)
-    server = SimulatorServer(Simulator(sim_world, config)).start()
+    server = SimulatorServer(Simulator(world, config)).start()
     template = tmp_path_factory.mktemp("bad-input") / "template.db"
     engine = open_database(f"sqlite:///{template}")
     try:
-        run_capture_with(server, engine)
+        run_capture(server, engine, "acme/widgets", token=TOKEN)
         store = JobStore(engine)
         route = Route("realtime", "local", "a test's job")
         jobs = {}
@@ -82,16 +81,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World_]:
         track(engine, "acme/widgets", every_seconds=6 * 3600, backfill_days=None)
     finally:
         engine.dispose()
-    yield World_(server, keys, template, jobs)
+    yield Prepared(server, keys, template, jobs)
     server.stop()
-
-
-def run_capture_with(server: SimulatorServer, engine: Engine) -> None:
-    async def go() -> None:
-        async with GitHubClient(settings_for(server, TOKEN)) as client:
-            await capture(client, engine, "acme/widgets")
-
-    asyncio.run(go())
 
 
 @dataclass
@@ -101,14 +92,8 @@ class Place:
     directory: Path
     database: Path
     env: dict[str, str]
-    world: World_
+    prepared: Prepared
     undo: list[Callable[[], None]] = field(default_factory=list)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- what a case may prepare ------------------------------------------------------------------------------
@@ -152,7 +137,7 @@ def busy_port(place: Place) -> None:
 
 
 def other_app_key(place: Place) -> None:
-    place.env["GITHUB_APP_ID"] = str(place.world.keys.identity.app_id)
+    place.env["GITHUB_APP_ID"] = str(place.prepared.keys.identity.app_id)
     place.env["GITHUB_APP_PRIVATE_KEY"] = new_app_keys().private_key_pem
     place.env.pop("GITHUB_TOKEN", None)
 
@@ -160,7 +145,7 @@ def other_app_key(place: Place) -> None:
 def app_key_file(content: str) -> Callable[[Place], None]:
     def prepare(place: Place) -> None:
         (place.directory / "app.pem").write_text(content)
-        place.env["GITHUB_APP_ID"] = str(place.world.keys.identity.app_id)
+        place.env["GITHUB_APP_ID"] = str(place.prepared.keys.identity.app_id)
         place.env["GITHUB_APP_PRIVATE_KEY_PATH"] = str(place.directory / "app.pem")
         place.env.pop("GITHUB_TOKEN", None)
 
@@ -972,6 +957,7 @@ def checkpoint(database: Path) -> None:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+# Settings this process was started with are cleared for a case: it reads only its own.
 SETTINGS_ENV = (
     "GHCAPTURE_",
     "GITHUB_",
@@ -979,13 +965,13 @@ SETTINGS_ENV = (
 
 
 @pytest.fixture
-def place(world: World_, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Place]:
+def place(prepared: Prepared, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Place]:
     database = tmp_path / "ghcapture.db"
-    shutil.copy(world.template, database)
+    shutil.copy(prepared.template, database)
     env = {
         "GITHUB_TOKEN": TOKEN,
-        "GITHUB_API_URL": world.server.url,
-        "GITHUB_GRAPHQL_URL": world.server.url + "/graphql",
+        "GITHUB_API_URL": prepared.server.url,
+        "GITHUB_GRAPHQL_URL": prepared.server.url + "/graphql",
         "GHCAPTURE_DATABASE_URL": f"sqlite:///{database}",
         "GHCAPTURE_POLL_SECONDS": "0.2",
         "COLUMNS": "100",
@@ -995,7 +981,7 @@ def place(world: World_, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
         if name.startswith(SETTINGS_ENV):
             del os.environ[name]
     monkeypatch.chdir(tmp_path)
-    found = Place(tmp_path, database, env, world)
+    found = Place(tmp_path, database, env, prepared)
     yield found
     for undo in reversed(found.undo):
         undo()
@@ -1071,7 +1057,7 @@ def test_bad_input(case: Case, place: Place, capsys: pytest.CaptureFixture[str])
     fill = {
         "FREE_PORT": place.env["FREE_PORT"],
         "BUSY_PORT": place.env.get("BUSY_PORT", ""),
-        **place.world.jobs,
+        **place.prepared.jobs,
     }
     argv = [fill_in(a, fill) for a in case.argv]
     says = [fill_in(s, fill) for s in case.says]
