@@ -30,11 +30,12 @@ def run_capture(
     *,
     kind: str = "prs",
     scope: CaptureScope | None = None,
+    token: str = "ghp_testtoken",
     **client_options: Any,
 ) -> CaptureResult:
     async def go() -> CaptureResult:
         options = {"retry_wait_initial": 0.01, "retry_wait_max": 0.05, **client_options}
-        async with GitHubClient(settings_for(server), **options) as client:
+        async with GitHubClient(settings_for(server, token), **options) as client:
             return await capture(client, engine, repository, kind=kind, scope=scope)
 
     return asyncio.run(go())

@@ -1,10 +1,16 @@
 """Database fixtures: a fresh PostgreSQL database per test (skipped when none is reachable), a SQLite
-file, and `database_url`, which runs a test on both."""
+file, `database_url`, which runs a test on both, and `own_postgres`, a PostgreSQL server of the test's own
+on a free port (never the shared one), which the test may stop and start."""
 
 from __future__ import annotations
 
+import glob
 import os
 import secrets
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,3 +81,84 @@ def store_engine(database_url: str) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+def _binary(name: str) -> str | None:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [shutil.which(name) or ""]
+    return found[-1] or None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class OwnServer:
+    """A PostgreSQL server made with initdb in a directory of its own, listening on a free port."""
+
+    def __init__(self) -> None:
+        initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
+        if initdb is None or pg_ctl is None:
+            pytest.skip("initdb/pg_ctl not installed")
+        # PostgreSQL refuses to run as root: as root, run it as the postgres user.
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            if shutil.which("runuser") is None:
+                pytest.skip("running as root without runuser to start PostgreSQL as another user")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.pg_ctl = pg_ctl
+        self.socket_dir = Path(f"/tmp/ghc-pg-{os.getpid()}-{time.monotonic_ns()}")
+        self.socket_dir.mkdir()
+        self.data = self.socket_dir / "pgdata"
+        if self.as_user:
+            shutil.chown(self.socket_dir, "postgres")
+        self.port = free_port()
+        subprocess.run(
+            [*self.as_user, initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+            check=True,
+            capture_output=True,
+        )
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _ctl(self, *args: str) -> None:
+        options = f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1"
+        subprocess.run(
+            [
+                *self.as_user,
+                self.pg_ctl,
+                "-D",
+                str(self.data),
+                "-o",
+                options,
+                "-l",
+                str(self.data / "log"),
+                "-w",
+                *args,
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+    def start(self) -> None:
+        self._ctl("start")
+
+    def stop(self) -> None:
+        self._ctl("stop", "-m", "fast")
+
+    def cleanup(self) -> None:
+        try:
+            self.stop()
+        except subprocess.CalledProcessError:
+            pass
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[OwnServer]:
+    server = OwnServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()

@@ -209,6 +209,14 @@ KEYS: tuple[Key, ...] = (
         secret=True,
     ),
     Key(
+        "GHCAPTURE_DB_OUTAGE_SECONDS",
+        "db_outage_seconds",
+        float,
+        60.0,
+        "how long a capture waits for a lost database",
+        at_least=0.0,
+    ),
+    Key(
         "GHCAPTURE_HEARTBEAT_SECONDS",
         "heartbeat_seconds",
         float,

@@ -44,6 +44,29 @@ def runner_database_url_problem(url: str) -> str | None:
     return None
 
 
+def database_url_problem(url: str) -> str | None:
+    """Why this is not a database ghcapture can use, or None when it is."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from ghcapture.store.database import redact_url
+
+    try:
+        backend = make_url(url).get_backend_name()
+    except (ArgumentError, ValueError):
+        return f"not a database URL: {redact_url(url)!r} (expected sqlite:///path.db or postgresql://...)"
+    if backend not in ("sqlite", "postgresql"):
+        return f"unsupported database {backend!r} (expected sqlite:///path.db or postgresql://...)"
+    return None
+
+
+def _database_url(value: str) -> str:
+    problem = database_url_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 def _http_url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
@@ -51,7 +74,7 @@ def _http_url(value: str) -> str:
 
 
 def _repository(value: str) -> str:
-    if not _REPOSITORY.match(value):
+    if not _REPOSITORY.fullmatch(value):
         raise ValueError("must be OWNER/NAME")
     return value
 
@@ -70,6 +93,8 @@ _RULES = {
     "actions_repository": _repository,
     "actions_database_url": _runner_database_url,
     "alert_webhook_url": _http_url,
+    "database_url": _database_url,
+    "dbos_database_url": _database_url,
 }
 
 # What one read hands to the sources: pydantic-settings builds sources from the class, so the environment
@@ -252,6 +277,8 @@ def read_values(env: Mapping[str, str], cwd: Path) -> SettingValues:
             path = cwd / path
         if not path.exists():
             raise ConfigError(f"{CONFIG_ENV}={named}: the file does not exist")
+        if not path.is_file():
+            raise ConfigError(f"{CONFIG_ENV}={named}: not a file")
         label = named
     else:
         path = cwd / CONFIG_FILE

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import OperationalError
 
 from capture_support import compare, run_capture
 from ghcapture.jobs.store import JobStore
@@ -275,4 +276,36 @@ def test_a_killed_holders_lock_does_not_block_the_next_capture(make_simulator, d
     asyncio.run(expired())
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(capture_locks)).scalar_one() == 0
+    engine.dispose()
+
+
+def test_a_lock_left_behind_by_a_database_outage_does_not_block_this_process(
+    database_url, monkeypatch
+) -> None:
+    """The database was away when the block ended, so the release failed: the next capture of the same
+    repository here (a capture going on after the outage) takes the lock at once instead of waiting for
+    its own lock to expire."""
+    engine = open_database(database_url)
+    release = locks.release
+    calls: list[str] = []
+
+    def release_during_the_outage(*args: object) -> None:
+        calls.append("release")
+        if len(calls) == 1:
+            raise OperationalError("DELETE ...", {}, Exception("server closed the connection unexpectedly"))
+        release(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(locks, "release", release_during_the_outage)
+
+    async def go() -> None:
+        async with capture_lock(engine, REPOSITORY, "all"):
+            pass
+        with engine.connect() as conn:
+            assert current_holder(conn, REPOSITORY, "all") is not None  # left behind
+        async with capture_lock(engine, REPOSITORY, "all", wait=0) as waited:
+            assert not waited
+
+    asyncio.run(go())
+    with engine.connect() as conn:
+        assert current_holder(conn, REPOSITORY, "all") is None
     engine.dispose()

@@ -40,6 +40,7 @@ SAMPLES: dict[str, Any] = {
     "realtime_max_items": 10,
     "realtime_max_repo_prs": 200,
     "dbos_database_url": "postgresql://capture@db.example.com/jobs",
+    "db_outage_seconds": 15.0,
     "heartbeat_seconds": 5.0,
     "stuck_after_seconds": 300.0,
     "actions_stuck_after_seconds": 3600.0,

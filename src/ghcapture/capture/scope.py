@@ -13,10 +13,13 @@ from ghcapture.errors import InputError
 
 REPOSITORY = re.compile(r"^(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/(?P<name>[A-Za-z0-9._-]{1,100})$")
 KINDS = ("prs", "reviews", "comments", "files", "pr-details")
+MAX_NUMBER = 2**31 - 1  # GitHub's GraphQL Int: a larger pull-request number cannot be asked for
 
 
 def parse_repository(text: str) -> tuple[str, str]:
-    match = REPOSITORY.match(text.strip())
+    # fullmatch, not match with $: `$` also matches before a trailing newline, which would let
+    # "acme/widgets\n" through to GitHub and into the rows.
+    match = REPOSITORY.fullmatch(text)
     if not match or match["name"] in (".", ".."):
         raise InputError(f"{text!r} is not a repository name; expected OWNER/NAME, e.g. acme/widgets")
     return match["owner"], match["name"]
@@ -30,7 +33,7 @@ def parse_pr_numbers(text: str) -> tuple[int, ...]:
         if not match:
             raise InputError(f"--pr-numbers: {part!r} is not a number or a range like 10-20")
         first, last = int(match[1]), int(match[2] or match[1])
-        if first < 1 or last < first or last - first > 100_000:
+        if first < 1 or last < first or last - first > 100_000 or last > MAX_NUMBER:
             raise InputError(f"--pr-numbers: {part!r} is not a valid range")
         numbers.update(range(first, last + 1))
     if not numbers:
@@ -38,11 +41,11 @@ def parse_pr_numbers(text: str) -> tuple[int, ...]:
     return tuple(sorted(numbers))
 
 
-def parse_since(text: str) -> datetime:
+def parse_since(text: str, option: str = "--since") -> datetime:
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise InputError(f"--since: {text!r} is not a date; use YYYY-MM-DD or an ISO 8601 time") from None
+        raise InputError(f"{option}: {text!r} is not a date; use YYYY-MM-DD or an ISO 8601 time") from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -59,12 +62,14 @@ def parse_chunk(text: str) -> dict[str, Any]:
             isinstance(nums, list)
             and len(nums) == 2
             and all(isinstance(n, int) for n in nums)
-            and 0 < nums[0] <= nums[1]
+            and 0 < nums[0] <= nums[1] <= MAX_NUMBER
         ):
             raise InputError("--chunk: numbers must be [first, last] with 0 < first <= last")
-    for key in ("since", "until"):
-        if key in chunk:
-            parse_since(str(chunk[key]))
+    window = {
+        key: parse_since(str(chunk[key]), f"--chunk: {key}") for key in ("since", "until") if key in chunk
+    }
+    if len(window) == 2 and window["until"] <= window["since"]:
+        raise InputError("--chunk: until must be after since")
     return chunk
 
 
@@ -94,10 +99,10 @@ class CaptureScope:
             raise InputError("--days must be at least 1")
         if max_items is not None and max_items < 1:
             raise InputError("--max-items must be at least 1")
-        parsed_since = parse_since(since) if since else None
+        parsed_since = parse_since(since) if since is not None else None
         until = None
         number_range = None
-        if chunk:
+        if chunk is not None:
             data = parse_chunk(chunk)
             if "numbers" in data:
                 number_range = (data["numbers"][0], data["numbers"][1])
@@ -109,7 +114,7 @@ class CaptureScope:
             days=days,
             since=parsed_since,
             until=until,
-            pr_numbers=parse_pr_numbers(pr_numbers) if pr_numbers else (),
+            pr_numbers=parse_pr_numbers(pr_numbers) if pr_numbers is not None else (),
             number_range=number_range,
             max_items=max_items,
         )

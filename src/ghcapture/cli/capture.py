@@ -83,20 +83,39 @@ def run_capture(
     reporters: list[Progress] = []
     if not quiet and not as_json:
         reporters.append(RichProgress() if sys.stderr.isatty() else LogProgress())
-    if job_id:
+    if job_id is not None:
         try:
             from ghcapture.jobs.progress import JobProgress  # type: ignore[import-not-found,unused-ignore]
+            from ghcapture.jobs.store import JobStore, UnknownJob
         except ImportError as exc:
             raise GhcaptureError("--job-id needs the job system, which this installation lacks") from exc
+        try:
+            JobStore(engine).get(job_id)  # before anything is fetched or stored for it
+        except UnknownJob:
+            raise UnknownJob(f"--job-id: no job with id {job_id!r} (see: ghcapture jobs list)") from None
         # One chunk of a matrix run does not end the job: the run's end does (ghcapture reconcile);
         # its chunks run at once, so each adds its items to the job's instead of setting them.
         reporters.append(JobProgress(engine, job_id, settle=not chunk, shared=bool(chunk)))
     progress: Progress = Several(*reporters) if reporters else NoProgress()
 
+    from ghcapture.jobs.outage import database_came_back, outage_seconds
+
     async def go() -> dict[str, Any]:
         async with GitHubClient(settings) as client:
-            result = await capture(client, engine, repository, kind=kind, scope=scope, progress=progress)
-            return result.as_dict()
+            while True:
+                try:
+                    result = await capture(
+                        client, engine, repository, kind=kind, scope=scope, progress=progress
+                    )
+                    return result.as_dict()
+                except Exception as exc:
+                    # A restart of the database: every page stored so far is kept with its checkpoint, so
+                    # waiting it out and going on from there is cheaper than stopping.
+                    came_back = await asyncio.to_thread(
+                        database_came_back, exc, engine, outage_seconds(settings), who=repository
+                    )
+                    if not came_back:
+                        raise
 
     return asyncio.run(go())
 
@@ -191,6 +210,7 @@ def demo(
 
     from ghcapture.capture.verify import compare_repository
     from ghcapture.config import load_settings
+    from ghcapture.settings_model import database_url_problem
     from ghcapture.simulator.app import PROFILES, Simulator, SimulatorConfig
     from ghcapture.simulator.dataset import dump_repository
     from ghcapture.simulator.generator import generate_repository
@@ -200,11 +220,14 @@ def demo(
     from ghcapture.store.database import open_database
 
     if prs < 1 or prs > 200_000:
-        raise GhcaptureError("--prs must be between 1 and 200000")
+        raise InputError("--prs must be between 1 and 200000")
     if profile not in PROFILES:
-        raise GhcaptureError(f"--profile {profile!r}: expected one of {', '.join(PROFILES)}")
+        raise InputError(f"--profile {profile!r}: expected one of {', '.join(PROFILES)}")
     if not 0 < time_scale <= 1:
-        raise GhcaptureError("--time-scale must be above 0 and at most 1")
+        raise InputError("--time-scale must be above 0 and at most 1")
+    problem = database_url_problem(database) if database is not None else None
+    if problem:
+        raise InputError(f"--database: {problem}")
     configure_logging(False)
     # Each size and seed is its own repository (its own name, hence its own id): a second demo of
     # another size beside the first in the same database is compared with its own rows only, and the

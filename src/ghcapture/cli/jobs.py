@@ -47,7 +47,7 @@ def list_jobs(
     from ghcapture.errors import InputError
     from ghcapture.jobs.model import LANES
 
-    if repo:
+    if repo is not None:
         parse_repository(repo)
     if lane and lane not in LANES:
         raise InputError(f"--lane: {lane!r} is not one of {', '.join(LANES)}")

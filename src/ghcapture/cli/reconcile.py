@@ -17,7 +17,9 @@ def reconcile(
     job: list[str] | None = typer.Option(  # noqa: B008 - typer reads its options from defaults
         None, "--job", help="Only this job (id or unambiguous prefix; repeatable)."
     ),
-    watch: float = typer.Option(0.0, help="Reconcile again every this many seconds until interrupted."),
+    watch: float = typer.Option(
+        0.0, min=0, help="Reconcile again every this many seconds until interrupted."
+    ),
 ) -> None:
     """Bring jobs on GitHub Actions in line with their workflow runs: status, reason, billable time and cost.
 

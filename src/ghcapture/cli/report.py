@@ -33,7 +33,7 @@ def report(
 
     if by not in ("day", "month"):
         raise InputError(f"--by: {by!r} is not one of day, month")
-    start = parse_since(since) if since else None
+    start = parse_since(since) if since is not None else None
     settings = load_settings()
     plan, hosted = plans_from_settings(settings)
     result = cost_report(

@@ -47,13 +47,15 @@ def simulate(
         None, help="Seconds of a rate-limit window (default: GitHub's hour, times --time-scale)."
     ),
     rest_budget: int | None = typer.Option(
-        None, help="REST requests per window and user or installation (default: GitHub's sizes)."
+        None, min=1, help="REST requests per window and user or installation (default: GitHub's sizes)."
     ),
     graphql_budget: int | None = typer.Option(
-        None, help="GraphQL points per window and user or installation (default: GitHub's sizes)."
+        None, min=1, help="GraphQL points per window and user or installation (default: GitHub's sizes)."
     ),
     latency: float = typer.Option(
-        0.0, help="Instead of the profile's server time: fixed milliseconds per node a GraphQL query touches."
+        0.0,
+        min=0,
+        help="Instead of the profile's server time: fixed milliseconds per node a GraphQL query touches.",
     ),
     token: list[str] = typer.Option([], "--token", help="Accept only these tokens (default: any token)."),
     token_user: list[str] = typer.Option(
@@ -124,94 +126,106 @@ def simulate(
         )
     if webhook_url is not None and not webhook_url.startswith(("http://", "https://")):
         raise InputError(f"--webhook-url {webhook_url!r}: expected an http(s) URL")
+    if rate_window is not None and not rate_window > 0:
+        raise InputError("--rate-window must be above 0")
+    if not runner_minute_seconds > 0:
+        raise InputError("--runner-minute-seconds must be above 0")
+    if workflows_auth not in ("app", "token"):
+        raise InputError(f"--workflows-auth {workflows_auth!r}: expected app or token")
     specs = [parse_repo_spec(s) for s in repo]
     users = dict(parse_assignment(a, "--token-user", name_pattern=r".+") for a in token_user)
+    secrets = dict(parse_assignment(a, "--runner-secret") for a in runner_secret)
+    variables = dict(parse_assignment(a, "--runner-var") for a in runner_var)
     # Bound before the repositories are generated: a port in use is told at once, and the address is
     # announced only once it serves.
     sock = listening_socket(host, port)
-    world = World()
-    if dataset is not None:
-        load_dataset(read_dataset(dataset), world)
-    if not specs and dataset is None:
-        specs = [("acme", "widgets", 500)]
-    for owner, name, prs in specs:
-        world.add_repository(generate_repository(owner, name, prs, seed=seed))
-    keys = new_app_keys()
-    scale = time_scale if profile == "realistic" else 1.0
-    window = rate_window if rate_window is not None else 3600.0 * scale
-    config = SimulatorConfig.for_profile(
-        profile,
-        time_scale,
-        limits=LimitSettings(rest_budget=rest_budget, graphql_budget=graphql_budget, window=window),
-        faults=FaultPlan(rate=faults, kinds=kinds, seed=seed),
-        latency_ms_per_node=latency,
-        tokens=frozenset(token) if token else None,
-        token_users=users,
-        app=keys.identity,
-        seed=seed,
-    )
-    if app_key_out is not None:
-        try:
-            app_key_out.write_text(keys.private_key_pem)
-            app_key_out.chmod(0o600)
-        except OSError as exc:
-            raise InputError(f"--app-key-out {app_key_out}: cannot write it: {exc.strerror or exc}") from None
-    simulator = Simulator(world, config)
-    url = f"http://{host}:{port}"
-    if actions_repo is not None:
-        add_jobs_repository(world, actions_repo, auth=workflows_auth)
-    if runner:
-        from ghcapture.simulator.runner import RunnerConfig, WorkflowRunner
-
-        secrets = dict(parse_assignment(a, "--runner-secret") for a in runner_secret)
-        variables = dict(parse_assignment(a, "--runner-var") for a in runner_var)
-        # The App token step needs the App's key; the simulator made it, so it can hand it over.
-        secrets.setdefault("GHCAPTURE_APP_PRIVATE_KEY", keys.private_key_pem)
-        variables.setdefault("GHCAPTURE_APP_ID", str(keys.identity.app_id))
-        WorkflowRunner(
-            simulator,
-            RunnerConfig(
-                api_url=url,
-                secrets=secrets,
-                vars=variables,
-                ghcapture_command=runner_ghcapture,
-                minute_seconds=runner_minute_seconds,
-            ),
-        ).attach()
-    # With --token only those are accepted, so the example must use one of them.
-    example_token = token[0] if token else next(iter(users), "anything")
-    clock = f", GitHub's clock x{1 / time_scale:g}" if profile == "realistic" and time_scale != 1 else ""
-    typer.echo(f"GitHub simulator at {url} (GraphQL {url}/graphql), {profile} profile{clock}")
-    for r in world.unique_repositories:
-        typer.echo(f"  {r.full_name}: {len(r.pull_requests)} pull requests")
-    typer.echo(
-        f"  App id {keys.identity.app_id}, installation {keys.identity.installation_id}"
-        + (f", key in {app_key_out}" if app_key_out else "")
-    )
-    typer.echo(
-        f"Try: GITHUB_API_URL={url} GITHUB_TOKEN={example_token} ghcapture capture prs "
-        f"{world.unique_repositories[0].full_name if world.unique_repositories else 'OWNER/REPO'}"
-    )
-    if actions_repo is not None:
-        typer.echo(f"  {actions_repo}: the generated bulk workflows" + (", run here" if runner else ""))
-    if webhook_url is not None and webhook_secret:
-        from ghcapture.simulator.webhooks import DeliveryOptions, attach_deliverer
-
-        attach_deliverer(
-            simulator,
-            DeliveryOptions(
-                url=webhook_url,
-                secret=webhook_secret,
-                drop=webhook_drop,
-                duplicate=webhook_duplicate,
-                reorder=webhook_reorder,
-                delay=webhook_delay,
-                seed=seed,
-                installation_id=keys.identity.installation_id,
-                api=url,
-            ),
+    try:
+        world = World()
+        if dataset is not None:
+            load_dataset(read_dataset(dataset), world)
+        if not specs and dataset is None:
+            specs = [("acme", "widgets", 500)]
+        for owner, name, prs in specs:
+            world.add_repository(generate_repository(owner, name, prs, seed=seed))
+        keys = new_app_keys()
+        scale = time_scale if profile == "realistic" else 1.0
+        window = rate_window if rate_window is not None else 3600.0 * scale
+        config = SimulatorConfig.for_profile(
+            profile,
+            time_scale,
+            limits=LimitSettings(rest_budget=rest_budget, graphql_budget=graphql_budget, window=window),
+            faults=FaultPlan(rate=faults, kinds=kinds, seed=seed),
+            latency_ms_per_node=latency,
+            tokens=frozenset(token) if token else None,
+            token_users=users,
+            app=keys.identity,
+            seed=seed,
         )
-        typer.echo(f"  webhook deliveries to {webhook_url} (App deliveries API at {url}/app/hook/deliveries)")
+        if app_key_out is not None:
+            try:
+                app_key_out.write_text(keys.private_key_pem)
+                app_key_out.chmod(0o600)
+            except OSError as exc:
+                raise InputError(
+                    f"--app-key-out {app_key_out}: cannot write it: {exc.strerror or exc}"
+                ) from None
+        simulator = Simulator(world, config)
+        url = f"http://{host}:{port}"
+        if actions_repo is not None:
+            add_jobs_repository(world, actions_repo, auth=workflows_auth)
+        if runner:
+            from ghcapture.simulator.runner import RunnerConfig, WorkflowRunner
+
+            # The App token step needs the App's key; the simulator made it, so it can hand it over.
+            secrets.setdefault("GHCAPTURE_APP_PRIVATE_KEY", keys.private_key_pem)
+            variables.setdefault("GHCAPTURE_APP_ID", str(keys.identity.app_id))
+            WorkflowRunner(
+                simulator,
+                RunnerConfig(
+                    api_url=url,
+                    secrets=secrets,
+                    vars=variables,
+                    ghcapture_command=runner_ghcapture,
+                    minute_seconds=runner_minute_seconds,
+                ),
+            ).attach()
+        # With --token only those are accepted, so the example must use one of them.
+        example_token = token[0] if token else next(iter(users), "anything")
+        clock = f", GitHub's clock x{1 / time_scale:g}" if profile == "realistic" and time_scale != 1 else ""
+        typer.echo(f"GitHub simulator at {url} (GraphQL {url}/graphql), {profile} profile{clock}")
+        for r in world.unique_repositories:
+            typer.echo(f"  {r.full_name}: {len(r.pull_requests)} pull requests")
+        typer.echo(
+            f"  App id {keys.identity.app_id}, installation {keys.identity.installation_id}"
+            + (f", key in {app_key_out}" if app_key_out else "")
+        )
+        typer.echo(
+            f"Try: GITHUB_API_URL={url} GITHUB_TOKEN={example_token} ghcapture capture prs "
+            f"{world.unique_repositories[0].full_name if world.unique_repositories else 'OWNER/REPO'}"
+        )
+        if actions_repo is not None:
+            typer.echo(f"  {actions_repo}: the generated bulk workflows" + (", run here" if runner else ""))
+        if webhook_url is not None and webhook_secret:
+            from ghcapture.simulator.webhooks import DeliveryOptions, attach_deliverer
+
+            attach_deliverer(
+                simulator,
+                DeliveryOptions(
+                    url=webhook_url,
+                    secret=webhook_secret,
+                    drop=webhook_drop,
+                    duplicate=webhook_duplicate,
+                    reorder=webhook_reorder,
+                    delay=webhook_delay,
+                    seed=seed,
+                    installation_id=keys.identity.installation_id,
+                    api=url,
+                ),
+            )
+            typer.echo(f"  webhook deliveries to {webhook_url} (App deliveries API at {url}/app/hook/deliveries)")
+    except BaseException:
+        sock.close()
+        raise
     serve_forever(simulator, sock)
 
 

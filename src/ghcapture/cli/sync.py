@@ -79,6 +79,8 @@ def sync(
     engine = open_database(settings.database_url)
     store = JobStore(engine)
     route = HybridRouter(jobs.router).route(request, repository_facts(engine, repository, kind))
+    if not detach and route.processor != GITHUB_ACTIONS:
+        check_repository(settings, repository)
     job = store.create(
         kind=kind,
         repository=repository,
@@ -112,6 +114,29 @@ def sync(
 
 
 INTERRUPT_WAIT_SECONDS = 30.0
+
+
+def check_repository(settings: Settings, repository: str) -> None:
+    """Ask GitHub for the repository once before a job is recorded to run here, so that credentials it
+    refuses, a host that cannot be reached or a repository it does not know is one line and no job."""
+    import asyncio
+
+    from ghcapture.github.errors import NotFound
+    from ghcapture.github.http import GitHubClient
+
+    owner, name = repository.split("/")
+
+    async def ask() -> None:
+        async with GitHubClient(settings) as client:
+            await client.prepare_for(owner, name)
+            await client.rest("GET", f"/repos/{owner}/{name}")
+
+    try:
+        asyncio.run(ask())
+    except NotFound:
+        raise GhcaptureError(
+            f"{repository}: GitHub knows no such repository, or these credentials cannot see it"
+        ) from None
 
 
 class _Interrupted(Exception):

@@ -29,7 +29,7 @@ def worker(
     concurrency: int = typer.Option(
         2, min=1, max=64, help="Realtime jobs at once here (bulk: half, at least 1)."
     ),
-    stop_wait: int = typer.Option(120, help="Seconds to let running steps finish after SIGTERM."),
+    stop_wait: int = typer.Option(120, min=0, help="Seconds to let running steps finish after SIGTERM."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request."),
     webhook_port: int | None = typer.Option(
         None, min=0, max=65535, help="Also receive GitHub's webhook deliveries on this port."
@@ -53,12 +53,13 @@ def worker(
     from ghcapture.config import load_settings
     from ghcapture.jobs.local import launched
     from ghcapture.jobs.settings import load_job_settings
-    from ghcapture.store.database import open_database
+    from ghcapture.store.database import check_writable, open_database
 
     configure_logging(verbose)
     settings = load_settings()
     jobs = load_job_settings(settings)
     engine = open_database(settings.database_url)
+    check_writable(engine)
     reconciler = bulk_reconciler(engine, settings, interval=jobs.reconcile_seconds)
     receiver = webhook_receiver(engine, settings, webhook_host, webhook_port)
     with launched(settings, jobs, engine, concurrency=concurrency, wait_seconds=stop_wait) as local:

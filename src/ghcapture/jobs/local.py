@@ -31,7 +31,13 @@ from ghcapture.capture.scope import CaptureScope
 from ghcapture.config import Settings
 from ghcapture.errors import GhcaptureError
 from ghcapture.jobs.model import BULK, CANCELLED, GITHUB_ACTIONS, LOCAL, REALTIME, Job
-from ghcapture.jobs.outage import QUIET_OUTAGES, is_connection_error, outage_seconds, wait_for_database
+from ghcapture.jobs.outage import (
+    QUIET_OUTAGES,
+    database_came_back,
+    is_connection_error,
+    outage_seconds,
+    outlast_outage,
+)
 from ghcapture.jobs.progress import JobProgress, job_summary
 from ghcapture.jobs.settings import JobSettings
 from ghcapture.jobs.store import BUSY, GONE, JobStore, jobs_table
@@ -539,20 +545,12 @@ def _capture_pages(job_id: str, workflow_id: str) -> str:
                 result = asyncio.run(go())
                 break
             except Exception as exc:
-                if not is_connection_error(exc):
-                    raise
                 # The database went away under the capture: wait for it here, inside the step, so the
                 # attempt is not spent; the capture then resumes from the checkpoint of its last stored page.
-                limit = outage_seconds()
-                log.warning("job %s: the database is unreachable; waiting up to %.0f s for it", job_id, limit)
-                began = time.monotonic()
-                if not wait_for_database(local.engine, limit):
+                if not database_came_back(
+                    exc, local.engine, outage_seconds(local.settings), who=f"job {job_id}"
+                ):
                     raise
-                log.warning(
-                    "job %s: the database is back after %.0f s; resuming from the checkpoint",
-                    job_id,
-                    time.monotonic() - began,
-                )
                 store.add_event(
                     job_id, "resumed", "the database was unreachable; resuming from the checkpoint"
                 )
@@ -579,6 +577,18 @@ def _capture_pages(job_id: str, workflow_id: str) -> str:
     return "done"
 
 
+def _wait_for_database(job_id: str) -> bool:
+    """The database went away between a step's pages (claiming the job, beating, completing it): wait for it
+    here rather than spend an attempt; the next step resumes from the capture's checkpoint."""
+    local = current_engine()
+    came_back = outlast_outage(
+        local.engine, outage_seconds(local.settings), who=f"job {job_id}", stop=local.stop
+    )
+    if came_back:
+        local.store.add_event(job_id, "resumed", "the database was unreachable; resuming from the checkpoint")
+    return came_back
+
+
 def _settle_failure(job_id: str, message: str, retryable: bool) -> str:
     will_retry = current_engine().store.fail(job_id, message, retry=retryable)
     return "retrying" if will_retry else "failed"
@@ -595,6 +605,7 @@ def _make_workflows() -> tuple[Any, Any, Any]:
         should_retry=_transient,
     )(_capture_pages)
     settle_step = DBOS.step(name="ghcapture.settle_failure")(_settle_failure)
+    outage_step = DBOS.step(name="ghcapture.wait_for_database")(_wait_for_database)
 
     @DBOS.workflow(name="ghcapture.capture_job")
     def workflow(job_id: str) -> str:
@@ -608,6 +619,8 @@ def _make_workflows() -> tuple[Any, Any, Any]:
                 except Exception as exc:
                     errors = getattr(exc, "errors", None)  # DBOSMaxStepRetriesExceeded keeps their errors
                     cause = errors[-1] if errors else exc
+                    if is_connection_error(cause) and outage_step(job_id):
+                        continue
                     return str(settle_step(job_id, _message(cause), _retryable(cause)))
                 kind, _, arg = str(outcome).partition(":")
                 if kind == BUSY:

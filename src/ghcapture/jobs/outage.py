@@ -8,11 +8,14 @@ answers again and carrying on from the checkpoint is cheaper than failing the at
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
+
+if TYPE_CHECKING:
+    from ghcapture.config import Settings
 
 log = logging.getLogger("ghcapture.jobs")
 
@@ -22,12 +25,9 @@ FIRST_PAUSE_SECONDS = 0.5
 MAX_PAUSE_SECONDS = 8.0
 
 
-def outage_seconds() -> float:
-    raw = os.environ.get("GHCAPTURE_DB_OUTAGE_SECONDS")
-    try:
-        return max(0.0, float(raw)) if raw else DEFAULT_OUTAGE_SECONDS
-    except ValueError:
-        return DEFAULT_OUTAGE_SECONDS
+def outage_seconds(settings: Settings) -> float:
+    """GHCAPTURE_DB_OUTAGE_SECONDS, checked with the other settings when they were read."""
+    return float(settings.extra.get("db_outage_seconds", DEFAULT_OUTAGE_SECONDS))
 
 
 def is_connection_error(exc: BaseException) -> bool:
@@ -83,6 +83,28 @@ def wait_for_database(engine: Engine, seconds: float, stop: threading.Event | No
             return False
         time.sleep(min(pause, left))
         pause = min(MAX_PAUSE_SECONDS, pause * 2)
+
+
+def database_came_back(
+    exc: BaseException, engine: Engine, seconds: float, *, who: str, stop: threading.Event | None = None
+) -> bool:
+    """True when `exc` is the database going away and it answers again within `seconds`: the run may then
+    carry on from its checkpoint. One log line when it goes and one when it is back; False for any other
+    error, or when the outage lasts longer (the caller lets its error through)."""
+    return is_connection_error(exc) and outlast_outage(engine, seconds, who=who, stop=stop)
+
+
+def outlast_outage(engine: Engine, seconds: float, *, who: str, stop: threading.Event | None = None) -> bool:
+    """Wait up to `seconds` for the database to answer again, saying so in a line when the wait begins and
+    in one when it is back."""
+    log.warning("%s: the database is unreachable; waiting up to %g s for it", who, seconds)
+    began = time.monotonic()
+    if not wait_for_database(engine, seconds, stop):
+        return False
+    log.warning(
+        "%s: the database is back after %.0f s; resuming from the checkpoint", who, time.monotonic() - began
+    )
+    return True
 
 
 class QuietOutageFilter(logging.Filter):

@@ -84,9 +84,16 @@ def create_engine_for(url: str, *, writes: bool = True) -> Engine:
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise DatabaseUnavailableError(
-                f"cannot create directory {directory} for SQLite database {database}: {exc.strerror}"
-            ) from None
+            # mkdir says "File exists" when a file stands where a directory of the path should be.
+            in_the_way = next(
+                (p for p in (directory, *directory.parents) if p.exists() and not p.is_dir()), None
+            )
+            reason = (
+                f"{in_the_way} is not a directory"
+                if in_the_way
+                else f"cannot create {directory} ({exc.strerror})"
+            )
+            raise DatabaseUnavailableError(f"cannot create database sqlite:///{database}: {reason}") from None
         engine = create_engine(parsed, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S})
     _configure_sqlite(engine, writes=writes)
     return engine
@@ -202,6 +209,18 @@ def check_connection(engine: Engine) -> None:
             connection.execute(text("SELECT 1"))
     except DBAPIError as exc:
         raise DatabaseUnavailableError(f"cannot open {_describe(engine)}: {_reason(exc, engine)}") from None
+
+
+def check_writable(engine: Engine) -> None:
+    """Write once (a row set to itself), so that a read-only database is one line now rather than an error
+    at the first job; on SQLite the error names the file and why (see _sqlite_problem)."""
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = version_num"))
+    except DBAPIError as exc:
+        raise DatabaseUnavailableError(
+            f"cannot write to {_describe(engine)}: {_reason(exc, engine)}"
+        ) from None
 
 
 def _alembic_config() -> Config:

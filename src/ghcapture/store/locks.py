@@ -148,6 +148,20 @@ def refresh(engine: Engine, repository: str, scope: str, owner: str) -> bool:
     return bool(done.rowcount)
 
 
+# Locks of this process whose release failed (the database was away): freed at the next capture_lock here,
+# so that a capture going on after a database restart does not wait for its own lock to expire.
+_UNRELEASED: set[tuple[str, str, str]] = set()
+
+
+def _release_unreleased(engine: Engine) -> None:
+    for repository, scope, owner in list(_UNRELEASED):
+        try:
+            release(engine, repository, scope, owner)
+        except Exception:  # still away: it stays on the list, and expires anyway
+            continue
+        _UNRELEASED.discard((repository, scope, owner))
+
+
 def release(engine: Engine, repository: str, scope: str, owner: str) -> None:
     with engine.begin() as conn:
         conn.execute(delete(capture_locks).where(_where(repository, scope), capture_locks.c.owner == owner))
@@ -162,6 +176,7 @@ async def capture_lock(
     `wait`: seconds to wait for another holder (None: as long as it lives; 0: fail at once).
     """
     owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    _release_unreleased(engine)
     started = time.monotonic()
     waited = False
     while True:
@@ -195,7 +210,8 @@ async def capture_lock(
         try:
             release(engine, repository, scope, owner)
         except Exception as exc:  # a full disk or a lost server: the row expires on its own
-            log.warning(
+            _UNRELEASED.add((repository, scope, owner))
+            log.debug(
                 "%s: could not release the capture lock (%s); it expires in %d s",
                 repository,
                 str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
@@ -213,4 +229,8 @@ async def _keep_alive(engine: Engine, repository: str, scope: str, owner: str) -
                 )
                 return
         except Exception as exc:  # refreshing is best effort; the capture's own writes report failures
-            log.warning("%s: could not refresh the capture lock: %s", repository, exc)
+            log.warning(
+                "%s: could not refresh the capture lock: %s",
+                repository,
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+            )
