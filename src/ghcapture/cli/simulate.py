@@ -222,7 +222,9 @@ def simulate(
                     api=url,
                 ),
             )
-            typer.echo(f"  webhook deliveries to {webhook_url} (App deliveries API at {url}/app/hook/deliveries)")
+            typer.echo(
+                f"  webhook deliveries to {webhook_url} (App deliveries API at {url}/app/hook/deliveries)"
+            )
     except BaseException:
         sock.close()
         raise
