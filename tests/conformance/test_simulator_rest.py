@@ -149,7 +149,9 @@ def _set_aside_empty_body(item: dict[str, Any]) -> dict[str, Any]:
 def _set_aside_outdated(comment: dict[str, Any]) -> dict[str, Any]:
     if comment["position"] is not None and comment["line"] is not None:
         return comment
-    assert comment["position"] is None and comment["line"] is None, "only outdated or file comments lack a line"
+    assert comment["position"] is None and comment["line"] is None, (
+        "only outdated or file comments lack a line"
+    )
     assert isinstance(comment["original_position"], int) and isinstance(comment["original_line"], int)
     return {**comment, "position": comment["original_position"], "line": comment["original_line"]}
 

@@ -176,7 +176,7 @@ def assert_surfaces_equal_truth(http: httpx.Client, full_name: str, numbers: set
             assert threaded == sorted(
                 (
                     str(c["id"]),
-                    c["line"] is None,
+                    c["line"] is None and c["subject_type"] == "line",  # a file comment has no line
                     c["position"],
                     c["commit_id"],
                     c["original_commit_id"],
@@ -200,7 +200,7 @@ def numbers_in(answer: Any) -> set[int]:
 
 @pytest.fixture
 def widgets(make_simulator: Start) -> tuple[SimulatorServer, httpx.Client]:
-    server = make_simulator({"acme/widgets": 40}, seed=5)
+    server = make_simulator({"acme/widgets": 24}, seed=5)
     return server, client(server)
 
 
@@ -213,9 +213,18 @@ def test_each_kind_of_change_is_served_alike_by_rest_graphql_and_truth(
     answer = evolve(http, "acme/widgets", **{kind: 3, "seed": 11})
     assert set(answer) == {"changed", "new", kind}
     changed = numbers_in(answer[kind])
-    assert changed, answer  # every kind finds something to change in 40 generated pull requests
+    assert changed, answer  # every kind finds something to change in 24 generated pull requests
     after = assert_surfaces_equal_truth(http, "acme/widgets", changed)
     moved = {n for n in before if before[n]["updated_at"] != after[n]["updated_at"]}
+    if kind == "edited_comments":  # GraphQL tells when a comment's body was last edited
+        for edited in answer[kind]:
+            listed_as = "issue_comments" if edited["kind"] == "issue_comment" else "review_comments"
+            comment = next(c for c in after[edited["number"]][listed_as] if c["id"] == edited["id"])
+            query = "query($id: ID!) { node(id: $id) { ... on Comment { lastEditedAt editor { login } } } }"
+            node = http.post(
+                "/graphql", json={"query": query, "variables": {"id": comment["node_id"]}}
+            ).json()
+            assert node["data"]["node"]["lastEditedAt"] == comment["updated_at"] != comment["created_at"]
     if kind in ("edited_comments", "deleted_issue_comments", "deleted_review_comments", "dismissed_reviews"):
         assert moved == set()  # the comment's or review's own change: the PR's updated_at stays
     elif kind != "new":
@@ -371,3 +380,29 @@ def test_a_force_push_on_a_pull_request_over_the_file_cap_keeps_the_listing_at_3
         assert {f["filename"] for f in after[number]["files"]} != {
             f["filename"] for f in before[number]["files"]
         }
+
+
+def test_new_pull_requests_after_account_changes_name_no_deleted_or_old_account(
+    widgets: tuple[SimulatorServer, httpx.Client],
+) -> None:
+    _server, http = widgets
+    accounts = evolve(http, "acme/widgets", renamed_users=3, deleted_users=3, seed=6)
+    added = evolve(http, "acme/widgets", new=30, seed=6)["new"]
+    prs = truth(http, "acme/widgets")
+    gone = {a["id"] for a in accounts["deleted_users"]}
+    old_logins = {a["from"] for a in accounts["renamed_users"]}
+    for number in added:
+        pr = prs[number]
+        people = [
+            pr["user"],
+            pr["merged_by"],
+            pr["head"]["user"],
+            *pr["assignees"],
+            *pr["requested_reviewers"],
+        ]
+        people += [x["user"] for k in ("reviews", "review_comments", "issue_comments") for x in pr[k]]
+        people += [c["author"] for c in pr["commits"]] + [t["resolved_by"] for t in pr["review_threads"]]
+        named = [p for p in people if p is not None]
+        assert not {p["id"] for p in named} & gone and not {p["login"] for p in named} & old_logins
+        assert pr["head"]["repo"] is None or pr["head"]["repo"]["name"] == "widgets"
+    assert_surfaces_equal_truth(http, "acme/widgets", set(added[:5]))

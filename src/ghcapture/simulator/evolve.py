@@ -246,7 +246,7 @@ class _Step:
                 if pr.issue_comments:  # an edited comment moves its updated_at, as on GitHub
                     comment = pr.issue_comments[0]
                     comment.body += " (edited)"
-                    comment.updated_at = at
+                    comment.updated_at = comment.edited_at = at
                     _forget(comment, "body", "updated_at")
             pr.updated_at = at
             _forget(pr, "updated_at")
@@ -304,6 +304,17 @@ class _Step:
             if commit.author is not None:
                 found = current(commit.author)
                 commit.author = None if found.is_ghost else found
+        for comment in pr.review_comments:
+            if comment.resolved_by is not None:
+                comment.resolved_by = current(comment.resolved_by)
+        pr.assignees = [u for u in map(current, pr.assignees) if not u.is_ghost]
+        pr.requested_reviewers = [u for u in map(current, pr.requested_reviewers) if not u.is_ghost]
+        if pr.head_fork is not None:
+            owner = current(pr.head_fork.owner)
+            if owner.is_ghost:  # a deleted account's forks are deleted with it
+                pr.head_fork, pr.head_repo_deleted = None, True
+            else:
+                pr.head_fork.owner = owner
 
     # -- edits and deletions --------------------------------------------------------------------------------
 
@@ -315,7 +326,7 @@ class _Step:
         done = []
         for pr, kind, comment in self._pick(self._comments(("issue_comments", "review_comments")), count):
             comment.body = f"{comment.body}\n\n(edited {format_time(self.now)})"
-            comment.updated_at = self.now
+            comment.updated_at = comment.edited_at = self.now
             _forget(comment, "body", "updated_at")
             self._touch(pr, moves_updated_at=False)
             done.append({"number": pr.number, "id": comment.id, "kind": kind[:-1]})
@@ -325,6 +336,7 @@ class _Step:
         done = []
         for pr in self._pick(self.repo.pull_requests, count):
             pr.body = f"{pr.body or ''}\n\nEdited: {self.rng.choice(WORDS)} {self.rng.choice(WORDS)}".lstrip()
+            pr.edited_at = self.now
             _forget(pr, "body")
             self._touch(pr)
             done.append(pr.number)

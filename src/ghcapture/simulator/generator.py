@@ -306,6 +306,7 @@ def generate_repository(
                     body=_body(rng) or "+1",
                     created_at=at,
                     updated_at=min(edited, end),
+                    edited_at=min(edited, end) if min(edited, end) > at else None,
                 )
             )
         pr.issue_comments.sort(key=lambda c: (c.created_at, c.id))

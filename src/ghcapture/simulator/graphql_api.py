@@ -392,7 +392,8 @@ def _review_decision(pr: PullRequest) -> str:
 
 def _participants(pr: PullRequest) -> list[User]:
     people: dict[int, User] = {}
-    everyone = [pr.user, *(r.user for r in pr.reviews), *(c.user for c in pr.review_comments)]
+    reviewers = (r.user for r in visible_reviews(pr, None))  # a pending review takes no part yet
+    everyone = [pr.user, *reviewers, *(c.user for c in pr.review_comments)]
     for person in [*everyone, *(c.user for c in pr.issue_comments)]:
         if person.type == "User" and not person.is_ghost:
             people.setdefault(person.id, person)
@@ -848,10 +849,10 @@ def _comment_fields(published: Callable[[Any], datetime | None]) -> dict[str, Ca
         "authorAssociation": lambda c, _i: _association(c),
         "bodyText": lambda c, _i: c.body or "",
         "createdViaEmail": lambda c, _i: False,
-        "editor": lambda c, _i: None,
+        "editor": lambda c, _i: _actor(c.user) if getattr(c, "edited_at", None) else None,
         "includesCreatedEdit": lambda c, _i: False,
         "isMinimized": lambda c, _i: False,
-        "lastEditedAt": lambda c, _i: None,
+        "lastEditedAt": lambda c, _i: _dt(getattr(c, "edited_at", None)),
         "minimizedReason": lambda c, _i: None,
         "publishedAt": lambda c, _i: _dt(published(c)),
         "reactionGroups": lambda c, info: _reaction_groups(info, c),
@@ -1093,6 +1094,8 @@ def _filtered_reviews(reviews: list[Review], args: dict[str, Any]) -> Sequence[R
 
 
 def _commit_nodes(pr: PullRequest) -> list[PullRequestCommitNode]:
+    # Every commit: unlike REST's 250, the GraphQL connection has no cap (dcoapp/app#310 falls back to it
+    # for that reason; linuxfoundation/easycla#4801 likewise).
     return [PullRequestCommitNode(pr, c) for c in pr.commits]
 
 

@@ -134,6 +134,7 @@ class ReviewComment:
     # On a thread's first comment: who resolved the thread. REST does not know threads, so recorded data
     # never says; its threads are unresolved.
     resolved_by: User | None = None
+    edited_at: datetime | None = None  # when its body was last edited (GraphQL lastEditedAt)
 
     @property
     def first_commit_id(self) -> str:
@@ -150,6 +151,7 @@ class IssueComment:
     updated_at: datetime
     raw: dict[str, Any] | None = None
     author_association: str = "CONTRIBUTOR"
+    edited_at: datetime | None = None  # when its body was last edited (GraphQL lastEditedAt)
 
 
 @dataclass(slots=True, eq=False)
@@ -216,6 +218,7 @@ class PullRequest:
     requested_reviewers: list[User] = field(default_factory=list)
     milestone: Milestone | None = None
     head_fork: Repository | None = None  # the fork the head branch is in; None: the base repository
+    edited_at: datetime | None = None  # when its body was last edited (GraphQL lastEditedAt)
 
     @property
     def cross_repository(self) -> bool:
@@ -298,6 +301,7 @@ TIMESTAMPS = (
     "submitted_at",
     "authored_at",
     "committed_at",
+    "edited_at",
 )
 
 
