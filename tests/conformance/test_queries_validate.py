@@ -17,8 +17,12 @@ QUERIES = sorted((Path(__file__).parents[2] / "src" / "ghcapture" / "github" / "
 def documents() -> list[tuple[str, str]]:
     """The static files, and one instance of each query the capture composes from their fragments."""
     composed = [
-        ("follow-ups", follow_up_query([("PR_a", "reviews", "c1"), ("PR_b", "comments", "c2"),
-                                        ("PR_c", "files", "c3")], 100)[0]),
+        (
+            "follow-ups",
+            follow_up_query(
+                [("PR_a", "reviews", "c1"), ("PR_b", "comments", "c2"), ("PR_c", "files", "c3")], 100
+            )[0],
+        ),
         ("by-number", by_number_query([1, 2, 99])),
         ("commit follow-ups", follow_up_query([("PR_d", "commits", "c4")], 100)[0]),
         ("review threads", review_threads_query([("PR_a", 3), ("PR_b", 250)])[0]),
@@ -39,7 +43,9 @@ def test_there_are_static_queries() -> None:
 
 
 @pytest.mark.parametrize(("name", "text"), DOCUMENTS, ids=[name for name, _ in DOCUMENTS])
-def test_the_query_validates_against_githubs_schema(name: str, text: str, github_graphql_schema: GraphQLSchema) -> None:
+def test_the_query_validates_against_githubs_schema(
+    name: str, text: str, github_graphql_schema: GraphQLSchema
+) -> None:
     assert errors_against(github_graphql_schema, text) == []
 
 

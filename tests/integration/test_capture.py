@@ -248,7 +248,7 @@ def test_a_window_over_searchs_limit_is_scanned_instead(make_simulator, sqlite_u
 def test_a_scoped_capture_costs_about_what_the_full_one_does_per_pr(make_simulator, tmp_path):
     """--max-items, --pr-numbers and --days pay no more per PR than 1.5 times the full capture, plus a few
     units (review comments come from whichever is fewer requests: the listing or each PR)."""
-    server = make_simulator({"acme/widgets": 200}, seed=9)
+    server = make_simulator({"acme/widgets": 150}, seed=9)
     units = lambda: server.simulator.stats.as_dict()["budget_units"]  # noqa: E731
 
     def per_pr(name: str, scope: CaptureScope | None) -> tuple[int, int]:
@@ -261,7 +261,7 @@ def test_a_scoped_capture_costs_about_what_the_full_one_does_per_pr(make_simulat
     full, prs = per_pr("full", None)
     for name, scope in (
         ("max-items", CaptureScope(max_items=100)),
-        ("numbers", CaptureScope(pr_numbers=tuple(range(1, 200, 4)))),
+        ("numbers", CaptureScope(pr_numbers=tuple(range(1, 150, 3)))),
         ("days", CaptureScope(days=7)),
     ):
         spent, taken = per_pr(name, scope)

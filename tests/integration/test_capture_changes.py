@@ -85,7 +85,7 @@ def test_each_kind_of_change_in_turn_then_a_capture_equals_the_ground_truth(make
 def test_a_mix_of_every_change_then_a_capture_equals_the_ground_truth(
     make_simulator, database_url, dialect_rounds
 ):
-    server = make_simulator({"acme/widgets": 80}, seed=3)
+    server = make_simulator({"acme/widgets": 60}, seed=3)
     engine = open_database(database_url)
     run_capture(server, engine, "acme/widgets")
     for round_ in range(dialect_rounds):
@@ -127,37 +127,8 @@ def test_a_refresh_where_nothing_changed_costs_one_point_and_no_charged_request(
     assert spent["not_modified"] >= 2
 
 
-def test_a_force_push_replaces_files_and_commits(make_simulator, sqlite_url):
+def test_a_force_push_replaces_files_and_commits_and_a_cut_file_list_is_marked(make_simulator, sqlite_url):
     server = make_simulator({"acme/widgets": 40}, seed=6)
-    engine = open_database(sqlite_url)
-    run_capture(server, engine, "acme/widgets")
-    pushed = _evolve(server, "acme/widgets", force_pushes=3)["force_pushes"]
-    run_capture(server, engine, "acme/widgets")
-    repo = server.simulator.world.repository("acme", "widgets")
-    assert repo is not None
-    with engine.connect() as conn:
-        for number in pushed:
-            pr = repo.pull_request(number)
-            assert pr is not None
-            pr_id = pr.id
-            held_files = set(
-                conn.execute(select(pr_files.c.path).where(pr_files.c.pull_request_id == pr_id)).scalars()
-            )
-            held_commits = list(
-                conn.execute(
-                    select(pr_commits.c.sha)
-                    .where(pr_commits.c.pull_request_id == pr_id)
-                    .order_by(pr_commits.c.position)
-                ).scalars()
-            )
-            head = conn.execute(select(pull_requests.c.head_sha).where(pull_requests.c.github_id == pr_id))
-            assert held_files == {f.filename for f in pr.files}
-            assert held_commits == [c.sha for c in pr.commits]
-            assert head.scalar_one() == pr.head_sha
-
-
-def test_a_file_list_github_cut_is_marked_truncated(make_simulator, sqlite_url):
-    server = make_simulator({"acme/widgets": 40}, seed=7)
     repo = server.simulator.world.repository("acme", "widgets")
     assert repo is not None
     cut = repo.pull_requests[5]
@@ -165,13 +136,33 @@ def test_a_file_list_github_cut_is_marked_truncated(make_simulator, sqlite_url):
     cut.changed_files = len(cut.files) + 250
     engine = open_database(sqlite_url)
     run_capture(server, engine, "acme/widgets")
-    check = compare(server, engine, "acme/widgets")
-    assert check.equal, check.summary()
     with engine.connect() as conn:
         truncated = conn.execute(
             select(pull_requests.c.number).where(pull_requests.c.files_truncated.is_(True))
         ).scalars()
         assert list(truncated) == [cut.number]
+    pushed = _evolve(server, "acme/widgets", force_pushes=3)["force_pushes"]
+    run_capture(server, engine, "acme/widgets")
+    check = compare(server, engine, "acme/widgets")
+    assert check.equal, check.summary()
+    with engine.connect() as conn:
+        for number in pushed:
+            pr = repo.pull_request(number)
+            assert pr is not None
+            held_files = set(
+                conn.execute(select(pr_files.c.path).where(pr_files.c.pull_request_id == pr.id)).scalars()
+            )
+            held_commits = list(
+                conn.execute(
+                    select(pr_commits.c.sha)
+                    .where(pr_commits.c.pull_request_id == pr.id)
+                    .order_by(pr_commits.c.position)
+                ).scalars()
+            )
+            head = conn.execute(select(pull_requests.c.head_sha).where(pull_requests.c.github_id == pr.id))
+            assert held_files == {f.filename for f in pr.files}
+            assert held_commits == [c.sha for c in pr.commits]
+            assert head.scalar_one() == pr.head_sha
 
 
 def test_a_renamed_repository_is_followed_with_its_checkpoints_and_schedule(make_simulator, sqlite_url):

@@ -13,19 +13,14 @@ from ghcapture.store.database import open_database
 from ghcapture.store.tables import comments, pr_commits, pr_files, pull_requests, reviews
 
 
-def test_a_complete_capture_verifies_with_no_difference(make_simulator, sqlite_url):
-    server = make_simulator({"acme/widgets": 40})
-    run_capture(server, open_database(sqlite_url), "acme/widgets")
-    result = ghcapture("verify", "acme/widgets", env=simulator_env(server, sqlite_url))
-    assert result.returncode == 0, result.stderr
-    assert "40 of GitHub's 40 pull requests held" in result.stdout
-    assert "No differences." in result.stdout
-
-
 def test_differences_are_listed_and_repaired(make_simulator, sqlite_url):
     server = make_simulator({"acme/widgets": 40})
     engine = open_database(sqlite_url)
     run_capture(server, engine, "acme/widgets")
+    env = simulator_env(server, sqlite_url)
+    clean = ghcapture("verify", "acme/widgets", env=env)
+    assert clean.returncode == 0, clean.stderr
+    assert "40 of GitHub's 40 pull requests held" in clean.stdout and "No differences." in clean.stdout
     repo = server.simulator.world.repository("acme", "widgets")
     assert repo is not None
     prs = repo.pull_requests
@@ -46,7 +41,6 @@ def test_differences_are_listed_and_repaired(make_simulator, sqlite_url):
             .where(comments.c.github_id == deleted.issue_comments[0].id)
             .values(deleted_at=datetime(2026, 1, 1, tzinfo=UTC))
         )
-    env = simulator_env(server, sqlite_url)
 
     listed = ghcapture("verify", "acme/widgets", "--json", env=env)
     assert listed.returncode == 1, listed.stderr

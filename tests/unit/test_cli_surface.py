@@ -62,6 +62,8 @@ def assert_one_line(err: str) -> str:
         (["jobs", "show"], "missing argument JOB_ID"),
         (["track", "--every"], "--every: needs a value"),
         (["no-such-command"], "no such command 'no-such-command'"),
+        (["verify"], "missing argument REPOSITORY"),
+        (["verify", "acme/widgets", "--repiar"], "no such option: --repiar (did you mean --repair?)"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(
