@@ -446,6 +446,10 @@ def test_issues_opened_and_closed_through_the_api_match_openapi(
     closed = http.patch(f"/repos/acme/widgets/issues/{shape['number']}", json={"state": "closed"})
     after = check(github_openapi, "patch", R + "/issues/{issue_number}", closed)
     assert (after["state"], after["state_reason"]) == ("closed", "completed") and after["closed_at"]
+    read = check(github_openapi, "get", R + "/issues/{issue_number}", http.get(shape["url"]))
+    assert (read["title"], read["state"], read["closed_by"]["login"]) == (shape["title"], "closed", "octocat")
+    pull = http.get(f"/repos/acme/widgets/issues/{highest_pr}").json()
+    assert "pull_request" in pull  # the pull requests' numbers still answer as before
     untitled = http.post("/repos/acme/widgets/issues", json={"body": "no title"})
     assert untitled.status_code == 422
     validate_response(github_openapi, "post", R + "/issues", 422, untitled.json())

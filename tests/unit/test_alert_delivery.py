@@ -65,8 +65,10 @@ def test_an_alert_is_sent_once_again_after_the_cooldown_and_its_clearing_once(
     assert body["text"] == "[FIRING] error job_stuck job-2: " + STUCK.message
     assert receiver.bodies[2]["fired_at"] == NOW.isoformat()  # the clearing names when it began
     with engine.connect() as connection:
-        row = connection.execute(select(alert_states)).one()
-    assert (row.firing, row.cleared_at) == (False, NOW + timedelta(minutes=62))
+        rows = connection.execute(select(alert_states).order_by(alert_states.c.destination)).all()
+    assert [row.destination for row in rows] == ["log", channels[1].destination]
+    assert {(row.firing, row.cleared_at) for row in rows} == {(False, NOW + timedelta(minutes=62))}
+    assert receiver.url not in channels[1].destination
 
 
 def test_an_alert_that_fires_again_after_clearing_is_new(engine: Engine, receiver: WebhookReceiver) -> None:
@@ -95,6 +97,23 @@ def test_a_failed_job_is_sent_once_and_not_again_nor_when_it_leaves_the_window(
     assert [(b["status"], b["rule"]) for b in receiver.bodies] == [("firing", "job_failed")]
     with engine.connect() as connection:
         assert connection.execute(select(alert_states.c.firing)).scalar_one() is False
+
+
+def test_each_destination_keeps_its_own_record(engine: Engine) -> None:
+    down = WebhookReceiver([503, 503])
+    try:
+        # A run that only logs takes nothing from the webhook; a failing webhook is retried by the next run
+        # without the log repeating what it already wrote.
+        only_log = deliver(engine, [STUCK], NOW, COOLDOWN, [LogChannel()])
+        failing = deliver(engine, [STUCK], NOW, COOLDOWN, [LogChannel(), webhook(down, attempts=2)])
+        retried = deliver(
+            engine, [STUCK], NOW + timedelta(minutes=1), COOLDOWN, [LogChannel(), webhook(down)]
+        )
+    finally:
+        down.close()
+
+    assert list(only_log.sent_to) == ["log"] and failing.sent_to == {} and len(failing.failed) == 1
+    assert list(retried.sent_to) == ["webhook"] and [b["status"] for b in down.bodies[2:]] == ["firing"]
 
 
 def test_a_failing_receiver_is_retried_with_backoff(engine: Engine) -> None:

@@ -169,3 +169,20 @@ def test_a_budget_below_its_reserve_alerts_until_its_window_resets(engine: Engin
         "graphql budget of token-a: 499 of 5000 left, below the reserve of 500 (10%); resets 12:10 UTC"
     )
     assert "budget_low" not in after_reset
+
+
+def test_local_jobs_waiting_with_no_live_worker(engine: Engine) -> None:
+    from monitor_support import add_worker
+
+    limits = Thresholds(worker_silent_after=timedelta(seconds=30))
+    add_job(engine, status="queued", processor="github_actions")
+    nothing_local = [a.rule for a in evaluate(engine, NOW, limits)]
+    add_job(engine, status="queued", processor="local")
+    add_worker(engine, "w-old", beat=NOW - timedelta(minutes=10))
+    [alert] = [a for a in evaluate(engine, NOW, limits) if a.rule == "no_worker"]
+    add_worker(engine, "w-live", beat=NOW - timedelta(seconds=30))
+
+    assert "no_worker" not in nothing_local
+    assert alert.severity == "error" and alert.message.startswith("1 local jobs wait and no worker is alive")
+    assert "10 min ago" in alert.message
+    assert "no_worker" not in [a.rule for a in evaluate(engine, NOW, limits)]

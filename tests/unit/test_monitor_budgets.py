@@ -41,9 +41,9 @@ def count(engine: Engine) -> int:
 
 
 def test_sampler_writes_the_first_reading_one_per_interval_each_new_window_and_the_last(
-    database_url: str,
+    sqlite_url: str,
 ) -> None:
-    engine = open_database(database_url)
+    engine = open_database(sqlite_url)
     now = [NOW]
     sampler = RateLimitSampler(engine, "token-a", every=timedelta(seconds=60), clock=lambda: now[0])
     reset = NOW + timedelta(minutes=40)
@@ -65,8 +65,8 @@ def test_sampler_writes_the_first_reading_one_per_interval_each_new_window_and_t
     assert count(engine) == 5 and core.remaining == 4990 and core.sampled_at == now[0]
 
 
-def test_sampler_prunes_samples_older_than_it_keeps(database_url: str) -> None:
-    engine = open_database(database_url)
+def test_sampler_prunes_samples_older_than_it_keeps(sqlite_url: str) -> None:
+    engine = open_database(sqlite_url)
     add_sample(engine, "token-a", "core", remaining=1, at=NOW - timedelta(days=8))
     add_sample(engine, "token-a", "core", remaining=2, at=NOW - timedelta(days=6))
     sampler = RateLimitSampler(engine, "token-a", keep=timedelta(days=7), clock=lambda: NOW)

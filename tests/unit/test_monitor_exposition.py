@@ -29,7 +29,11 @@ def scrape(engine: Engine) -> tuple[dict[str, str], Samples]:
 
 @pytest.fixture
 def engine(database_url: str) -> Engine:
-    engine = open_database(database_url)
+    return store(database_url)
+
+
+def store(url: str) -> Engine:
+    engine = open_database(url)
     known_store(engine)
     started = NOW - timedelta(hours=3)
     for seconds in (10, 100):
@@ -123,8 +127,8 @@ def test_jobs_durations_and_spend_are_typed_and_counted(engine: Engine) -> None:
     assert value(values, "ghcapture_pull_requests_captured_total", lane="realtime", processor="local") == 14
 
 
-def test_store_budgets_queues_and_workers(engine: Engine) -> None:
-    _kinds, values = scrape(engine)
+def test_store_budgets_queues_and_workers(sqlite_url: str) -> None:
+    _kinds, values = scrape(store(sqlite_url))
 
     # acme/widgets: 3 PRs x (2 reviews, 1 comment, 4 files); acme/gadgets: 1 PR.
     assert value(values, "ghcapture_stored_objects", kind="pull_requests") == 4

@@ -42,8 +42,8 @@ def test_a_healthy_store_answers_200_with_every_check(database_url: str) -> None
     assert body["checks"]["backlog"]["waiting"] == 1  # type: ignore[index]
 
 
-def test_each_check_fails_on_its_own(database_url: str) -> None:
-    engine = healthy_store(database_url)
+def test_each_check_fails_on_its_own(sqlite_url: str) -> None:
+    engine = healthy_store(sqlite_url)
     limits = Thresholds(backlog=2, budget_reserve=0.1, stuck_after=timedelta(minutes=30))
 
     assert failing(health(engine, NOW + timedelta(minutes=5), limits)[0]) == {"workers"}  # w1 silent 5 min
@@ -61,8 +61,8 @@ def test_each_check_fails_on_its_own(database_url: str) -> None:
     assert [b["resource"] for b in body["checks"]["budgets"]["below_reserve"]] == ["graphql"]  # type: ignore[index]
 
 
-def test_no_worker_is_needed_while_no_local_work_waits(database_url: str) -> None:
-    engine = open_database(database_url)
+def test_no_worker_is_needed_while_no_local_work_waits(sqlite_url: str) -> None:
+    engine = open_database(sqlite_url)
     add_job(engine, status="queued", processor="github_actions")
 
     body, status = health(engine, NOW)

@@ -120,7 +120,7 @@ def alerts(
     GHCAPTURE_ALERT_ISSUES, issues in the jobs repository. A firing alert is sent again only after
     GHCAPTURE_ALERT_COOLDOWN_MINUTES. Defaults of the thresholds come from the GHCAPTURE_ALERT_* settings.
 
-    Exits 1 when any alert is an error (a failed or stuck job, a high failure rate), 0 otherwise.
+    Exits 1 when an alert is an error (a failed or stuck job, a high failure rate, no worker), else 0.
 
     Example: ghcapture alerts --stuck-after 15 || notify-team
 

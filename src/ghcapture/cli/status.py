@@ -28,7 +28,8 @@ def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
-def _tables(found: Status) -> list[Table]:
+def _tables(found: Status) -> tuple[Table, Table | None, Table]:
+    """Jobs per lane, the budgets (None before any capture recorded one) and the health checks."""
     from rich.table import Table
 
     lanes = Table(title="Jobs per lane (finished in the last 24 h and 7 days)")
@@ -71,14 +72,12 @@ def _tables(found: Status) -> list[Table]:
             _minutes((sample.reset_at - now).total_seconds()) if sample.reset_at > now else "reset",
             _minutes((now - sample.sampled_at).total_seconds()) + " ago",
         )
-    if not found.budgets:
-        budgets.add_row("none recorded yet (a capture records them)", *[""] * 6)
     checks = Table(title=f"Health: {'ok' if found.healthy else 'failing'}")
     for name in ("check", "state", "detail"):
         checks.add_column(name)
     for name, check in found.health.get("checks", {}).items():
         checks.add_row(name, "ok" if check["ok"] else "FAILING", _detail(name, check, now))
-    return [lanes, budgets, checks]
+    return lanes, budgets if found.budgets else None, checks
 
 
 def _detail(name: str, check: dict[str, Any], now: datetime) -> str:
@@ -130,5 +129,10 @@ def status(
         }
         typer.echo(json.dumps(document, indent=2))
         return
-    for table in _tables(found):
-        print_table(table)
+    lanes, budgets, checks = _tables(found)
+    print_table(lanes)
+    if budgets is None:
+        typer.echo("Rate-limit budgets: none recorded yet (every capture records what GitHub says)")
+    else:
+        print_table(budgets)
+    print_table(checks)

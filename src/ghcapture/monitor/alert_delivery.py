@@ -1,10 +1,12 @@
 """Where alerts go: the log always, a webhook (a JSON POST, retried with backoff) when
 GHCAPTURE_ALERT_WEBHOOK_URL is set, and an issue in the jobs repository when GHCAPTURE_ALERT_ISSUES is on.
-A notice not taken by every destination is released, and sent again by the next run."""
+Each destination keeps its own record of what it was sent; a notice a destination did not take is released
+there, and sent to it again by the next run."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,6 +39,10 @@ class _Unavailable(Exception):
 class Channel(Protocol):
     name: str
 
+    @property
+    def destination(self) -> str:
+        """Names where notices go, for the record of what was sent there; never a secret."""
+
     def send(self, notice: Notice) -> None:
         """Deliver one notice or raise DeliveryFailed."""
 
@@ -51,6 +57,10 @@ def headline(notice: Notice) -> str:
 @dataclass
 class LogChannel:
     name: str = "log"
+
+    @property
+    def destination(self) -> str:
+        return "log"
 
     def send(self, notice: Notice) -> None:
         level = (
@@ -73,6 +83,11 @@ class WebhookChannel:
     wait_max: float = 30.0
     timeout: float = 10.0
     name: str = "webhook"
+
+    @property
+    def destination(self) -> str:
+        # A digest: the URL may carry the receiver's credential.
+        return "webhook:" + hashlib.sha256(self.url.encode()).hexdigest()[:16]
 
     def send(self, notice: Notice) -> None:
         payload = {"source": "ghcapture", "text": headline(notice), **notice.as_dict()}
@@ -111,6 +126,10 @@ class IssueChannel:
     transport: httpx.AsyncBaseTransport | None = None
     name: str = "issue"
 
+    @property
+    def destination(self) -> str:
+        return f"issues:{self.repository}"
+
     def send(self, notice: Notice) -> None:
         if notice.status == "firing" and notice.repeat and notice.issue_number is not None:
             return
@@ -119,7 +138,7 @@ class IssueChannel:
         except GhcaptureError as exc:
             raise DeliveryFailed(f"alert issue in {self.repository}: {exc}") from None
         if notice.status == "firing":
-            remember_issue(self.engine, notice.alert, number)
+            remember_issue(self.engine, self.destination, notice.alert, number)
 
     async def _send(self, notice: Notice) -> int | None:
         from ghcapture.github.http import GitHubClient
@@ -151,8 +170,11 @@ class IssueChannel:
 
 @dataclass
 class DeliveryReport:
+    """What each destination was sent (by channel name), and what it did not take."""
+
     sent: list[Notice] = field(default_factory=list)
     failed: list[tuple[Notice, str]] = field(default_factory=list)
+    sent_to: dict[str, list[Notice]] = field(default_factory=dict)
 
 
 def deliver(
@@ -162,34 +184,32 @@ def deliver(
     cooldown: timedelta,
     channels: Sequence[Channel],
 ) -> DeliveryReport:
-    """Claim what is due (new, repeated after `cooldown`, resolved) and send each notice to every channel.
-    Ctrl-C during a delivery releases what was not sent."""
+    """For each channel, claim what is due there (new, repeated after `cooldown`, resolved) and send it.
+    A notice a channel refused is released for the next run; Ctrl-C during a delivery releases what was not
+    sent yet. `sent` holds each notice once, however many channels took it."""
     report = DeliveryReport()
-    claims = claim_notices(engine, alerts, now, cooldown)
-    pending = list(claims)
-    try:
-        while pending:
-            claim = pending[0]
-            problem = _send_everywhere(claim.notice, channels)
-            pending.pop(0)
-            if problem is None:
-                report.sent.append(claim.notice)
-            else:
-                release(engine, claim)
-                report.failed.append((claim.notice, problem))
-                log.warning("alert not delivered, to be sent again: %s", problem)
-    except BaseException:
-        for claim in pending:
-            release(engine, claim)
-        raise
-    return report
-
-
-def _send_everywhere(notice: Notice, channels: Sequence[Channel]) -> str | None:
-    problems = []
+    seen: set[tuple[str, str, str, bool]] = set()
     for channel in channels:
+        pending = claim_notices(engine, channel.destination, alerts, now, cooldown)
         try:
-            channel.send(notice)
-        except DeliveryFailed as exc:
-            problems.append(str(exc))
-    return "; ".join(problems) or None
+            while pending:
+                claim = pending[0]
+                try:
+                    channel.send(claim.notice)
+                except DeliveryFailed as exc:
+                    release(engine, claim)
+                    report.failed.append((claim.notice, str(exc)))
+                    log.warning("alert not delivered, to be sent again: %s", exc)
+                else:
+                    report.sent_to.setdefault(channel.name, []).append(claim.notice)
+                    notice = claim.notice
+                    key = (notice.status, notice.alert.rule, notice.alert.subject, notice.repeat)
+                    if key not in seen:
+                        seen.add(key)
+                        report.sent.append(notice)
+                pending.pop(0)
+        except BaseException:
+            for claim in pending:
+                release(engine, claim)
+            raise
+    return report

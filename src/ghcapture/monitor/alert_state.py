@@ -1,7 +1,10 @@
-"""Which alerts to send now: a new alert at once, a firing one again once its cool-down has passed, and its
-clearing once; an event (a failed, cancelled or interrupted job) once only. The state lives in
-`alert_states`, so every process that runs the rules agrees, and each notice is claimed with a conditional
-write: of two processes evaluating at once, one sends it."""
+"""Which alerts to send now, to each destination: a new alert at once, a firing one again once its
+cool-down has passed, and its clearing once; an event (a failed, cancelled or interrupted job) once only.
+
+The state lives in `alert_states`, one row per destination (the log, a webhook by a digest of its URL, a
+repository's issues) and alert, so every process that sends to a destination agrees on what it was sent,
+while a run that sends elsewhere (a `ghcapture alerts` without the webhook, say) takes nothing from it. Each
+notice is claimed with a conditional write: of two processes evaluating at once, one sends it."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from ghcapture.monitor.alerts import EVENT_RULES, Alert
 from ghcapture.store.tables import alert_states as states
 
 Status = Literal["firing", "resolved"]
-KEY_COLUMNS = ("rule", "subject")
+KEY_COLUMNS = ("destination", "rule", "subject")
 
 
 @dataclass(frozen=True)
@@ -43,37 +46,49 @@ class Notice:
 
 @dataclass(frozen=True)
 class Claim:
-    """A notice this process won the right to send, and the row as it was before (None: there was none)."""
+    """A notice this process won the right to send to `destination`, and the row as it was before (None:
+    there was none)."""
 
+    destination: str
     notice: Notice
     before: dict[str, Any] | None
 
 
-def _where(rule: str, subject: str) -> Any:
-    return and_(states.c.rule == rule, states.c.subject == subject)
+def _where(destination: str, rule: str, subject: str) -> Any:
+    return and_(states.c.destination == destination, states.c.rule == rule, states.c.subject == subject)
 
 
-def claim_notices(engine: Engine, alerts: list[Alert], now: datetime, cooldown: timedelta) -> list[Claim]:
-    """Compare the alerts holding now with the stored state; claim and return what is to be sent. Each
-    claim is its own short transaction, so a slow delivery never holds the table."""
+def claim_notices(
+    engine: Engine, destination: str, alerts: list[Alert], now: datetime, cooldown: timedelta
+) -> list[Claim]:
+    """Compare the alerts holding now with what `destination` was sent; claim and return what it is to be
+    sent. Each claim is its own short transaction, so a slow delivery never holds the table."""
     current = {(alert.rule, alert.subject): alert for alert in alerts}
     with engine.connect() as connection:
-        rows = {(row.rule, row.subject): row._asdict() for row in connection.execute(select(states))}
+        rows = {
+            (row.rule, row.subject): row._asdict()
+            for row in connection.execute(select(states).where(states.c.destination == destination))
+        }
     claims: list[Claim] = []
     for key, alert in current.items():
-        claim = _claim_firing(engine, alert, rows.get(key), now, cooldown)
+        claim = _claim_firing(engine, destination, alert, rows.get(key), now, cooldown)
         if claim is not None:
             claims.append(claim)
     for key, row in rows.items():
         if key not in current and row["firing"]:
-            claim = _claim_resolved(engine, row, now)
+            claim = _claim_resolved(engine, destination, row, now)
             if claim is not None:
                 claims.append(claim)
     return claims
 
 
 def _claim_firing(
-    engine: Engine, alert: Alert, row: dict[str, Any] | None, now: datetime, cooldown: timedelta
+    engine: Engine,
+    destination: str,
+    alert: Alert,
+    row: dict[str, Any] | None,
+    now: datetime,
+    cooldown: timedelta,
 ) -> Claim | None:
     facts = {"severity": alert.severity, "message": alert.message}
     if row is None:
@@ -81,6 +96,7 @@ def _claim_firing(
             with engine.begin() as connection:
                 connection.execute(
                     insert(states).values(
+                        destination=destination,
                         rule=alert.rule,
                         subject=alert.subject,
                         firing=True,
@@ -91,8 +107,8 @@ def _claim_firing(
                 )
         except IntegrityError:  # another process raised it first, and sends it
             return None
-        return Claim(Notice("firing", alert, now, now), None)
-    where = _where(alert.rule, alert.subject)
+        return Claim(destination, Notice("firing", alert, now, now), None)
+    where = _where(destination, alert.rule, alert.subject)
     with engine.begin() as connection:
         if not row["firing"]:
             moved = connection.execute(
@@ -100,7 +116,7 @@ def _claim_firing(
                 .where(where, states.c.firing.is_(False))
                 .values(firing=True, fired_at=now, sent_at=now, cleared_at=None, issue_number=None, **facts)
             ).rowcount
-            return Claim(Notice("firing", alert, now, now), row) if moved else None
+            return Claim(destination, Notice("firing", alert, now, now), row) if moved else None
         repeat_due = row["sent_at"] is None or now - row["sent_at"] >= cooldown
         if alert.rule in EVENT_RULES or not repeat_due:
             connection.execute(update(states).where(where).values(**facts))
@@ -113,61 +129,46 @@ def _claim_firing(
     if not moved:
         return None
     notice = Notice("firing", alert, row["fired_at"], now, repeat=True, issue_number=row["issue_number"])
-    return Claim(notice, row)
+    return Claim(destination, notice, row)
 
 
-def _claim_resolved(engine: Engine, row: dict[str, Any], now: datetime) -> Claim | None:
+def _claim_resolved(engine: Engine, destination: str, row: dict[str, Any], now: datetime) -> Claim | None:
     event = row["rule"] in EVENT_RULES
     with engine.begin() as connection:
         moved = connection.execute(
             update(states)
             .where(
-                _where(row["rule"], row["subject"]), states.c.firing.is_(True), _same_sent_at(row["sent_at"])
+                _where(destination, row["rule"], row["subject"]),
+                states.c.firing.is_(True),
+                _same_sent_at(row["sent_at"]),
             )
             .values(firing=False, cleared_at=now, **({} if event else {"sent_at": now}))
         ).rowcount
     if not moved or event:
         return None
     alert = Alert(row["severity"], row["rule"], row["subject"], row["message"])
-    return Claim(Notice("resolved", alert, row["fired_at"], now, issue_number=row["issue_number"]), row)
+    notice = Notice("resolved", alert, row["fired_at"], now, issue_number=row["issue_number"])
+    return Claim(destination, notice, row)
 
 
 def _same_sent_at(sent_at: datetime | None) -> Any:
     return states.c.sent_at.is_(None) if sent_at is None else states.c.sent_at == sent_at
 
 
-def _claim_new(engine: Engine, alert: Alert, now: datetime) -> list[Claim]:
-    try:
-        with engine.begin() as connection:
-            connection.execute(
-                insert(states).values(
-                    rule=alert.rule,
-                    subject=alert.subject,
-                    severity=alert.severity,
-                    message=alert.message,
-                    firing=True,
-                    fired_at=now,
-                    sent_at=now,
-                )
-            )
-    except IntegrityError:  # another process raised it first, and sends it
-        return []
-    return [Claim(Notice("firing", alert, now, now), None)]
-
-
 def release(engine: Engine, claim: Claim) -> None:
     """The notice could not be sent: put its row back as it was, so that the next run sends it again."""
     alert = claim.notice.alert
+    where = _where(claim.destination, alert.rule, alert.subject)
     with engine.begin() as connection:
         if claim.before is None:
-            connection.execute(delete(states).where(_where(alert.rule, alert.subject)))
+            connection.execute(delete(states).where(where))
         else:
             values = {k: v for k, v in claim.before.items() if k not in KEY_COLUMNS}
-            connection.execute(update(states).where(_where(alert.rule, alert.subject)).values(**values))
+            connection.execute(update(states).where(where).values(**values))
 
 
-def remember_issue(engine: Engine, alert: Alert, number: int | None) -> None:
+def remember_issue(engine: Engine, destination: str, alert: Alert, number: int | None) -> None:
     with engine.begin() as connection:
         connection.execute(
-            update(states).where(_where(alert.rule, alert.subject)).values(issue_number=number)
+            update(states).where(_where(destination, alert.rule, alert.subject)).values(issue_number=number)
         )

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, func, select
 from ghcapture.monitor.budgets import latest_budgets
 from ghcapture.monitor.queue import queue_depths, stuck_jobs
 from ghcapture.monitor.thresholds import Thresholds
+from ghcapture.monitor.workers import worker_beats
 from ghcapture.store.tables import progressive_capture_jobs as jobs
 from ghcapture.store.tables import pull_requests, repositories, tracked_repositories
 
@@ -123,6 +124,19 @@ def _backlog(connection: Connection, limits: Thresholds) -> list[Alert]:
     return [Alert("warning", "backlog", "queue", message)]
 
 
+def _no_worker(connection: Connection, now: datetime, limits: Thresholds) -> list[Alert]:
+    """Local jobs wait and no worker has beaten within its silence limit: nothing will run them."""
+    waiting = connection.execute(
+        select(func.count()).where(jobs.c.status.in_(("pending", "queued")), jobs.c.processor == "local")
+    ).scalar_one()
+    beats = worker_beats(connection)
+    if not waiting or any(beat.alive(now, limits.worker_silent_after) for beat in beats):
+        return []
+    last = f"the last heartbeat was {_age(now, beats[0].heartbeat_at)} ago" if beats else "none has ever run"
+    message = f"{waiting} local jobs wait and no worker is alive ({last}); start one: ghcapture worker"
+    return [Alert("error", "no_worker", "workers", message)]
+
+
 def _budgets(connection: Connection, now: datetime, limits: Thresholds) -> list[Alert]:
     alerts = []
     for sample in latest_budgets(connection):
@@ -207,6 +221,7 @@ def evaluate(engine: Engine, now: datetime, thresholds: Thresholds | None = None
             *_cancelled(connection, now, limits),
             *_bulk_waiting(connection, now, limits),
             *_backlog(connection, limits),
+            *_no_worker(connection, now, limits),
             *_budgets(connection, now, limits),
             *_stale(connection, now, limits),
             *_incomplete(connection, limits),

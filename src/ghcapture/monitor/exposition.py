@@ -242,7 +242,8 @@ def _alerts(connection: Connection) -> Iterator[Metric]:
         "ghcapture_alerts_firing", "Alerts firing, per rule and severity.", labels=["rule", "severity"]
     )
     query = (
-        select(alert_states.c.rule, alert_states.c.severity, func.count())
+        # One row per destination and alert: an alert firing at the log and a webhook counts once.
+        select(alert_states.c.rule, alert_states.c.severity, func.count(alert_states.c.subject.distinct()))
         .where(alert_states.c.firing.is_(True))
         .group_by(alert_states.c.rule, alert_states.c.severity)
     )

@@ -1,6 +1,7 @@
 """Issues opened through the API (`POST /repos/{owner}/{repo}/issues`) and closed again (`PATCH
 .../issues/{number}`), with GitHub's shapes (https://docs.github.com/rest/issues/issues#create-an-issue,
-#update-an-issue). They share the repository's numbers with its pull requests, as on GitHub."""
+#update-an-issue), read back one at a time (#get-an-issue). They share the repository's numbers with its pull
+requests, as on GitHub; the repository's issue listing and search still show its pull requests only."""
 
 from __future__ import annotations
 
@@ -100,6 +101,20 @@ class IssueTracker:
             "performed_via_github_app": None,
             "reactions": rest_shapes.no_reactions(url),
         }
+
+    def get(self, request: Request) -> ApiAnswer | None:
+        """GET .../issues/{number} of an issue opened here; None when the number is not one of them."""
+        repo = self.sim.world.repository(request.path_params["owner"], request.path_params["repo"])
+        try:
+            number = int(request.path_params["number"])
+        except ValueError:
+            return None
+        issue = next((i for i in self.opened.get(repo.id, []) if i.number == number), None) if repo else None
+        return (
+            None
+            if issue is None or repo is None
+            else ApiAnswer(200, self.shape(issue, repo, api_base(request)))
+        )
 
     def routes(self) -> list[Route]:
         r = "/repos/{owner}/{repo}"

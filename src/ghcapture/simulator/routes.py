@@ -463,6 +463,9 @@ async def list_issues(request: Request, sim: Simulator) -> ApiAnswer:
 
 
 async def get_issue(request: Request, sim: Simulator) -> ApiAnswer:
+    opened = sim.issues.get(request)  # an issue opened through the API, not a pull request
+    if opened is not None:
+        return opened
     found = find_pr(sim, request)
     if isinstance(found, ApiAnswer):
         return found

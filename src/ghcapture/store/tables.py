@@ -313,11 +313,13 @@ rate_limit_samples = Table(
     Index(None, "sampled_at"),
 )
 
-# One row per alert (rule and subject) ever raised: whether it fires, and when it was last sent, so repeated
-# `ghcapture alerts` runs and `alerts --watch` send a firing alert once per cool-down and its clearing once.
+# One row per destination (log, webhook:<digest of its URL>, issues:OWNER/NAME) and alert (rule and
+# subject) ever raised: whether it fires, and when it was last sent there, so repeated `ghcapture alerts`
+# runs and `alerts --watch` send a firing alert once per cool-down and its clearing once.
 alert_states = Table(
     "alert_states",
     metadata,
+    Column("destination", String, nullable=False),
     Column("rule", String, nullable=False),
     Column("subject", String, nullable=False),
     Column("severity", String, nullable=False),
@@ -327,7 +329,7 @@ alert_states = Table(
     Column("sent_at", UTCDateTime),
     Column("cleared_at", UTCDateTime),
     Column("issue_number", Integer),  # the issue opened for it in the jobs repository, if any
-    PrimaryKeyConstraint("rule", "subject"),
+    PrimaryKeyConstraint("destination", "rule", "subject"),
 )
 
 # Each local worker's heartbeat (ghcapture worker, or the engine `ghcapture sync` starts for itself).

@@ -41,6 +41,7 @@ def upgrade() -> None:
     op.create_index("ix_rate_limit_samples_sampled_at", "rate_limit_samples", ["sampled_at"])
     op.create_table(
         "alert_states",
+        sa.Column("destination", sa.String(), nullable=False),
         sa.Column("rule", sa.String(), nullable=False),
         sa.Column("subject", sa.String(), nullable=False),
         sa.Column("severity", sa.String(), nullable=False),
@@ -50,7 +51,7 @@ def upgrade() -> None:
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("cleared_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("issue_number", sa.Integer(), nullable=True),
-        sa.PrimaryKeyConstraint("rule", "subject", name="pk_alert_states"),
+        sa.PrimaryKeyConstraint("destination", "rule", "subject", name="pk_alert_states"),
     )
     op.create_table(
         "workers",
