@@ -49,7 +49,6 @@ def _normalise(
     return list(columns), [row for _identity, row in ordered]
 
 
-
 def upsert_rows(
     conn: Connection,
     table: Table,
