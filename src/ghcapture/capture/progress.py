@@ -41,12 +41,21 @@ class LogProgress(NoProgress):
         self._last = 0.0
         self._repository = ""
         self._total: int | None = None
+        self._announced = False
 
     def start(self, repository: str, total: int | None) -> None:
-        self._repository, self._total = repository, total
-        log.info("%s: capturing%s", repository, f" ({total} pull requests on GitHub)" if total else "")
+        # Announced with the first progress, not before: a capture whose first request fails (a refused
+        # token, an unknown repository) says only its error.
+        self._repository, self._total, self._announced = repository, total, False
+
+    def _announce(self) -> None:
+        if not self._announced:
+            self._announced = True
+            total = self._total
+            log.info("%s: capturing%s", self._repository, f" ({total} pull requests on GitHub)" if total else "")
 
     def advance(self, done: int, *, points: int, requests: int, budget: dict[str, Any]) -> None:
+        self._announce()
         now = time.monotonic()
         if now - self._last >= self.every:
             self._last = now
@@ -62,6 +71,7 @@ class LogProgress(NoProgress):
             )
 
     def finish(self, result: Any) -> None:
+        self._announce()
         done = getattr(result, "pull_requests", None)
         if done is not None:
             log.info("%s: done, %d pull requests", self._repository, done)
