@@ -134,7 +134,8 @@ def fill(path: Path, jobs: int, prs: int) -> None:
             n // REPOSITORIES + 1,
             f"Pull request {n}",
             "open",
-            rng.randint(1, 4000 if n % 997 == 0 else 40),
+            changed := rng.randint(1, 4000 if n % 997 == 0 else 40),
+            changed > 3000,
             stamp(NOW - timedelta(seconds=n % (DAYS * 86400))),
             stamp(NOW - timedelta(seconds=(n * 7) % (DAYS * 86400))),
         )
@@ -143,7 +144,7 @@ def fill(path: Path, jobs: int, prs: int) -> None:
         with connection:
             connection.executemany(
                 "INSERT INTO pull_requests (github_id, repository_id, number, title, state, changed_files, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "files_truncated, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 batch,
             )
     print(f"filled: {prs:,} pull requests in {time.perf_counter() - started:.1f} s")

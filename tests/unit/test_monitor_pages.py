@@ -16,7 +16,7 @@ from ghcapture.monitor.overview import overview, percentile
 from ghcapture.monitor.rate_limits import rate_limits
 from ghcapture.monitor.repositories import latest_pull_requests, next_refresh, repository_statuses
 from ghcapture.store.database import open_database
-from ghcapture.store.tables import contributors, pull_requests, tracked_repositories
+from ghcapture.store.tables import contributors, pull_requests, tracked_repositories, webhook_deliveries
 from monitor_support import NOW, add_job, add_repository, add_sample, add_worker
 
 
@@ -209,12 +209,22 @@ def test_repositories_held_against_github_synced_scheduled_and_open(engine: Engi
         connection.execute(
             update(pull_requests)
             .where(pull_requests.c.number == 1, pull_requests.c.repository_id == repo_id)
-            .values(changed_files=3500)
+            .values(changed_files=3500, files_truncated=True)
         )
         connection.execute(
             insert(tracked_repositories).values(repository="acme/widgets", every_seconds=21600)
         )
         connection.execute(insert(tracked_repositories).values(repository="acme/new", every_seconds=86400))
+        for delivery, minutes in (("d-1", 30), ("d-2", 5)):
+            connection.execute(
+                insert(webhook_deliveries).values(
+                    delivery_id=delivery,
+                    event="issue_comment",
+                    repository="acme/widgets",
+                    outcome="applied",
+                    received_at=ago(minutes=minutes),
+                )
+            )
     add_job(engine, repository="acme/widgets", status="completed", completed_at=ago(hours=1))
     add_job(engine, repository="acme/widgets", status="pending")
     add_job(engine, repository="acme/widgets", status="running")
@@ -227,6 +237,7 @@ def test_repositories_held_against_github_synced_scheduled_and_open(engine: Engi
     assert (widgets.pull_requests, widgets.github_pr_total, widgets.missing) == (3, 4, 1)
     assert widgets.completeness == 75.0 and widgets.truncated_file_lists == 1
     assert widgets.last_synced_at == ago(hours=1)  # the completed job ended after the capture's own record
+    assert widgets.last_delivery_at == ago(minutes=5) and new.last_delivery_at is None
     assert widgets.open_jobs == 2
     assert widgets.next_refresh_at == datetime(2026, 3, 1, 18, tzinfo=UTC)
     assert (new.pull_requests, new.completeness, new.last_synced_at) == (0, None, None)

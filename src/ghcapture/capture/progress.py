@@ -52,7 +52,9 @@ class LogProgress(NoProgress):
         if not self._announced:
             self._announced = True
             total = self._total
-            log.info("%s: capturing%s", self._repository, f" ({total} pull requests on GitHub)" if total else "")
+            log.info(
+                "%s: capturing%s", self._repository, f" ({total} pull requests on GitHub)" if total else ""
+            )
 
     def advance(self, done: int, *, points: int, requests: int, budget: dict[str, Any]) -> None:
         self._announce()

@@ -9,11 +9,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, func, select
 
 from ghcapture.jobs.model import ACTIVE, COMPLETED
-from ghcapture.store.tables import contributors, pull_requests, repositories, tracked_repositories
+from ghcapture.store.tables import (
+    contributors,
+    pull_requests,
+    repositories,
+    tracked_repositories,
+    webhook_deliveries,
+)
 from ghcapture.store.tables import progressive_capture_jobs as jobs
-
-# GitHub lists at most 3,000 files of a pull request; a PR with more changed files has a truncated list.
-FILE_LIST_LIMIT = 3000
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class RepositoryStatus:
     github_pr_total: int | None
     truncated_file_lists: int
     last_synced_at: datetime | None  # the capture's own record, or the last completed job's end
+    last_delivery_at: datetime | None  # the last webhook delivery received for it
     open_jobs: int
     tracked_every_seconds: int | None
     next_refresh_at: datetime | None
@@ -77,7 +81,8 @@ def repository_statuses(
     truncated: dict[int, int] = dict(
         connection.execute(
             select(pull_requests.c.repository_id, func.count())
-            .where(pull_requests.c.changed_files > FILE_LIST_LIMIT)
+            # Marked by the capture when GitHub listed fewer files than the PR changed (its 3,000-file cap).
+            .where(pull_requests.c.files_truncated.is_(True))
             .group_by(pull_requests.c.repository_id)
         ).all()
     )
@@ -95,6 +100,13 @@ def repository_statuses(
             .group_by(jobs.c.repository)
         ).all()
     )
+    deliveries = dict(
+        connection.execute(
+            select(webhook_deliveries.c.repository, func.max(webhook_deliveries.c.received_at))
+            .where(webhook_deliveries.c.repository.is_not(None))
+            .group_by(webhook_deliveries.c.repository)
+        ).all()
+    )
     tracked = {row.repository: row.every_seconds for row in connection.execute(select(tracked_repositories))}
     known = {row.full_name: row for row in connection.execute(select(repositories))}
     names = set(known) | set(tracked)
@@ -110,6 +122,7 @@ def repository_statuses(
                 github_pr_total=row.github_pr_total if row else None,
                 truncated_file_lists=int(truncated.get(row.github_id, 0)) if row else 0,
                 last_synced_at=max(synced) if synced else None,
+                last_delivery_at=deliveries.get(name),
                 open_jobs=int(open_jobs.get(name, 0)),
                 tracked_every_seconds=every,
                 next_refresh_at=next_refresh(every, now) if every else None,

@@ -143,8 +143,8 @@ pull_requests = Table(
     Index(
         "ix_pull_requests_truncated_file_lists",
         "repository_id",
-        sqlite_where=text("changed_files > 3000"),
-        postgresql_where=text("changed_files > 3000"),
+        sqlite_where=text("files_truncated"),
+        postgresql_where=text("files_truncated"),
     ),
 )
 

@@ -18,7 +18,7 @@ down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TRUNCATED = sa.text("changed_files > 3000")
+TRUNCATED = sa.text("files_truncated")
 BILLED = sa.text("billable_ms IS NOT NULL")
 BILLING_COLUMNS = ["completed_at", "repository", "billable_ms", "cost_usd", "items_done"]
 
