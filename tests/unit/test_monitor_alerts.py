@@ -8,11 +8,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, update
 
 from ghcapture.monitor.alerts import Thresholds, evaluate
 from ghcapture.store.database import open_database
-from ghcapture.store.tables import tracked_repositories, utc_now
+from ghcapture.store.tables import (
+    pull_requests,
+    tracked_repositories,
+    utc_now,
+    webhook_deliveries,
+    webhook_redeliveries,
+)
 from monitor_support import NOW, add_job, add_repository
 
 LIMITS = Thresholds(
@@ -59,8 +65,14 @@ def test_bulk_jobs_waiting_past_the_limit_are_reported(engine: Engine) -> None:
     add_job(engine, id="at-limit", lane="bulk", status="queued", created_at=NOW - timedelta(hours=6))
     add_job(engine, id="past", lane="bulk", status="pending", created_at=NOW - timedelta(hours=6, seconds=1))
     add_job(engine, id="realtime", lane="realtime", status="queued", created_at=NOW - timedelta(hours=9))
-    add_job(engine, id="started", lane="bulk", status="running", heartbeat_at=NOW,
-            created_at=NOW - timedelta(hours=9))
+    add_job(
+        engine,
+        id="started",
+        lane="bulk",
+        status="running",
+        heartbeat_at=NOW,
+        created_at=NOW - timedelta(hours=9),
+    )
 
     assert _rules(engine) == [("warning", "bulk_job_waiting", "past")]
 
@@ -89,7 +101,10 @@ def _alerts_cli(url: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GHCAPTURE_DATABASE_URL": url}
     env.pop("GHCAPTURE_CONFIG", None)
     return subprocess.run(
-        [sys.executable, "-m", "ghcapture", "alerts", "--json"], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "ghcapture", "alerts", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
 
@@ -125,8 +140,13 @@ def test_the_failure_rate_over_the_window(engine: Engine) -> None:
 
 
 def test_cancelled_and_interrupted_jobs_are_reported_with_their_ids(engine: Engine) -> None:
-    add_job(engine, id="int-1", status="cancelled", error="interrupted (Ctrl-C) during ghcapture sync",
-            completed_at=NOW - timedelta(hours=1))
+    add_job(
+        engine,
+        id="int-1",
+        status="cancelled",
+        error="interrupted (Ctrl-C) during ghcapture sync",
+        completed_at=NOW - timedelta(hours=1),
+    )
     add_job(engine, id="can-1", status="cancelled", error="cancelled by request", completed_at=NOW)
     add_job(engine, id="can-old", status="cancelled", completed_at=NOW - timedelta(hours=30))
 
@@ -140,8 +160,9 @@ def test_cancelled_and_interrupted_jobs_are_reported_with_their_ids(engine: Engi
 def test_the_backlog_alerts_above_its_size(engine: Engine) -> None:
     limits = Thresholds(backlog=3)
     for i in range(3):
-        add_job(engine, status="queued", lane="realtime", processor="local",
-                created_at=NOW - timedelta(minutes=i))
+        add_job(
+            engine, status="queued", lane="realtime", processor="local", created_at=NOW - timedelta(minutes=i)
+        )
     at_limit = [a.rule for a in evaluate(engine, NOW, limits)]
     add_job(engine, status="pending", lane="bulk", processor="github_actions", created_at=NOW)
 
@@ -156,8 +177,14 @@ def test_the_backlog_alerts_above_its_size(engine: Engine) -> None:
 def test_a_budget_below_its_reserve_alerts_until_its_window_resets(engine: Engine) -> None:
     from monitor_support import add_sample
 
-    add_sample(engine, "token-a", "graphql", remaining=499, at=NOW - timedelta(minutes=1),
-               reset_at=NOW + timedelta(minutes=10))
+    add_sample(
+        engine,
+        "token-a",
+        "graphql",
+        remaining=499,
+        at=NOW - timedelta(minutes=1),
+        reset_at=NOW + timedelta(minutes=10),
+    )
     add_sample(engine, "token-a", "core", remaining=500, at=NOW - timedelta(minutes=1))
     limits = Thresholds(budget_reserve=0.1)
 
@@ -186,3 +213,63 @@ def test_local_jobs_waiting_with_no_live_worker(engine: Engine) -> None:
     assert alert.severity == "error" and alert.message.startswith("1 local jobs wait and no worker is alive")
     assert "10 min ago" in alert.message
     assert "no_worker" not in [a.rule for a in evaluate(engine, NOW, limits)]
+
+
+def _delivery(engine: Engine, delivery_id: str, repository: str, minutes_ago: float) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            insert(webhook_deliveries).values(
+                delivery_id=delivery_id,
+                event="issue_comment",
+                repository=repository,
+                outcome="applied",
+                received_at=NOW - timedelta(minutes=minutes_ago),
+            )
+        )
+
+
+def _pull_requests_changed(engine: Engine, full_name: str, minutes_ago: float) -> None:
+    repo_id = add_repository(engine, full_name, prs=1, synced=NOW)
+    with engine.begin() as connection:
+        connection.execute(
+            update(pull_requests)
+            .where(pull_requests.c.repository_id == repo_id)
+            .values(updated_at=NOW - timedelta(minutes=minutes_ago))
+        )
+        connection.execute(insert(tracked_repositories).values(repository=full_name, every_seconds=3600))
+
+
+def _webhook_rules(engine: Engine) -> list[tuple[str, str]]:
+    return [(a.rule, a.subject) for a in evaluate(engine, NOW, LIMITS) if a.rule.startswith("webhook")]
+
+
+def test_a_tracked_repository_that_changed_without_deliveries_is_reported_once_webhooks_are_used(
+    engine: Engine,
+) -> None:
+    _pull_requests_changed(engine, "acme/heard", minutes_ago=10)
+    _pull_requests_changed(engine, "acme/silent", minutes_ago=10)
+    _pull_requests_changed(engine, "acme/idle", minutes_ago=600)  # nothing changed: nothing to hear
+    assert _webhook_rules(engine) == []  # no delivery ever: this installation uses no webhooks
+
+    _delivery(engine, "d-1", "acme/heard", minutes_ago=5)
+    _delivery(engine, "d-2", "acme/silent", minutes_ago=300)  # heard from, but not since it changed
+
+    assert _webhook_rules(engine) == [("webhooks_silent", "acme/silent")]
+
+
+def test_failed_deliveries_growing_hour_on_hour(engine: Engine) -> None:
+    def asked(attempt: int, minutes_ago: float) -> None:
+        with engine.begin() as connection:
+            connection.execute(
+                insert(webhook_redeliveries).values(
+                    attempt_id=attempt,
+                    delivery_id=f"g-{attempt}",
+                    asked_at=NOW - timedelta(minutes=minutes_ago),
+                )
+            )
+
+    asked(1, 90)
+    asked(2, 30)
+    assert _webhook_rules(engine) == []  # one an hour, as before
+    asked(3, 20)
+    assert _webhook_rules(engine) == [("webhook_failures_growing", "deliveries")]

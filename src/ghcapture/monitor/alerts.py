@@ -1,10 +1,11 @@
 """Alert rules over the store: failed, cancelled, stuck and waiting jobs, the failure rate, the backlog,
-rate-limit budgets below their reserve, and repositories stale or incomplete."""
+rate-limit budgets below their reserve, repositories stale or incomplete, and webhook deliveries that stopped
+arriving or keep failing."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, func, select
@@ -14,7 +15,13 @@ from ghcapture.monitor.queue import queue_depths, stuck_jobs
 from ghcapture.monitor.thresholds import Thresholds
 from ghcapture.monitor.workers import worker_beats
 from ghcapture.store.tables import progressive_capture_jobs as jobs
-from ghcapture.store.tables import pull_requests, repositories, tracked_repositories
+from ghcapture.store.tables import (
+    pull_requests,
+    repositories,
+    tracked_repositories,
+    webhook_deliveries,
+    webhook_redeliveries,
+)
 
 __all__ = ["Alert", "EVENT_RULES", "JOB_RULES", "Thresholds", "evaluate"]
 
@@ -210,6 +217,55 @@ def _incomplete(connection: Connection, limits: Thresholds) -> list[Alert]:
     ]
 
 
+def _webhooks_silent(connection: Connection, now: datetime, limits: Thresholds) -> list[Alert]:
+    """Tracked repositories whose pull requests changed (as captures found) within the window while no
+    delivery came from them: the receiver is missing their events. Only once deliveries arrive at all, so
+    an installation that uses no webhooks is not told about them."""
+    if connection.execute(select(webhook_deliveries.c.delivery_id).limit(1)).first() is None:
+        return []
+    since = now - limits.webhook_silent_after
+    last = dict(
+        connection.execute(
+            select(func.lower(webhook_deliveries.c.repository), func.max(webhook_deliveries.c.received_at))
+            .where(webhook_deliveries.c.repository.is_not(None))
+            .group_by(func.lower(webhook_deliveries.c.repository))
+        ).all()
+    )
+    active = {
+        name.lower()
+        for (name,) in connection.execute(
+            select(repositories.c.full_name)
+            .join(pull_requests, pull_requests.c.repository_id == repositories.c.github_id)
+            .where(pull_requests.c.updated_at >= since)
+            .distinct()
+        )
+    }
+    alerts = []
+    for (name,) in connection.execute(select(tracked_repositories.c.repository).order_by("repository")):
+        received = last.get(name.lower())
+        if name.lower() in active and (received is None or received < since):
+            heard = f"last delivery {_age(now, received)} ago" if received else "no delivery ever"
+            message = f"{name}: pull requests changed in the last {_age(now, since)} but {heard}"
+            alerts.append(Alert("warning", "webhooks_silent", name, message))
+    return alerts
+
+
+def _webhook_failures(connection: Connection, now: datetime) -> list[Alert]:
+    """More failed deliveries asked for again in the last hour than in the hour before."""
+    table = webhook_redeliveries
+
+    def count(start: datetime, end: datetime) -> int:
+        query = select(func.count()).where(table.c.asked_at >= start, table.c.asked_at < end)
+        return int(connection.execute(query).scalar_one())
+
+    hour = timedelta(hours=1)
+    recent, before = count(now - hour, now + hour), count(now - 2 * hour, now - hour)
+    if recent > before:
+        message = f"{recent} failed webhook deliveries in the last hour, {before} the hour before"
+        return [Alert("warning", "webhook_failures_growing", "deliveries", message)]
+    return []
+
+
 def evaluate(engine: Engine, now: datetime, thresholds: Thresholds | None = None) -> list[Alert]:
     """Every alert that holds at `now`, errors first."""
     limits = thresholds or Thresholds()
@@ -225,5 +281,7 @@ def evaluate(engine: Engine, now: datetime, thresholds: Thresholds | None = None
             *_budgets(connection, now, limits),
             *_stale(connection, now, limits),
             *_incomplete(connection, limits),
+            *_webhooks_silent(connection, now, limits),
+            *_webhook_failures(connection, now),
         ]
     return sorted(alerts, key=lambda alert: alert.severity != "error")

@@ -30,6 +30,8 @@ class Thresholds:
     # A budget with less than this share of its limit left alerts.
     budget_reserve: float = 0.1
     worker_silent_after: timedelta = timedelta(seconds=SILENT_BEATS * 10.0)
+    # A tracked repository whose pull requests changed this recently with no webhook delivery from it.
+    webhook_silent_after: timedelta = timedelta(hours=1)
 
 
 def thresholds_from_settings(settings: Settings) -> Thresholds:
