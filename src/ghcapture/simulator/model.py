@@ -245,6 +245,11 @@ class Repository:
     fork: bool = False
     version: int = 0  # bumped on every change, so cached listings know when to rebuild
     _by_number: dict[int, PullRequest] = field(default_factory=dict, repr=False)
+    # Listings in the orders pages ask for, each built once per change of the repository (its `version`,
+    # and the count of its pull requests) so that serving a page is a slice, not a sort.
+    _orders: dict[tuple[str, bool, str], tuple[tuple[int, int], list[PullRequest]]] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def full_name(self) -> str:
@@ -261,6 +266,40 @@ class Repository:
     def reindex(self) -> None:
         self.pull_requests.sort(key=lambda p: p.number)
         self._by_number = {p.number: p for p in self.pull_requests}
+        self._orders.clear()
+
+    def ordered(
+        self,
+        by: str,
+        *,
+        descending: bool = False,
+        where: tuple[str, Callable[[PullRequest], bool]] | None = None,
+    ) -> list[PullRequest]:
+        """The pull requests (those `where` keeps, named by its first item) ordered by `by` (created,
+        updated or comments), ties broken by number. Kept until the repository changes; not to be
+        modified by the caller."""
+        stamp = (self.version, len(self.pull_requests))
+        name = where[0] if where is not None else ""
+        cached = self._orders.get((by, descending, name))
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        if descending:
+            # Keys are unique (the number breaks ties), so descending order is ascending order reversed.
+            found = self.ordered(by, where=where)[::-1]
+        else:
+            if where is not None:
+                found = [p for p in self.ordered(by) if where[1](p)]
+            else:
+                found = sorted(self.pull_requests, key=ORDER_KEYS[by])
+        self._orders[(by, descending, name)] = (stamp, found)
+        return found
+
+
+ORDER_KEYS: dict[str, Callable[[PullRequest], Any]] = {
+    "created": lambda p: (p.created_at, p.number),
+    "updated": lambda p: (p.updated_at, p.number),
+    "comments": lambda p: (len(p.issue_comments), p.number),
+}
 
 
 def visible_reviews(pr: PullRequest, viewer: str | None) -> list[Review]:
