@@ -12,7 +12,7 @@ import pytest
 from ghcapture.simulator import dataset
 from ghcapture.simulator.dataset import dump_repository, stream_truth
 from ghcapture.simulator.generator import generate_repository
-from ghcapture.simulator.model import PullRequest
+from ghcapture.simulator.model import PullRequest, RepeatedText, held_text
 from ghcapture.simulator.server import SimulatorServer
 
 API = "http://127.0.0.1:1"
@@ -88,3 +88,25 @@ def test_rest_pages_by_update_time_follow_an_evolve(make_simulator: Callable[...
     after = listed()
     assert after != before  # the changed pull requests moved to the front
     assert after == by_updated(repo.pull_requests)[::-1]
+
+
+def test_a_long_body_is_stored_as_its_paragraph_and_read_as_the_text() -> None:
+    repo = generate_repository("acme", "widgets", 400, seed=1)
+    long = [p for p in repo.pull_requests if p.body is not None and len(p.body) >= 20_000]
+    assert long, "the generator writes a long body now and then"
+    pr = long[0]
+    stored = held_text(pr, "body")
+    assert isinstance(stored, RepeatedText)
+    assert len(stored.paragraph) < 1_000 and type(pr.body) is str
+    assert pr.body == (stored.paragraph * stored.repeats)[: stored.length]
+    pr.body += " (edited)"  # an edit stores the whole new text
+    assert pr.body.endswith(" (edited)") and len(pr.body) == stored.length + len(" (edited)")
+    served = json.loads(json.dumps(dump_repository(repo, API)))["pull_requests"]
+    assert [p["body"] for p in served if p["number"] == pr.number] == [pr.body]
+
+
+def test_rounded_times_of_a_pull_request_are_whole_seconds() -> None:
+    repo = generate_repository("acme", "widgets", 60, seed=2)
+    times = [c.committed_at for p in repo.pull_requests for c in p.commits]
+    times += [p.updated_at for p in repo.pull_requests]
+    assert times and all(t.microsecond == 0 for t in times)

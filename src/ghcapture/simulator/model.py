@@ -10,7 +10,7 @@ import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 GHOST_ID = 10137
 GHOST_NODE_ID = "MDQ6VXNlcjEwMTM3"
@@ -45,6 +45,44 @@ def format_time(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class RepeatedText:
+    """A long text kept as the paragraph it repeats, `(paragraph * repeats)[:length]`, and built each time
+    it is read: a generated release note of 70,000 characters takes a paragraph's memory, not its own."""
+
+    __slots__ = ("paragraph", "repeats", "length")
+
+    def __init__(self, paragraph: str, repeats: int, length: int) -> None:
+        self.paragraph, self.repeats, self.length = paragraph, repeats, length
+
+    def __str__(self) -> str:
+        return (self.paragraph * self.repeats)[: self.length]
+
+
+def repeated_text(paragraph: str, repeats: int, length: int) -> str:
+    """`(paragraph * repeats)[:length]` as a text field of the model holds it: read back as that string."""
+    return cast(str, RepeatedText(paragraph, repeats, length))
+
+
+def held_text(obj: Any, name: str) -> Any:
+    """What a text field holds: a RepeatedText is shown as itself, not as the string it makes."""
+    return getattr(type(obj), name).fget.__defaults__[0].__get__(obj, type(obj))
+
+
+def _texts_built_when_read(cls: type, *names: str) -> None:
+    """Makes the slot fields `names` of `cls` read a RepeatedText stored in them as the string it makes."""
+    for name in names:
+        slot = cls.__dict__[name]
+
+        def read(obj: Any, slot: Any = slot) -> Any:
+            value = slot.__get__(obj, cls)
+            return str(value) if type(value) is RepeatedText else value
+
+        def write(obj: Any, value: Any, slot: Any = slot) -> None:
+            slot.__set__(obj, value)
+
+        setattr(cls, name, property(read, write))
 
 
 @dataclass(slots=True, eq=False)
@@ -300,6 +338,10 @@ ORDER_KEYS: dict[str, Callable[[PullRequest], Any]] = {
     "updated": lambda p: (p.updated_at, p.number),
     "comments": lambda p: (len(p.issue_comments), p.number),
 }
+
+
+for _cls in (PullRequest, Review, ReviewComment, IssueComment):
+    _texts_built_when_read(_cls, "body")
 
 
 def visible_reviews(pr: PullRequest, viewer: str | None) -> list[Review]:
