@@ -333,6 +333,11 @@ class Repository:
         return found
 
 
+def in_state(state: str) -> tuple[str, Callable[[PullRequest], bool]]:
+    """A `where` of Repository.ordered keeping the pull requests in `state` (open or closed)."""
+    return f"state:{state}", lambda p: p.state == state
+
+
 ORDER_KEYS: dict[str, Callable[[PullRequest], Any]] = {
     "created": lambda p: (p.created_at, p.number),
     "updated": lambda p: (p.updated_at, p.number),

@@ -42,6 +42,7 @@ from ghcapture.simulator.model import (
     PullRequest,
     Repository,
     User,
+    in_state,
     modern_node_id,
     parse_time,
     visible_reviews,
@@ -110,7 +111,7 @@ def _sorted_pulls(repo: Repository, request: Request) -> list[PullRequest] | Api
     if direction not in ("asc", "desc"):
         return error(422, f"Validation Failed: direction must be asc or desc, not {direction!r}")
     by = {"popularity": "comments", "long-running": "created"}.get(sort, sort)
-    where = None if state == "all" else (f"state:{state}", lambda p: p.state == state)
+    where = None if state == "all" else in_state(state)
     prs = repo.ordered(by, descending=direction == "desc", where=where)
     if q.get("base"):
         prs = [p for p in prs if p.base_ref == q["base"]]
