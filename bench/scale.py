@@ -1,12 +1,12 @@
 """The simulator and the capture at scale: for each size, a simulator on the fast profile with one generated
 repository of that many pull requests runs in its own process; printed are the time it took to generate and
-serve, its resident memory (from /proc) once ready, the growth of its peak while the ground truth is
-streamed, the time of a few pages served (REST and GraphQL, by update time), and, up to --capture-up-to,
-a full capture into SQLite: wall time, budget units per PR and the simulator's resident memory after it.
+serve, its resident memory (from /proc) once ready, the time of a few pages served (REST and GraphQL, by
+update time), and, up to --capture-up-to, the growth of its peak memory while the ground truth is streamed
+and a full capture into SQLite: wall time, budget units per PR and the simulator's memory after it.
 
     python bench/scale.py [--sizes 10000,100000] [--million] [--capture-up-to 100000] [--seed 1]
 
---million adds a 1,000,000-PR repository (generation, memory and a few pages; no capture).
+--million adds a 1,000,000-PR repository (generation, memory and a few pages; no truth, no capture).
 """
 
 from __future__ import annotations
@@ -129,12 +129,12 @@ def measure(prs: int, args: argparse.Namespace, workdir: Path) -> None:
         headers = {"Authorization": "Bearer bench-token"}
         rest, graphql = pages(url, headers)
         print(f"           a page of 100 by update time: REST {rest:.3f} s, GraphQL {graphql:.3f} s")
-        size, seconds, growth = stream_truth(url, simulator.pid)
-        print(
-            f"           ground truth streamed: {size / 1e6:,.0f} MB in {seconds:.0f} s, "
-            f"simulator peak grew {growth / 1024:,.0f} MB"
-        )
         if prs <= args.capture_up_to:
+            size, seconds, growth = stream_truth(url, simulator.pid)
+            print(
+                f"           ground truth streamed: {size / 1e6:,.0f} MB in {seconds:.0f} s, "
+                f"simulator peak grew {growth / 1024:,.0f} MB"
+            )
             elapsed, units = capture(url, prs, workdir)
             after = memory_kb(simulator.pid)
             print(
@@ -149,8 +149,10 @@ def measure(prs: int, args: argparse.Namespace, workdir: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated numbers of pull requests")
-    parser.add_argument("--million", action="store_true", help="also 1,000,000 PRs (no capture)")
-    parser.add_argument("--capture-up-to", type=int, default=100_000, help="capture only up to this size")
+    parser.add_argument("--million", action="store_true", help="also 1,000,000 PRs (no truth, no capture)")
+    parser.add_argument(
+        "--capture-up-to", type=int, default=100_000, help="stream the truth and capture only up to this size"
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
