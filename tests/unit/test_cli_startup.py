@@ -76,3 +76,15 @@ def test_head_and_current_revision_read_without_alembic_agree_with_alembic(tmp_p
         connection.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '0001'"))
     assert current_revision(engine) == "0001"
     engine.dispose()
+
+
+def test_every_name_of_the_github_package_resolves_to_what_its_module_defines() -> None:
+    import importlib
+    import types
+
+    import ghcapture.github as package
+
+    for name in package.__all__:
+        value = getattr(package, name)
+        assert not isinstance(value, types.ModuleType), name
+        assert getattr(importlib.import_module(value.__module__), name) is value

@@ -28,7 +28,10 @@ if TYPE_CHECKING:
     from ghcapture.github.graphql import AdaptivePageSize, execute_paged, load_query
     from ghcapture.github.http import ClientStats, GitHubClient, RestResponse
     from ghcapture.github.ratelimit import RateLimitBudget, RateLimitMonitor
-    from ghcapture.github.redact import RedactingFilter, install_log_redaction, redact, register_secret
+
+# Imported at once (it needs only the standard library): its function `redact` shares the module's name,
+# and a name bound here is not shadowed by the submodule when that is imported.
+from ghcapture.github.redact import RedactingFilter, install_log_redaction, redact, register_secret
 
 # Each name is imported from its module when first used, so that a module needing one piece (the budget
 # names of ratelimit, say) does not pay for the HTTP client's imports.
@@ -48,18 +51,14 @@ _MODULE_OF = {
     "RateLimitBudget": "ghcapture.github.ratelimit",
     "RateLimitMonitor": "ghcapture.github.ratelimit",
     "RateLimitedError": "ghcapture.github.errors",
-    "RedactingFilter": "ghcapture.github.redact",
     "RestResponse": "ghcapture.github.http",
     "TokenAuth": "ghcapture.github.auth",
     "TransientError": "ghcapture.github.errors",
     "Unprocessable": "ghcapture.github.errors",
     "auth_from_settings": "ghcapture.github.auth",
     "execute_paged": "ghcapture.github.graphql",
-    "install_log_redaction": "ghcapture.github.redact",
     "load_query": "ghcapture.github.graphql",
     "make_app_jwt": "ghcapture.github.auth",
-    "redact": "ghcapture.github.redact",
-    "register_secret": "ghcapture.github.redact",
 }
 
 
