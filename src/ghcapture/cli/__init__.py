@@ -221,6 +221,8 @@ def main(argv: list[str] | None = None) -> None:
 
 def _quiet_retry_library() -> None:
     # The GitHub client logs each retry itself (redacted); stamina's own log line would repeat it bare.
-    import stamina.instrumentation
+    # Its logger is silenced rather than its hooks replaced, so that stamina is imported only by the
+    # commands that talk to GitHub.
+    import logging
 
-    stamina.instrumentation.set_on_retry_hooks([])
+    logging.getLogger("stamina").disabled = True

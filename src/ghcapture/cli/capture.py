@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
@@ -65,6 +64,8 @@ def run_capture(
     as_json: bool = False,
     quiet: bool = False,
 ) -> dict[str, Any]:
+    import asyncio
+
     from ghcapture.capture.engine import capture
     from ghcapture.capture.progress import LogProgress, NoProgress, Progress, RichProgress, Several
     from ghcapture.capture.scope import CaptureScope, parse_repository

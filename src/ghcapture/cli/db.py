@@ -5,17 +5,6 @@ from __future__ import annotations
 import typer
 
 from ghcapture.cli import app
-from ghcapture.config import load_settings
-from ghcapture.store.counts import table_counts
-from ghcapture.store.database import (
-    check_connection,
-    create_engine_for,
-    current_revision,
-    head_revision,
-    open_database,
-    redact_url,
-)
-from ghcapture.store.tables import ALL_TABLES
 
 db_app = typer.Typer(help="Manage the database: migrations and row counts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -27,6 +16,9 @@ def upgrade_command() -> None:
 
     Example: GHCAPTURE_DATABASE_URL=sqlite:///ghcapture.db ghcapture db upgrade
     """
+    from ghcapture.config import load_settings
+    from ghcapture.store.database import current_revision, open_database, redact_url
+
     url = load_settings().database_url
     engine = open_database(url)
     try:
@@ -41,6 +33,17 @@ def status_command() -> None:
 
     Example: GHCAPTURE_DATABASE_URL=postgresql://user@localhost/ghcapture ghcapture db status
     """
+    from ghcapture.config import load_settings
+    from ghcapture.store.counts import table_counts
+    from ghcapture.store.database import (
+        check_connection,
+        create_engine_for,
+        current_revision,
+        head_revision,
+        redact_url,
+    )
+    from ghcapture.store.tables import ALL_TABLES
+
     url = load_settings().database_url
     engine = create_engine_for(url)
     try:

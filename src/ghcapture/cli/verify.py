@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -26,6 +25,8 @@ def verify(
 
     Example: ghcapture verify acme/widgets --repair
     """
+    import asyncio
+
     from ghcapture.capture.audit import Audit, audit_repository
     from ghcapture.capture.engine import capture
     from ghcapture.capture.scope import CaptureScope, parse_repository

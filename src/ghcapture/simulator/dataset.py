@@ -12,6 +12,7 @@ import json
 import math
 import re
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -661,3 +662,25 @@ def dump_repository(repo: Repository, api: str) -> dict[str, Any]:
         "id": repo.id,
         "pull_requests": [rest_shapes.pull_request_with_lists(pr, repo, api) for pr in repo.pull_requests],
     }
+
+
+TRUTH_CHUNK = 1 << 16  # characters gathered before a piece of the streamed truth is sent
+
+
+def stream_truth(repo: Repository, api: str) -> Iterator[str]:
+    """`{"repositories": [dump_repository(repo, api)]}` as JSON text, the same characters `json.dumps`
+    writes, in pieces: one pull request is serialised at a time, so the memory it takes does not grow
+    with the repository. Each pull request is read as it is when its turn comes."""
+    head = {"owner": repo.owner.login, "name": repo.name, "id": repo.id, "pull_requests": []}
+    empty = json.dumps({"repositories": [head]}, ensure_ascii=False)
+    opening, closing = empty[: -len("]}]}")], "]}]}"
+    pieces, size, first = [opening], len(opening), True
+    for pr in list(repo.pull_requests):  # references only; the list may change while this runs
+        text = json.dumps(rest_shapes.pull_request_with_lists(pr, repo, api), ensure_ascii=False)
+        pieces.append(text if first else ", " + text)
+        size, first = size + len(text) + 2, False
+        if size >= TRUTH_CHUNK:
+            yield "".join(pieces)
+            pieces, size = [], 0
+    pieces.append(closing)
+    yield "".join(pieces)

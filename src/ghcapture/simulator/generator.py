@@ -11,8 +11,10 @@ anchor (by default today, midnight UTC), so that "the last N days" means somethi
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import random
+import sys
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +33,7 @@ from ghcapture.simulator.model import (
     User,
     legacy_node_id,
     modern_node_id,
+    repeated_text,
     retime,
 )
 
@@ -167,9 +170,8 @@ def _body(rng: random.Random) -> str | None:
         return None
     if roll < 0.10:  # very long bodies, as release notes and logs pasted into PRs are
         paragraph = _sentence(rng, 60) + " " + rng.choice(NON_ASCII) + "\n\n"
-        return (paragraph * (rng.randint(20_000, 70_000) // len(paragraph) + 1))[
-            : rng.randint(20_000, 70_000)
-        ]
+        repeats = rng.randint(20_000, 70_000) // len(paragraph) + 1
+        return repeated_text(paragraph, repeats, rng.randint(20_000, 70_000))
     text = _sentence(rng, rng.randint(3, 40))
     if rng.random() < 0.25:
         text += " " + rng.choice(NON_ASCII)
@@ -326,7 +328,13 @@ def generate_repository(
 def _whole_seconds(repo: Repository) -> None:
     """GitHub's timestamps have whole seconds; so must the data behind them, or ranges disagree."""
     for pr in repo.pull_requests:
-        retime(pr, lambda t: t.replace(microsecond=0))
+        # Equal times of one pull request (a commit's authored and committed, a PR's closed and merged)
+        # share one object, as they did before rounding: a large repository holds millions of them.
+        retime(pr, functools.partial(_whole_second, {}))
+
+
+def _whole_second(rounded: dict[datetime, datetime], t: datetime) -> datetime:
+    return rounded.setdefault(t, t.replace(microsecond=0))
 
 
 # GitHub's default labels (https://docs.github.com/issues/using-labels-and-milestones-to-track-work/managing-
@@ -638,7 +646,7 @@ def _add_commits(pr, rng, ids, shape, tail, repo_id, moment, person) -> None:  #
                 node_id=modern_node_id("C", repo_id, int(sha[:12], 16)),
                 message=_sentence(rng, rng.randint(2, 12)),
                 author_name=who.name or who.login,
-                author_email=f"{who.login}@users.noreply.github.com",
+                author_email=sys.intern(f"{who.login}@users.noreply.github.com"),
                 authored_at=at,
                 committed_at=at,
                 author=None if who.is_ghost else who,

@@ -130,23 +130,23 @@ def _repo_of(info: GraphQLResolveInfo, obj: Any) -> tuple[Repository, PullReques
 
 
 def _sorted_prs(repo: Repository, args: dict[str, Any]) -> list[PullRequest]:
-    prs: list[PullRequest] = repo.pull_requests
     states = args.get("states")
+    where = None
     if states:
-        wanted = set(states)
-        prs = [p for p in prs if _pr_state(p) in wanted]
+        wanted = frozenset(states)
+        where = (f"states:{','.join(sorted(wanted))}", lambda p: _pr_state(p) in wanted)
+    order = args.get("orderBy")
+    if order:
+        by = {"CREATED_AT": "created", "UPDATED_AT": "updated", "COMMENTS": "comments"}[order["field"]]
+        prs = repo.ordered(by, descending=order["direction"] == "DESC", where=where)
+    elif where is not None:
+        prs = [p for p in repo.pull_requests if where[1](p)]
+    else:
+        prs = repo.pull_requests
     if args.get("baseRefName"):
         prs = [p for p in prs if p.base_ref == args["baseRefName"]]
     if args.get("headRefName"):
         prs = [p for p in prs if p.head_ref == args["headRefName"]]
-    order = args.get("orderBy")
-    if order:
-        key: Callable[[PullRequest], Any] = {
-            "CREATED_AT": lambda p: (p.created_at, p.number),
-            "UPDATED_AT": lambda p: (p.updated_at, p.number),
-            "COMMENTS": lambda p: (len(p.issue_comments), p.number),
-        }[order["field"]]
-        prs = sorted(prs, key=key, reverse=order["direction"] == "DESC")
     return prs
 
 

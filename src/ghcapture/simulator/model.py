@@ -10,7 +10,7 @@ import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 GHOST_ID = 10137
 GHOST_NODE_ID = "MDQ6VXNlcjEwMTM3"
@@ -45,6 +45,44 @@ def format_time(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class RepeatedText:
+    """A long text kept as the paragraph it repeats, `(paragraph * repeats)[:length]`, and built each time
+    it is read: a generated release note of 70,000 characters takes a paragraph's memory, not its own."""
+
+    __slots__ = ("paragraph", "repeats", "length")
+
+    def __init__(self, paragraph: str, repeats: int, length: int) -> None:
+        self.paragraph, self.repeats, self.length = paragraph, repeats, length
+
+    def __str__(self) -> str:
+        return (self.paragraph * self.repeats)[: self.length]
+
+
+def repeated_text(paragraph: str, repeats: int, length: int) -> str:
+    """`(paragraph * repeats)[:length]` as a text field of the model holds it: read back as that string."""
+    return cast(str, RepeatedText(paragraph, repeats, length))
+
+
+def held_text(obj: Any, name: str) -> Any:
+    """What a text field holds: a RepeatedText is shown as itself, not as the string it makes."""
+    return getattr(type(obj), name).fget.__defaults__[0].__get__(obj, type(obj))
+
+
+def _texts_built_when_read(cls: type, *names: str) -> None:
+    """Makes the slot fields `names` of `cls` read a RepeatedText stored in them as the string it makes."""
+    for name in names:
+        slot = cls.__dict__[name]
+
+        def read(obj: Any, slot: Any = slot) -> Any:
+            value = slot.__get__(obj, cls)
+            return str(value) if type(value) is RepeatedText else value
+
+        def write(obj: Any, value: Any, slot: Any = slot) -> None:
+            slot.__set__(obj, value)
+
+        setattr(cls, name, property(read, write))
 
 
 @dataclass(slots=True, eq=False)
@@ -245,6 +283,11 @@ class Repository:
     fork: bool = False
     version: int = 0  # bumped on every change, so cached listings know when to rebuild
     _by_number: dict[int, PullRequest] = field(default_factory=dict, repr=False)
+    # Listings in the orders pages ask for, each built once per change of the repository (its `version`,
+    # and the count of its pull requests) so that serving a page is a slice, not a sort.
+    _orders: dict[tuple[str, bool, str], tuple[tuple[int, int], list[PullRequest]]] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def full_name(self) -> str:
@@ -261,6 +304,49 @@ class Repository:
     def reindex(self) -> None:
         self.pull_requests.sort(key=lambda p: p.number)
         self._by_number = {p.number: p for p in self.pull_requests}
+        self._orders.clear()
+
+    def ordered(
+        self,
+        by: str,
+        *,
+        descending: bool = False,
+        where: tuple[str, Callable[[PullRequest], bool]] | None = None,
+    ) -> list[PullRequest]:
+        """The pull requests (those `where` keeps, named by its first item) ordered by `by` (created,
+        updated or comments), ties broken by number. Kept until the repository changes; not to be
+        modified by the caller."""
+        stamp = (self.version, len(self.pull_requests))
+        name = where[0] if where is not None else ""
+        cached = self._orders.get((by, descending, name))
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        if descending:
+            # Keys are unique (the number breaks ties), so descending order is ascending order reversed.
+            found = self.ordered(by, where=where)[::-1]
+        else:
+            if where is not None:
+                found = [p for p in self.ordered(by) if where[1](p)]
+            else:
+                found = sorted(self.pull_requests, key=ORDER_KEYS[by])
+        self._orders[(by, descending, name)] = (stamp, found)
+        return found
+
+
+def in_state(state: str) -> tuple[str, Callable[[PullRequest], bool]]:
+    """A `where` of Repository.ordered keeping the pull requests in `state` (open or closed)."""
+    return f"state:{state}", lambda p: p.state == state
+
+
+ORDER_KEYS: dict[str, Callable[[PullRequest], Any]] = {
+    "created": lambda p: (p.created_at, p.number),
+    "updated": lambda p: (p.updated_at, p.number),
+    "comments": lambda p: (len(p.issue_comments), p.number),
+}
+
+
+for _cls in (PullRequest, Review, ReviewComment, IssueComment):
+    _texts_built_when_read(_cls, "body")
 
 
 def visible_reviews(pr: PullRequest, viewer: str | None) -> list[Review]:

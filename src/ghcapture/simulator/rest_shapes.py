@@ -22,6 +22,7 @@ from ghcapture.simulator.model import (
     ReviewComment,
     User,
     format_time,
+    in_state,
     legacy_node_id,
     modern_node_id,
     review_threads,
@@ -117,6 +118,7 @@ def user_detail(u: User, api: str) -> dict[str, Any]:
 def repository(repo: Repository, api: str, *, full: bool = False) -> dict[str, Any]:
     name = repo.full_name
     base = f"{api}/repos/{name}"
+    open_count = len(repo.ordered("created", where=in_state("open")))  # counted once per change
     derived: dict[str, Any] = {
         "id": repo.id,
         "node_id": repo.node_id,
@@ -186,7 +188,7 @@ def repository(repo: Repository, api: str, *, full: bool = False) -> dict[str, A
         "mirror_url": None,
         "archived": False,
         "disabled": False,
-        "open_issues_count": sum(1 for p in repo.pull_requests if p.state == "open"),
+        "open_issues_count": open_count,
         "license": _license((repo.raw or {}).get("license"), api),
         "allow_forking": True,
         "is_template": False,
@@ -194,7 +196,7 @@ def repository(repo: Repository, api: str, *, full: bool = False) -> dict[str, A
         "topics": [],
         "visibility": "private" if repo.private else "public",
         "forks": 0,
-        "open_issues": sum(1 for p in repo.pull_requests if p.state == "open"),
+        "open_issues": open_count,
         "watchers": 0,
         "default_branch": repo.default_branch,
     }

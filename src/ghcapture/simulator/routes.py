@@ -7,14 +7,13 @@ the `/repositories/{id}/...` URL of the same route; any other path answers GitHu
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
 
@@ -32,9 +31,9 @@ from ghcapture.simulator.app import (
     render_pr,
     rest_api,
     run_api,
-    truth,
     viewer_login,
 )
+from ghcapture.simulator.dataset import stream_truth
 from ghcapture.simulator.evolve import Changes, apply_changes
 from ghcapture.simulator.generator import FILE_CAP, generate_repository
 from ghcapture.simulator.graphql_api import REST_COMMIT_CAP
@@ -43,6 +42,7 @@ from ghcapture.simulator.model import (
     PullRequest,
     Repository,
     User,
+    in_state,
     modern_node_id,
     parse_time,
     visible_reviews,
@@ -110,7 +110,9 @@ def _sorted_pulls(repo: Repository, request: Request) -> list[PullRequest] | Api
     direction = q.get("direction", "desc" if sort == "created" else "asc")
     if direction not in ("asc", "desc"):
         return error(422, f"Validation Failed: direction must be asc or desc, not {direction!r}")
-    prs = [p for p in repo.pull_requests if state == "all" or p.state == state]
+    by = {"popularity": "comments", "long-running": "created"}.get(sort, sort)
+    where = None if state == "all" else in_state(state)
+    prs = repo.ordered(by, descending=direction == "desc", where=where)
     if q.get("base"):
         prs = [p for p in prs if p.base_ref == q["base"]]
     if q.get("head"):
@@ -121,13 +123,7 @@ def _sorted_pulls(repo: Repository, request: Request) -> list[PullRequest] | Api
         # a month and have had activity within the past month" (the same page).
         month_ago = datetime.now(UTC) - timedelta(days=30)
         prs = [p for p in prs if p.state == "open" and p.created_at < month_ago <= p.updated_at]
-    key = {
-        "created": lambda p: (p.created_at, p.number),
-        "updated": lambda p: (p.updated_at, p.number),
-        "popularity": lambda p: (len(p.issue_comments), p.number),
-        "long-running": lambda p: (p.created_at, p.number),
-    }[sort]
-    return sorted(prs, key=key, reverse=direction == "desc")
+    return prs
 
 
 async def list_pulls(request: Request, sim: Simulator) -> ApiAnswer:
@@ -991,8 +987,15 @@ def control_routes(sim: Simulator) -> list[Route]:
         repo = sim.world.repository(request.path_params["owner"], request.path_params["repo"])
         if repo is None:
             return JSONResponse({"message": "Not Found"}, status_code=404)
-        body = json.dumps({"repositories": [truth(sim, repo, request)]}, ensure_ascii=False)
-        return Response(body, media_type="application/json; charset=utf-8")
+        # Streamed a pull request at a time: the truth of a large repository is never whole in memory.
+        chunks = stream_truth(repo, api_base(request))
+
+        async def pieces() -> AsyncIterator[bytes]:
+            # In the event loop, between requests: nothing else changes a pull request while it is dumped.
+            for chunk in chunks:
+                yield chunk.encode()
+
+        return StreamingResponse(pieces(), media_type="application/json; charset=utf-8")
 
     async def queue_faults(request: Request) -> Response:
         payload = await request.json()

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
-
-import jinja2
+from typing import TYPE_CHECKING, Literal
 
 from ghcapture import __version__
 from ghcapture.errors import InputError
+
+if TYPE_CHECKING:
+    import jinja2
 
 Auth = Literal["app", "token"]
 
@@ -59,6 +60,8 @@ def _yaml_str(value: str) -> str:
 
 
 def _environment() -> jinja2.Environment:
+    import jinja2  # only when writing workflows: the command line's help stays light
+
     # Jinja's default `{{ }}` would swallow GitHub's `${{ }}`; `#%` lines keep the template valid YAML.
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("ghcapture.workflows", "templates"),
