@@ -29,6 +29,7 @@ from pathlib import Path
 import httpx
 
 from ghcapture.capture.verify import compare_repository
+from ghcapture.simulator.evolve import COUNTED_KINDS
 from ghcapture.simulator.server import free_port
 from ghcapture.store.database import open_database
 
@@ -221,23 +222,7 @@ def scoped(
 
 
 # Every kind of change the simulator's evolve makes, but the repository's rename.
-CHANGE_KINDS = (
-    "changed",
-    "new",
-    "force_pushes",
-    "edited_comments",
-    "edited_bodies",
-    "deleted_issue_comments",
-    "deleted_review_comments",
-    "dismissed_reviews",
-    "closed",
-    "reopened",
-    "merged",
-    "to_draft",
-    "ready_for_review",
-    "renamed_users",
-    "deleted_users",
-)
+CHANGE_KINDS = COUNTED_KINDS
 
 
 def main() -> None:
