@@ -83,6 +83,21 @@ def test_capture_json_counts_each_person_once(make_simulator, sqlite_url):
     assert summary["contributors"] == people
 
 
+def test_a_first_capture_reports_each_object_once(make_simulator, sqlite_url):
+    # The issue-comment listing is read beside the pull requests' own comments (to learn what it holds);
+    # the figures count what was captured, not what was written twice.
+    server = make_simulator({"acme/widgets": 120})
+    result = ghcapture("capture", "prs", "acme/widgets", "--json", env=simulator_env(server, sqlite_url))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+
+    with open_database(sqlite_url).connect() as conn:
+        held = repository_counts(conn, "acme/widgets")
+    assert summary["issue_comments"] == held["issue_comments"] > 0
+    assert summary["review_comments"] == held["review_comments"] > 0
+    assert summary["reviews"] == held["reviews"] > 0
+
+
 def test_the_progress_total_is_capped_by_max_items_and_the_run_ends_at_its_total(make_simulator, sqlite_url):
     server = make_simulator({"acme/widgets": 120})
     engine = open_database(sqlite_url)

@@ -768,7 +768,14 @@ class Capture:
                 watermark = current.watermark if current else watermark
             save_checkpoint(conn, self.full_name, entity, key, cursor=cursor, watermark=watermark)
 
-    def _write_rows(self, conn: Connection, rows: mapping.Rows, *, count_review_comments: bool) -> None:
+    def _write_rows(
+        self,
+        conn: Connection,
+        rows: mapping.Rows,
+        *,
+        count_review_comments: bool,
+        count_issue_comments: bool = True,
+    ) -> None:
         self._deleted_people |= deleted_authors(conn, rows.reviews, rows.comments)
         if rows.contributors:
             upsert_contributors(conn, list(rows.contributors.values()))
@@ -789,7 +796,8 @@ class Capture:
             conn, rows.whole_comments, rows.comments, self._clock()
         )
         self.result.reviews += len(rows.reviews)
-        self.result.issue_comments += sum(1 for c in rows.comments if c["kind"] == "issue_comment")
+        if count_issue_comments:
+            self.result.issue_comments += sum(1 for c in rows.comments if c["kind"] == "issue_comment")
         if count_review_comments:
             self.result.review_comments += sum(1 for c in rows.comments if c["kind"] == "review_comment")
         self.result.files += len(rows.files)
@@ -822,7 +830,11 @@ class Capture:
                 else:
                     mapping.add_rest_issue_comment(rows, pr_id, c)
             with self.engine.begin() as conn:
-                self._write_rows(conn, rows, count_review_comments=True)
+                # The PR pass counted the issue comments it stored; the sweep stores them again to learn
+                # each listing page's ETag, which is not news. Review comments come only from the sweep.
+                self._write_rows(
+                    conn, rows, count_review_comments=True, count_issue_comments=kind != "issue_comment"
+                )
                 save(conn)
             self._report()
 
