@@ -358,8 +358,11 @@ def test_a_tracked_repository_with_activity_but_no_delivery_is_reported_silent(
 ) -> None:
     from datetime import timedelta
 
-    from ghcapture.jobs.webhooks.deliveries import silent_tracked_repositories
+    from ghcapture.monitor.alerts import evaluate
     from ghcapture.store.tables import utc_now
+
+    def silent() -> list[str]:
+        return [a.subject for a in evaluate(engine, utc_now()) if a.rule == "webhooks_silent"]
 
     installation = {"id": 5, "node_id": "I_5"}
     listed = [{"id": 300, "full_name": "acme/widgets"}]
@@ -378,8 +381,7 @@ def test_a_tracked_repository_with_activity_but_no_delivery_is_reported_silent(
     ):  # the receiver last heard of it two hours ago; a refresh found a change since
         conn.execute(webhook_deliveries.update().values(received_at=utc_now() - timedelta(hours=2)))
 
-    silent = silent_tracked_repositories(engine, quiet_for=timedelta(hours=1))
-    assert [s.repository for s in silent] == ["acme/widgets"]
+    assert silent() == ["acme/widgets"]
 
     edited = {
         "action": "edited",
@@ -387,7 +389,7 @@ def test_a_tracked_repository_with_activity_but_no_delivery_is_reported_silent(
         "repository": repository(),
     }
     deliver(client, "pull_request", edited)
-    assert silent_tracked_repositories(engine, quiet_for=timedelta(hours=1)) == []
+    assert silent() == []
 
 
 def review_comment(id_: int, body: str, updated_at: str) -> dict[str, Any]:

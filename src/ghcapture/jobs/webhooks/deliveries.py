@@ -4,12 +4,11 @@ carried where the object has no timestamp of its own to order by (a workflow run
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ghcapture.store.tables import tracked_repositories, utc_now, webhook_deliveries
+from ghcapture.store.tables import utc_now, webhook_deliveries
 
 APPLIED, STALE, JOB, IGNORED = "applied", "stale", "job", "ignored"
 
@@ -112,38 +111,3 @@ def seen_in(conn: Connection, delivery_id: str) -> bool:
         select(webhook_deliveries.c.delivery_id).where(webhook_deliveries.c.delivery_id == delivery_id)
     ).first()
     return found is not None
-
-
-@dataclass(frozen=True)
-class SilentRepository:
-    repository: str
-    last_delivery_at: datetime | None
-
-
-def silent_tracked_repositories(engine: Engine, *, quiet_for: timedelta) -> list[SilentRepository]:
-    """Tracked repositories from which no delivery arrived for `quiet_for` (or ever) while the store saw
-    their pull requests change in that time: the receiver is missing them. This is what an alert calls."""
-    from ghcapture.store.tables import pull_requests, repositories
-
-    since = utc_now() - quiet_for
-    last = (
-        select(webhook_deliveries.c.repository, func.max(webhook_deliveries.c.received_at).label("at"))
-        .group_by(webhook_deliveries.c.repository)
-        .subquery()
-    )
-    active = (
-        select(repositories.c.full_name)
-        .join(pull_requests, pull_requests.c.repository_id == repositories.c.github_id)
-        .where(pull_requests.c.updated_at >= since)
-        .distinct()
-        .subquery()
-    )
-    query = (
-        select(tracked_repositories.c.repository, last.c.at)
-        .join(active, func.lower(active.c.full_name) == func.lower(tracked_repositories.c.repository))
-        .outerjoin(last, func.lower(last.c.repository) == func.lower(tracked_repositories.c.repository))
-        .where((last.c.at.is_(None)) | (last.c.at < since))
-        .order_by(tracked_repositories.c.repository)
-    )
-    with engine.connect() as conn:
-        return [SilentRepository(r.repository, r.at) for r in conn.execute(query).all()]

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from ghcapture.config import Settings, read_setting_values
 from ghcapture.github.auth import AppJwtAuth
@@ -104,20 +104,6 @@ def _note_asked(engine: Engine, guid: str, attempt: dict[str, Any]) -> None:
     }
     with engine.begin() as conn:
         upsert_rows(conn, webhook_redeliveries, [row], key=["attempt_id"])
-
-
-def failed_deliveries(engine: Engine, *, hours: float = 1.0) -> tuple[int, int]:
-    """Failed deliveries asked for again in the last `hours`, and in the `hours` before: an alert on a
-    growing number of failed deliveries compares the two."""
-    now = utc_now()
-    recent, earlier = now - timedelta(hours=hours), now - timedelta(hours=2 * hours)
-    table = webhook_redeliveries
-    with engine.connect() as conn:
-        last = conn.execute(select(func.count()).where(table.c.asked_at >= recent)).scalar_one()
-        before = conn.execute(
-            select(func.count()).where(table.c.asked_at >= earlier, table.c.asked_at < recent)
-        ).scalar_one()
-    return int(last), int(before)
 
 
 @dataclass
